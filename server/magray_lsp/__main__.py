@@ -1,0 +1,3 @@
+from magray_lsp.cli import main
+
+raise SystemExit(main())

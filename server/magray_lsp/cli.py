@@ -1,0 +1,84 @@
+"""Command line: `magray-lsp [serve] | explain | document | refactor | doctor | schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from magray_lsp import __version__
+from magray_lsp.errors import MagrayError
+
+ACTIONS = ("explain",)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="magray-lsp",
+        description="LLM code actions (explain, document, refactor) routed to the right provider.",
+    )
+    parser.add_argument("--version", action="version", version=f"magray-lsp {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, action="append", default=[], metavar="FILE",
+                        help="extra config file on top of the user and workspace files")
+    common.add_argument("--workspace", type=Path, metavar="DIR",
+                        help="workspace root (default: nearest folder with .magray.toml)")
+
+    for action in ACTIONS:
+        p = sub.add_parser(action, parents=[common], help=f"{action} the code at FILE:LINE[:COL]")
+        p.add_argument("location", metavar="FILE:LINE[:COL]")
+        p.add_argument("--model", metavar="PROVIDER.ALIAS",
+                       help="pin the model: provider.alias or provider/model-id")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--dry-run", action="store_true",
+                       help="show the routing decision and cost estimate without calling a provider")
+
+    doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
+    doctor.add_argument("--json", action="store_true")
+    sub.add_parser("schema", help="print the JSON Schema of the configuration")
+    return parser
+
+
+def find_workspace(start: Path) -> Path:
+    """The nearest folder at or above `start` holding `.magray.toml`, else `start`'s folder."""
+    here = (start if start.is_dir() else start.parent).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".magray.toml").is_file():
+            return folder
+    return here
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "schema":
+            from magray_lsp.config.models import MagrayConfig
+
+            print(json.dumps(MagrayConfig.model_json_schema(), indent=2))
+            return 0
+        if args.command == "doctor":
+            from magray_lsp.doctor import run_doctor
+
+            return asyncio.run(run_doctor(args))
+        if args.command in ACTIONS:
+            from magray_lsp.headless import run_action
+
+            return asyncio.run(run_action(args))
+        print("magray-lsp: the language server (`serve`) is not part of this build yet; "
+              "try `magray-lsp explain FILE:LINE`", file=sys.stderr)
+        return 2
+    except MagrayError as exc:
+        print(f"magray-lsp: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def dump(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str)

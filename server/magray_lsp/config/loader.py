@@ -1,0 +1,222 @@
+"""Load, interpolate, layer and validate configuration.
+
+Layers, lowest first: user file ($XDG_CONFIG_HOME/magray/config.toml) < workspace `.magray.toml`
+< files given with `--config` < editor settings (initializationOptions / workspace/configuration).
+Later layers override per key. `${VAR}` / `${VAR:-default}` are interpolated per file; a missing
+variable inside `[llm.<name>]` disables that provider with a reason instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from magray_lsp.config.locate import locate_key
+from magray_lsp.config.models import MagrayConfig, ProviderConfig, provider_kind
+from magray_lsp.errors import ConfigError
+
+WORKSPACE_FILE = ".magray.toml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a layer came from: a file (with its text, for line numbers) or editor settings."""
+
+    label: str
+    text: str = ""
+
+    def where(self, path: tuple[str, ...]) -> str:
+        line = locate_key(self.text, path) if self.text else None
+        return f"{self.label}:{line}" if line else self.label
+
+
+@dataclass(frozen=True)
+class _Missing:
+    """Placeholder for a `${VAR}` that is not set; resolved after layering."""
+
+    var: str
+    source: Source
+    path: tuple[str, ...]
+
+
+@dataclass
+class LoadedConfig:
+    config: MagrayConfig
+    #: provider name → why it is disabled (missing env var, `enabled = false`, unknown kind)
+    disabled: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    def enabled_providers(self) -> dict[str, ProviderConfig]:
+        return {n: c for n, c in self.config.llm.items() if n not in self.disabled}
+
+
+def user_config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME", "~"), ".config")
+    return Path(os.path.expanduser(base)) / "magray" / "config.toml"
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], Source]:
+    """Parse one TOML file; syntax errors name the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    source = Source(str(path), text)
+    try:
+        return tomllib.loads(text), source
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = f"{path}:{m.group(1)}:{m.group(2)}" if m else str(path)
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{where}: TOML syntax error: {reason}") from None
+
+
+def interpolate(
+    data: Any, env: Mapping[str, str], source: Source, path: tuple[str, ...] = ()
+) -> Any:
+    """Replace `${VAR}` in every string; unset variables become `_Missing` markers."""
+    if isinstance(data, dict):
+        return {k: interpolate(v, env, source, (*path, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [interpolate(v, env, source, (*path, str(i))) for i, v in enumerate(data)]
+    if not isinstance(data, str) or "${" not in data:
+        return data
+    missing: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        value = env.get(m.group(1))
+        if value is None or value == "":
+            if m.group(2) is not None:
+                return m.group(2)
+            missing.append(m.group(1))
+            return ""
+        return value
+
+    result = _VAR.sub(sub, data)
+    return _Missing(missing[0], source, path) if missing else result
+
+
+def _merge(
+    base: dict[str, Any], layer: dict[str, Any], source: Source,
+    origins: dict[tuple[str, ...], Source], path: tuple[str, ...] = (),
+) -> None:
+    """Deep-merge `layer` into `base`, remembering which source set each key."""
+    for key, value in layer.items():
+        here = (*path, key)
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value, source, origins, here)
+        else:
+            base[key] = _copy(value)
+            for sub in _leaf_paths(value, here):
+                origins[sub] = source
+        origins.setdefault(here, source)
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    return value
+
+
+def _leaf_paths(value: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if isinstance(value, dict):
+        out = [path]
+        for k, v in value.items():
+            out.extend(_leaf_paths(v, (*path, k)))
+        return out
+    return [path]
+
+
+def _resolve_missing(merged: dict[str, Any], disabled: dict[str, str]) -> None:
+    """Disable providers whose settings reference unset variables; fail elsewhere."""
+
+    def walk(node: Any, path: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, (*path, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, (*path, str(i))) for i, v in enumerate(node)]
+        if isinstance(node, _Missing):
+            key = ".".join(node.path)
+            where = node.source.where(node.path)
+            if len(path) >= 2 and path[0] == "llm":
+                disabled.setdefault(path[1], f"{where}: {key}: environment variable ${{{node.var}}} is not set")
+                return None
+            raise ConfigError(f"{where}: {key}: environment variable ${{{node.var}}} is not set")
+        return node
+
+    merged.update(walk(merged, ()))
+
+
+def _validation_message(exc: ValidationError, origins: dict[tuple[str, ...], Source]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        # Walk up to the closest key some layer actually set.
+        source = None
+        for depth in range(len(loc), 0, -1):
+            source = origins.get(loc[:depth])
+            if source:
+                break
+        where = source.where(loc) if source else "config"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{where}: {'.'.join(loc)}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(
+    *,
+    workspace: Path | None = None,
+    extra_files: list[Path] | None = None,
+    settings: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    include_user: bool = True,
+) -> LoadedConfig:
+    """Build the effective configuration; raises ConfigError naming file, line and key."""
+    env = os.environ if env is None else env
+    layers: list[tuple[dict[str, Any], Source]] = []
+    files: list[Path] = []
+    if include_user:
+        files.append(user_config_path(env))
+    if workspace is not None:
+        files.append(workspace / WORKSPACE_FILE)
+    candidates = [f for f in files if f.is_file()] + list(extra_files or [])
+    for path in candidates:
+        data, source = read_toml(path)
+        layers.append((interpolate(data, env, source), source))
+    if settings:
+        source = Source("editor settings")
+        layers.append((interpolate(dict(settings), env, source), source))
+
+    merged: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], Source] = {}
+    for data, source in layers:
+        _merge(merged, data, source, origins)
+    disabled: dict[str, str] = {}
+    _resolve_missing(merged, disabled)
+    try:
+        config = MagrayConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_validation_message(exc, origins)) from None
+
+    for name, cfg in config.llm.items():
+        if not cfg.enabled:
+            disabled.setdefault(name, f"llm.{name}: enabled = false")
+        elif provider_kind(name, cfg) is None:
+            source = origins.get(("llm", name))
+            where = source.where(("llm", name)) if source else "config"
+            raise ConfigError(
+                f'{where}: llm.{name}: unknown provider "{name}"; set kind = "openai" '
+                "(or anthropic, google, ollama, huggingface, local)"
+            )
+    return LoadedConfig(config, disabled, [s.label for _, s in layers])

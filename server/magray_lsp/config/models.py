@@ -1,0 +1,161 @@
+"""Pydantic models of the configuration (`.magray.toml`, user config, editor settings).
+
+The `[llm.<name>]` sections follow the design note exactly; routing, retry, cache, budget and privacy
+live in their own top-level tables. `magray-lsp schema` prints the JSON Schema generated from these.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+ProviderKind = Literal["openai", "anthropic", "google", "ollama", "huggingface", "local"]
+PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "google", "ollama", "huggingface", "local")
+
+# The alias every provider gets when its `[models]` table does not name one.
+BUILTIN_DEFAULT_MODEL: dict[str, str] = {
+    "openai": "gpt-4o-mini",
+    "anthropic": "claude-3-5-haiku-latest",
+    "google": "gemini-2.0-flash",
+    "ollama": "llama3.1",
+    "huggingface": "meta-llama/Llama-3.1-8B-Instruct",
+    "local": "smollm2-135m-instruct",
+}
+
+BUILTIN_BASE_URL: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "google": "https://generativelanguage.googleapis.com",
+    "ollama": "http://localhost:11434",
+    "huggingface": "https://router.huggingface.co/v1",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class GenerationDefaults(BaseModel):
+    """`[llm.<name>.defaults]`: generation parameters; unknown keys pass through to the body."""
+
+    model_config = ConfigDict(extra="allow")
+
+    max_tokens: int | None = Field(None, gt=0, description="Maximum tokens to generate.")
+    temperature: float | None = Field(None, ge=0, le=2, description="Sampling temperature.")
+    top_p: float | None = Field(None, gt=0, le=1)
+
+
+class ModelPrice(_Strict):
+    """Price override for one model, in USD per million tokens."""
+
+    input_per_mtok: Decimal = Field(ge=0)
+    output_per_mtok: Decimal = Field(ge=0)
+    cached_input_per_mtok: Decimal | None = Field(None, ge=0)
+
+
+class ProviderConfig(_Strict):
+    """One `[llm.<name>]` section."""
+
+    kind: ProviderKind | None = Field(
+        None,
+        description="Wire protocol. Defaults to the section name when that is a known kind; set "
+        'kind = "openai" to use any OpenAI-compatible server (vLLM, LM Studio, OpenRouter, ...).',
+    )
+    enabled: bool = True
+    api_key: SecretStr | None = Field(None, description='Usually "${OPENAI_API_KEY}" or similar.')
+    base_url: str | None = None
+    organization: str | None = None
+    timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    max_concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight at once.")
+    models: dict[str, str] = Field(
+        default_factory=dict, description="Aliases: `default`, `code`, `fast`, ... → model id."
+    )
+    defaults: GenerationDefaults = Field(default_factory=GenerationDefaults)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
+    context_windows: dict[str, int] = Field(
+        default_factory=dict, description="Context window per model id (overrides built-ins)."
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict, description="Price per model id (overrides genai-prices)."
+    )
+    api_version: str | None = Field(
+        None, description="Anthropic `anthropic-version` header / Gemini API version."
+    )
+    # `local` (in-process llama.cpp) only
+    model_path: str | None = Field(
+        None, description="GGUF file for kind = local; default: bundled SmolLM2-135M-Instruct."
+    )
+    n_ctx: int = Field(4096, ge=256, description="Context window to allocate (kind = local).")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads (kind = local).")
+
+
+class RoutingWeights(_Strict):
+    capability: float = Field(0.4, ge=0)
+    cost: float = Field(0.3, ge=0)
+    performance: float = Field(0.2, ge=0)
+    availability: float = Field(0.1, ge=0)
+
+
+class RoutingConfig(_Strict):
+    default: str | None = Field(
+        None, description="Model used when no rule applies: `provider.alias` or `provider/model`."
+    )
+    weights: RoutingWeights = Field(default_factory=RoutingWeights)
+    rules: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per action (explain, document, refactor, hover, large_context, private): "
+        "models to prefer, in order.",
+    )
+
+
+class RetryConfig(_Strict):
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts per model, first included.")
+    base_delay_seconds: float = Field(0.5, ge=0)
+    max_delay_seconds: float = Field(8.0, ge=0)
+    retry_after_cap_seconds: float = Field(30.0, ge=0)
+    deadline_seconds: float = Field(120.0, gt=0, description="Overall deadline per action.")
+
+
+class CacheConfig(_Strict):
+    enabled: bool = True
+    dir: str | None = Field(None, description="Default: $XDG_CACHE_HOME/magray.")
+    ttl_seconds: int = Field(7 * 24 * 3600, ge=0)
+    memory_entries: int = Field(512, ge=0)
+    redis_url: str | None = None
+
+
+class BudgetConfig(_Strict):
+    monthly_usd: Decimal | None = Field(None, ge=0, description="Monthly budget; unset = no limit.")
+    warn_at: float = Field(0.8, gt=0, le=1, description="Fraction of the budget that warns.")
+    hard_stop: bool = Field(True, description="Refuse paid requests once the budget is spent.")
+
+
+class PrivacyConfig(_Strict):
+    mode: Literal["auto", "local"] = Field(
+        "auto", description='"local": this workspace\'s code never leaves the machine.'
+    )
+    private_paths: list[str] = Field(default_factory=list, description="Globs of private files.")
+    redact: bool = Field(True, description="Redact secrets and PII before remote calls.")
+
+
+class HoverConfig(_Strict):
+    auto: bool = Field(False, description="Ask a cheap model on hover (costs money).")
+
+
+class MagrayConfig(_Strict):
+    llm: dict[str, ProviderConfig] = Field(default_factory=dict)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    hover: HoverConfig = Field(default_factory=HoverConfig)
+
+
+def provider_kind(name: str, cfg: ProviderConfig) -> str | None:
+    """The wire protocol of a section: explicit `kind`, else the section name if it is a kind."""
+    if cfg.kind:
+        return cfg.kind
+    return name if name in PROVIDER_KINDS else None

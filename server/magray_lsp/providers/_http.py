@@ -1,0 +1,197 @@
+"""HTTP plumbing shared by the HTTP providers: one pooled client, error mapping, stream framing.
+
+The client uses the aiohttp transport (``httpx-aiohttp``): httpx's own pool is several times slower
+under concurrency, and the httpx API stays the same for the adapters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from magray_lsp.errors import (
+    AuthError,
+    BadRequest,
+    ContentFiltered,
+    ContextTooLong,
+    MalformedResponse,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    Timeout,
+    Unavailable,
+)
+
+# Phrases providers use when the prompt exceeds the model's window.
+_CONTEXT_PATTERNS = re.compile(
+    r"context[_ ]length|context window|maximum context|too many tokens|prompt is too long|"
+    r"input is too long|exceeds the maximum|token limit|max_tokens.*too large|too long",
+    re.IGNORECASE,
+)
+_FILTER_PATTERNS = re.compile(r"content[_ ]filter|content management policy|safety", re.IGNORECASE)
+
+
+def make_client(
+    *,
+    base_url: str,
+    timeout_seconds: float,
+    headers: Mapping[str, str],
+    max_connections: int = 64,
+) -> httpx.AsyncClient:
+    """One pooled client per provider; every call inherits its timeouts."""
+    from httpx_aiohttp import AiohttpTransport
+
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=dict(headers),
+        timeout=timeout,
+        transport=AiohttpTransport(limits=limits, trust_env=False),
+        trust_env=False,
+    )
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Parse ``Retry-After`` (seconds or HTTP date) and ``retry-after-ms``; None when absent/bad."""
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    provider: str,
+    headers: Mapping[str, str] | None = None,
+) -> ProviderError:
+    """Map an HTTP error status plus the provider's message to the taxonomy."""
+    headers = headers or {}
+    if status == 429:
+        return RateLimited(message, provider=provider, retry_after=retry_after_seconds(headers))
+    if status in (401, 403):
+        return AuthError(message, provider=provider, status=status)
+    if status == 413 or (status in (400, 422) and _CONTEXT_PATTERNS.search(message)):
+        return ContextTooLong(message, provider=provider, status=status)
+    if status in (400, 422) and _FILTER_PATTERNS.search(message):
+        return ContentFiltered(message, provider=provider, status=status)
+    if status == 404:
+        return Unavailable(message, provider=provider, status=status)
+    if status == 408:
+        return Timeout(message, provider=provider, status=status)
+    if status >= 500:
+        return ServerError(message, provider=provider, status=status)
+    return BadRequest(message, provider=provider, status=status)
+
+
+def error_message(body: bytes) -> str:
+    """Best-effort human message from a JSON error body of any of the supported vendors."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:500] or "no error body"
+    err: Any = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(err, dict):
+        msg = err.get("message") or err.get("error") or err.get("detail")
+        if isinstance(msg, str):
+            return msg[:500]
+    if isinstance(err, str):
+        return err[:500]
+    return text[:500]
+
+
+async def check_response(response: httpx.Response, *, provider: str) -> None:
+    """Raise the mapped error for a non-2xx response (reads the body first)."""
+    if response.status_code < 400:
+        return
+    body = await response.aread()
+    raise error_for_status(
+        response.status_code,
+        error_message(body),
+        provider=provider,
+        headers={k.lower(): v for k, v in response.headers.items()},
+    )
+
+
+def map_transport_error(exc: Exception, *, provider: str) -> ProviderError:
+    """Map httpx/aiohttp transport exceptions; the aiohttp cause tells refused from slow."""
+    cause = exc.__cause__
+    try:
+        import aiohttp
+
+        if isinstance(cause, aiohttp.ClientConnectorError):
+            return Unavailable(f"cannot connect: {cause}", provider=provider)
+        if isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
+            return ServerError(f"connection dropped: {cause}", provider=provider)
+    except ImportError:  # pragma: no cover - aiohttp is a dependency
+        pass
+    if isinstance(exc, httpx.ConnectError):
+        return Unavailable(f"cannot connect: {exc}", provider=provider)
+    if isinstance(exc, httpx.TimeoutException):
+        return Timeout(f"timed out: {type(exc).__name__}", provider=provider)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return ServerError(f"connection dropped: {exc}", provider=provider)
+    return Unavailable(f"{type(exc).__name__}: {exc}", provider=provider)
+
+
+def parse_json(raw: bytes | str, *, provider: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise MalformedResponse(f"invalid JSON from provider: {exc}", provider=provider) from None
+
+
+async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """Yield ``(event, data)`` for each server-sent event (``event`` is "" when unnamed)."""
+    event = ""
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line == "":
+            if data:
+                yield event, "\n".join(data)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "event":
+            event = value
+        elif field == "data":
+            data.append(value)
+    if data:
+        yield event, "\n".join(data)
+
+
+async def iter_ndjson(response: httpx.Response, *, provider: str) -> AsyncIterator[Any]:
+    async for line in response.aiter_lines():
+        if line.strip():
+            yield parse_json(line, provider=provider)
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when ``url`` points at this machine (used to classify providers as local)."""
+    host = httpx.URL(url).host
+    return host in ("localhost", "::1") or host.startswith("127.") or url.startswith("unix:")

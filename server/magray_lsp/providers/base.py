@@ -1,0 +1,122 @@
+"""The one small interface every provider implements.
+
+A provider turns a ``ChatRequest`` into a stream of ``TextDelta`` events followed by exactly one
+``Completion`` carrying usage and finish reason. Non-streaming calls are the same generator asked
+for ``stream=False``: it yields the whole text as one delta, then the completion.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A provider-independent chat request. ``model`` is the provider's own model id."""
+
+    model: str
+    messages: tuple[Message, ...]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    # Extra provider-specific body fields from `[llm.<name>.defaults]` (passed through verbatim).
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """The last event of every successful stream."""
+
+    usage: Usage | None
+    finish_reason: str | None
+    model: str  # the model id the provider reports having used
+
+
+StreamEvent = TextDelta | Completion
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A fully collected response."""
+
+    text: str
+    usage: Usage | None
+    finish_reason: str | None
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str
+    context_window: int | None = None
+
+
+class Provider(abc.ABC):
+    """One configured provider section (``[llm.<name>]``)."""
+
+    #: wire protocol name: openai, anthropic, google, ollama, huggingface, local
+    kind: str = ""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    @abc.abstractmethod
+    def is_local(self) -> bool:
+        """True when requests never leave this machine (loopback, unix socket or in-process)."""
+
+    @abc.abstractmethod
+    def generate(self, request: ChatRequest, *, stream: bool = True) -> AsyncIterator[StreamEvent]:
+        """Run one chat request: zero or more ``TextDelta`` then one ``Completion``.
+
+        Raises a ``ProviderError`` subclass on failure. Closing the iterator early (or cancelling the
+        task consuming it) closes the underlying connection.
+        """
+
+    async def complete(self, request: ChatRequest) -> Answer:
+        """Non-streaming convenience: one wire call without streaming, collected."""
+        parts: list[str] = []
+        gen = self.generate(request, stream=False)
+        async for event in gen:
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                return Answer("".join(parts), event.usage, event.finish_reason, event.model)
+        from magray_lsp.errors import MalformedResponse
+
+        raise MalformedResponse("response ended without completion", provider=self.name)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """Models this provider can serve right now (used by `doctor` and availability checks)."""
+        return []
+
+    async def aclose(self) -> None:
+        """Release connections and threads."""
