@@ -53,6 +53,8 @@ class LoadedConfig:
     #: provider name → why it is disabled (missing env var, `enabled = false`, unknown kind)
     disabled: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    #: non-fatal problems worth showing (an optional setting whose variable is unset)
+    notes: list[str] = field(default_factory=list)
 
     def enabled_providers(self) -> dict[str, ProviderConfig]:
         return {n: c for n, c in self.config.llm.items() if n not in self.disabled}
@@ -138,22 +140,31 @@ def _leaf_paths(value: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [path]
 
 
-def _resolve_missing(merged: dict[str, Any], disabled: dict[str, str]) -> None:
-    """Disable providers whose settings reference unset variables; fail elsewhere."""
+# Without these a provider cannot work; other settings with an unset variable fall back to defaults.
+_ESSENTIAL = frozenset({"api_key", "base_url", "model_path", "headers"})
+_DROP = object()
+
+
+def _resolve_missing(merged: dict[str, Any], disabled: dict[str, str], notes: list[str]) -> None:
+    """Disable providers whose essential settings reference unset variables; fail elsewhere."""
 
     def walk(node: Any, path: tuple[str, ...]) -> Any:
         if isinstance(node, dict):
-            return {k: walk(v, (*path, k)) for k, v in node.items()}
+            items = ((k, walk(v, (*path, k))) for k, v in node.items())
+            return {k: v for k, v in items if v is not _DROP}
         if isinstance(node, list):
             return [walk(v, (*path, str(i))) for i, v in enumerate(node)]
-        if isinstance(node, _Missing):
-            key = ".".join(node.path)
-            where = node.source.where(node.path)
-            if len(path) >= 2 and path[0] == "llm":
-                disabled.setdefault(path[1], f"{where}: {key}: environment variable ${{{node.var}}} is not set")
-                return None
-            raise ConfigError(f"{where}: {key}: environment variable ${{{node.var}}} is not set")
-        return node
+        if not isinstance(node, _Missing):
+            return node
+        key = ".".join(node.path)
+        problem = f"{node.source.where(node.path)}: {key}: environment variable ${{{node.var}}} is not set"
+        if len(path) >= 3 and path[0] == "llm":
+            if path[2] in _ESSENTIAL:
+                disabled.setdefault(path[1], problem)
+            else:
+                notes.append(problem + " (using the default)")
+            return _DROP
+        raise ConfigError(problem)
 
     merged.update(walk(merged, ()))
 
@@ -203,7 +214,8 @@ def load_config(
     for data, source in layers:
         _merge(merged, data, source, origins)
     disabled: dict[str, str] = {}
-    _resolve_missing(merged, disabled)
+    notes: list[str] = []
+    _resolve_missing(merged, disabled, notes)
     try:
         config = MagrayConfig.model_validate(merged)
     except ValidationError as exc:
@@ -219,4 +231,4 @@ def load_config(
                 f'{where}: llm.{name}: unknown provider "{name}"; set kind = "openai" '
                 "(or anthropic, google, ollama, huggingface, local)"
             )
-    return LoadedConfig(config, disabled, [s.label for _, s in layers])
+    return LoadedConfig(config, disabled, [s.label for _, s in layers], notes)

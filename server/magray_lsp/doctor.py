@@ -1,0 +1,77 @@
+"""`magray-lsp doctor`: is the configuration valid, which keys are present, which providers answer.
+
+Keys are reported as present or missing, never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from magray_lsp.catalog import Catalog
+from magray_lsp.cli import dump, find_workspace
+from magray_lsp.config.loader import load_config
+from magray_lsp.config.models import provider_kind
+from magray_lsp.errors import MagrayError
+from magray_lsp.providers._http import is_loopback_url
+
+CHECK_TIMEOUT_SECONDS = 8.0
+_KEYLESS_KINDS = {"local", "ollama"}
+
+
+async def _probe(catalog: Catalog, name: str) -> dict[str, Any]:
+    cfg = catalog.sections[name]
+    kind = provider_kind(name, cfg) or "?"
+    row: dict[str, Any] = {"provider": name, "kind": kind, "baseUrl": cfg.base_url}
+    reason = catalog.disabled_reason(name)
+    if cfg.api_key is not None:
+        row["apiKey"] = "present"
+    elif kind in _KEYLESS_KINDS or (kind == "openai" and cfg.base_url and is_loopback_url(cfg.base_url)):
+        row["apiKey"] = "not needed"
+    else:
+        row["apiKey"] = "missing"
+    if reason:
+        row.update(status="disabled", detail=reason)
+        return row
+    try:
+        provider = catalog.provider(name)
+        models = await asyncio.wait_for(provider.list_models(), CHECK_TIMEOUT_SECONDS)
+        row.update(status="ok", local=provider.is_local, models=[m.id for m in models][:10])
+    except TimeoutError:
+        row.update(status="unreachable", detail=f"no answer in {CHECK_TIMEOUT_SECONDS:.0f} s")
+    except MagrayError as exc:
+        row.update(status="error", detail=str(exc))
+    return row
+
+
+async def run_doctor(args: argparse.Namespace) -> int:
+    workspace: Path = args.workspace or find_workspace(Path.cwd())
+    loaded = load_config(workspace=workspace, extra_files=args.config)
+    catalog = Catalog(loaded)
+    try:
+        rows = await asyncio.gather(*(_probe(catalog, n) for n in catalog.sections))
+        try:
+            default = catalog.default_model().label
+        except MagrayError as exc:
+            default = f"none ({exc})"
+    finally:
+        await catalog.aclose()
+    usable = [r for r in rows if r["status"] == "ok"]
+    if args.json:
+        print(dump({"configFiles": loaded.sources, "default": default, "notes": loaded.notes,
+                    "providers": rows}))
+    else:
+        print("config files: " + (", ".join(loaded.sources) or "none (built-in defaults)"))
+        print(f"default model: {default}")
+        for note in loaded.notes:
+            print(f"  note: {note}")
+        for r in rows:
+            line = f"  {r['status']:<11} {r['provider']:<14} kind={r['kind']:<11} key={r['apiKey']}"
+            if r.get("detail"):
+                line += f"  — {r['detail']}"
+            elif r.get("models"):
+                line += f"  — models: {', '.join(r['models'][:5])}"
+            print(line)
+    return 0 if usable else 1

@@ -1,0 +1,84 @@
+"""The embedded default: the real SmolLM2 GGUF model run in-process by llama.cpp."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from magray_lsp.config.models import ProviderConfig
+from magray_lsp.errors import Unavailable
+from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta
+from magray_lsp.providers.local import LocalProvider, bundled_model_path, llama_cpp_available
+
+if os.environ.get("CI") and not (llama_cpp_available() and bundled_model_path()):
+    raise RuntimeError("CI must run the real local model: install the `local` extra")
+pytest.importorskip("llama_cpp", reason="the `local` extra is not installed")
+
+REQUEST = ChatRequest(
+    model="smollm2-135m-instruct",
+    messages=(
+        Message("system", "You are a concise assistant."),
+        Message("user", "What does this Python do?\n\ndef add(a, b):\n    return a + b"),
+    ),
+    max_tokens=24,
+    temperature=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def provider() -> LocalProvider:
+    return LocalProvider("local", ProviderConfig(kind="local", n_ctx=1024, n_threads=2))
+
+
+async def test_streams_text_in_several_chunks_with_usage(provider: LocalProvider) -> None:
+    events = [e async for e in provider.generate(REQUEST, stream=True)]
+    deltas = [e for e in events if isinstance(e, TextDelta)]
+    done = events[-1]
+    assert isinstance(done, Completion)
+    assert all(isinstance(e, TextDelta) for e in events[:-1])
+    assert len(deltas) >= 3
+    text = "".join(d.text for d in deltas)
+    assert text.strip()
+    assert done.usage is not None
+    assert done.usage.output_tokens == len(deltas)
+    # system + user prompt through the chat template: clearly more than the raw words
+    assert 20 <= done.usage.input_tokens <= 200
+    assert done.finish_reason in ("stop", "length")
+    assert done.model == "smollm2-135m-instruct"
+
+
+async def test_non_streaming_matches_provider_usage(provider: LocalProvider) -> None:
+    answer = await provider.complete(REQUEST)
+    assert answer.text.strip()
+    assert answer.usage is not None and answer.usage.output_tokens > 0
+    streamed = [e async for e in provider.generate(REQUEST, stream=True)]
+    done = streamed[-1]
+    assert isinstance(done, Completion) and done.usage is not None
+    # token accounting of the streamed path agrees with llama.cpp's own usage numbers
+    assert done.usage.input_tokens == answer.usage.input_tokens
+
+
+async def test_leaving_early_stops_generation(provider: LocalProvider) -> None:
+    long = ChatRequest(model="x", messages=(Message("user", "Count from 1 to 500."),), max_tokens=900)
+    gen = provider.generate(long)
+    first = await anext(gen)
+    assert isinstance(first, TextDelta)
+    await gen.aclose()
+    # The worker sees the cancel flag at its next token and ends instead of generating 900 tokens.
+    for _ in range(100):  # 5 s; generating the 900 tokens would take ~20 s
+        if not any(t.name == "magray-local-llm" for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(t.name == "magray-local-llm" for t in threading.enumerate())
+    answer = await provider.complete(REQUEST)
+    assert answer.text
+
+
+async def test_missing_model_file_is_unavailable() -> None:
+    provider = LocalProvider("local", ProviderConfig(kind="local", model_path="/nonexistent.gguf"))
+    with pytest.raises(Unavailable, match="model file not found"):
+        [e async for e in provider.generate(REQUEST)]
+    assert provider.is_local

@@ -1,0 +1,119 @@
+"""The headless command line, run as a real subprocess like a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "examples" / "http_headers.py"
+
+
+def magray(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "magray_lsp", *args],
+        capture_output=True, text=True, timeout=180, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+    )
+
+
+def test_explain_on_embedded_local_model_json() -> None:
+    pytest.importorskip("llama_cpp")
+    proc = magray("explain", f"{SAMPLE}:14", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["provider"] == "local" and out["model"] == "smollm2-135m-instruct"
+    assert out["text"].strip()
+    assert out["inputTokens"] > 50 and out["outputTokens"] > 0
+    assert out["costUsd"] == "0"
+    assert out["route"] == "no cloud provider configured: embedded local model"
+
+
+def test_explain_streams_then_prints_summary_line() -> None:
+    pytest.importorskip("llama_cpp")
+    proc = magray("explain", f"{SAMPLE}:14")
+    assert proc.returncode == 0, proc.stderr
+    body, _, summary = proc.stdout.rstrip().rpartition("\n")
+    assert body.strip()
+    assert summary.startswith("── local · smollm2-135m-instruct · ")
+    assert " tokens · $0 · " in summary and summary.endswith(" s")
+
+
+def test_dry_run_calls_nothing_and_prices_the_plan(tmp_path: Path) -> None:
+    (tmp_path / ".magray.toml").write_text(
+        '[llm.openai]\napi_key = "sk-dry"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[llm.openai.models]\ndefault = "gpt-4o-mini"\n'
+    )
+    src = tmp_path / "a.py"
+    src.write_text("def f(x):\n    return x * 2\n")
+    proc = magray("explain", f"{src}:2", "--dry-run", "--json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["provider"] == "openai" and plan["model"] == "gpt-4o-mini"
+    assert plan["contextTokens"] > 0
+    assert 0 < float(plan["estimatedCostUsd"]) < 0.01
+    assert "sk-dry" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: f"{d}/missing.py:3", "no such file"),
+        (lambda d: f"{d}/bin.dat:1", "binary file"),
+        (lambda d: f"{d}/short.py:99", "past the end"),
+        (lambda d: f"{d}/short.py", "expected FILE:LINE"),
+        (lambda d: f"{d}/big.py:1", "over the 10 MB limit"),
+    ],
+)
+def test_bad_locations_give_a_clear_error(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bin.dat").write_bytes(b"\x7fELF\x00\x00\x01")
+    (tmp_path / "short.py").write_text("x = 1\n")
+    with open(tmp_path / "big.py", "wb") as f:
+        f.truncate(11 * 2**20)
+    proc = magray("explain", make(tmp_path))
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_broken_config_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / ".magray.toml").write_text("[llm.openai]\ntimeout_seconds = -1\n")
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\n")
+    proc = magray("explain", f"{src}:1", "--dry-run")
+    assert proc.returncode == 1
+    assert f"{tmp_path}/.magray.toml:2: llm.openai.timeout_seconds" in proc.stderr
+
+
+def test_unknown_model_pin_is_a_clear_error(tmp_path: Path) -> None:
+    src = tmp_path / "a.py"
+    src.write_text("x = 1\n")
+    proc = magray("explain", f"{src}:1", "--model", "nope.code", "--dry-run")
+    assert proc.returncode == 1
+    assert "unknown provider 'nope'" in proc.stderr
+
+
+def test_doctor_reports_keys_without_printing_them(tmp_path: Path) -> None:
+    (tmp_path / ".magray.toml").write_text(
+        '[llm.openai]\napi_key = "${OPENAI_API_KEY}"\n'
+        '[llm.anthropic]\napi_key = "sk-ant-canary-42"\nbase_url = "http://127.0.0.1:9"\n'
+    )
+    proc = magray("doctor", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr  # the local model is usable
+    report = json.loads(proc.stdout)
+    rows = {r["provider"]: r for r in report["providers"]}
+    assert rows["openai"]["status"] == "disabled" and "OPENAI_API_KEY" in rows["openai"]["detail"]
+    assert rows["openai"]["apiKey"] == "missing"
+    assert rows["anthropic"]["apiKey"] == "present"
+    assert rows["anthropic"]["status"] == "error"  # nothing listens on port 9
+    assert "sk-ant-canary-42" not in proc.stdout + proc.stderr
+
+
+def test_schema_is_json() -> None:
+    proc = magray("schema")
+    assert proc.returncode == 0
+    assert "ProviderConfig" in json.loads(proc.stdout)["$defs"]
