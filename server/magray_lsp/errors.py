@@ -86,3 +86,11 @@ class StreamInterrupted(ProviderError):
     """The stream broke after text already reached the caller; the answer is incomplete."""
 
     fallback = False
+
+
+class BudgetExceeded(MagrayError):
+    """The monthly budget's hard limit would be crossed by this request."""
+
+
+class PrivacyViolation(MagrayError):
+    """Private content was about to leave the machine; the request was stopped."""
