@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self, cast
 
 from aiohttp import web
 
@@ -154,7 +154,7 @@ class FakeServer:
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
 
-    def start(self, port: int = 0) -> FakeServer:
+    def start(self, port: int = 0) -> Self:
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -187,9 +187,8 @@ class FakeServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server = cast(asyncio.Server, site._server)
+        self.port = server.sockets[0].getsockname()[1]
 
     async def _shutdown(self) -> None:
         if self._runner is not None:
@@ -201,7 +200,7 @@ class FakeServer:
             self._thread.join(10)
             self._loop = None
 
-    def __enter__(self) -> FakeServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

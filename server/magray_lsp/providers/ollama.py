@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
@@ -212,7 +212,9 @@ class OllamaProvider(Provider):
                 if not stream:
                     data = self._object(await response.aread())
                     if data.get("done") is not True or not isinstance(data.get("message"), dict):
-                        raise MalformedResponse("response is not a finished chat", provider=self.name)
+                        raise MalformedResponse(
+                            "response is not a finished chat", provider=self.name
+                        )
                     text = self._content(data)
                     if text:
                         yield TextDelta(text)
@@ -244,7 +246,9 @@ class OllamaProvider(Provider):
             raise MalformedResponse("/api/tags without a models list", provider=self.name)
         ids: list[str] = []
         for entry in entries:
-            model_id = (entry.get("model") or entry.get("name")) if isinstance(entry, dict) else None
+            model_id = (
+                (entry.get("model") or entry.get("name")) if isinstance(entry, dict) else None
+            )
             if isinstance(model_id, str) and model_id:
                 ids.append(model_id)
         gate = asyncio.Semaphore(_SHOW_CONCURRENCY)
@@ -276,7 +280,7 @@ class OllamaProvider(Provider):
         return window
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
