@@ -278,7 +278,9 @@ class FakeServer:
         return web.Response(status=500)  # never reaches the client
 
     @staticmethod
-    def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    def json_response(
+        body: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> web.Response:
         return web.json_response(body, status=status, headers=headers)
 
 

@@ -14,10 +14,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "http_headers.py"
 
 
-def magray(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def magray(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "magray_lsp", *args],
-        capture_output=True, text=True, timeout=180, cwd=cwd or ROOT, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd or ROOT,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -80,8 +80,12 @@ def test_design_note_sections_load_as_written(tmp_path: Path) -> None:
     openai = llm["openai"]
     assert openai.api_key is not None and openai.api_key.get_secret_value() == "sk-test-openai"
     assert openai.organization is None  # optional variable unset → default, provider still usable
-    assert openai.models == {"default": "gpt-4o-mini", "creative": "gpt-4o", "code": "gpt-4o",
-                             "cheap": "gpt-3.5-turbo"}
+    assert openai.models == {
+        "default": "gpt-4o-mini",
+        "creative": "gpt-4o",
+        "code": "gpt-4o",
+        "cheap": "gpt-3.5-turbo",
+    }
     assert openai.defaults.max_tokens == 500 and openai.defaults.temperature == 0.7
     assert openai.defaults.model_extra == {"frequency_penalty": 0.0, "presence_penalty": 0.0}
     assert llm["anthropic"].defaults.max_tokens == 1000
@@ -93,8 +97,11 @@ def test_design_note_sections_load_as_written(tmp_path: Path) -> None:
 
 def test_api_key_is_secret(tmp_path: Path) -> None:
     write(tmp_path, DESIGN_NOTE)
-    loaded = load_config(workspace=tmp_path, env={"OPENAI_API_KEY": "sk-canary-123",
-                                                   "ANTHROPIC_API_KEY": "x"}, include_user=False)
+    loaded = load_config(
+        workspace=tmp_path,
+        env={"OPENAI_API_KEY": "sk-canary-123", "ANTHROPIC_API_KEY": "x"},
+        include_user=False,
+    )
     dumped = repr(loaded.config) + str(loaded.config) + loaded.config.model_dump_json()
     assert "sk-canary-123" not in dumped
 
@@ -104,12 +111,18 @@ def test_missing_key_disables_only_that_provider(tmp_path: Path) -> None:
     loaded = load_config(workspace=tmp_path, env={"ANTHROPIC_API_KEY": "k"}, include_user=False)
     assert set(loaded.disabled) == {"openai"}
     reason = loaded.disabled["openai"]
-    assert ".magray.toml:3:" in reason and "OPENAI_API_KEY" in reason and "llm.openai.api_key" in reason
+    assert (
+        ".magray.toml:3:" in reason
+        and "OPENAI_API_KEY" in reason
+        and "llm.openai.api_key" in reason
+    )
     assert set(loaded.enabled_providers()) == {"anthropic", "ollama"}
 
 
 def test_interpolation_default_and_embedded(tmp_path: Path) -> None:
-    write(tmp_path, '[llm.vllm]\nkind = "openai"\nbase_url = "http://${HOST:-127.0.0.1}:${PORT}/v1"\n')
+    write(
+        tmp_path, '[llm.vllm]\nkind = "openai"\nbase_url = "http://${HOST:-127.0.0.1}:${PORT}/v1"\n'
+    )
     loaded = load_config(workspace=tmp_path, env={"PORT": "8000"}, include_user=False)
     assert loaded.config.llm["vllm"].base_url == "http://127.0.0.1:8000/v1"
 
@@ -123,13 +136,21 @@ def test_missing_variable_outside_providers_is_an_error(tmp_path: Path) -> None:
 def test_layering_user_workspace_extra_settings(tmp_path: Path) -> None:
     env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     user = user_config_path(env)
-    write(user.parent, '[llm.openai]\napi_key = "user-key"\ntimeout_seconds = 10\n'
-                       '[llm.openai.models]\ndefault = "gpt-4o-mini"\n', name=user.name)
+    write(
+        user.parent,
+        '[llm.openai]\napi_key = "user-key"\ntimeout_seconds = 10\n'
+        '[llm.openai.models]\ndefault = "gpt-4o-mini"\n',
+        name=user.name,
+    )
     ws = tmp_path / "ws"
     write(ws, '[llm.openai]\ntimeout_seconds = 20\n[llm.openai.models]\ncode = "gpt-4o"\n')
     extra = write(tmp_path, "[budget]\nmonthly_usd = 20\n", name="extra.toml")
-    loaded = load_config(workspace=ws, extra_files=[extra], env=env,
-                         settings={"llm": {"openai": {"timeout_seconds": 30}}})
+    loaded = load_config(
+        workspace=ws,
+        extra_files=[extra],
+        env=env,
+        settings={"llm": {"openai": {"timeout_seconds": 30}}},
+    )
     openai = loaded.config.llm["openai"]
     assert openai.api_key is not None and openai.api_key.get_secret_value() == "user-key"
     assert openai.timeout_seconds == 30  # editor settings win
@@ -140,23 +161,40 @@ def test_layering_user_workspace_extra_settings(tmp_path: Path) -> None:
 
 def test_later_layer_can_fix_a_missing_variable(tmp_path: Path) -> None:
     write(tmp_path, '[llm.openai]\napi_key = "${OPENAI_API_KEY}"\n')
-    loaded = load_config(workspace=tmp_path, env={}, include_user=False,
-                         settings={"llm": {"openai": {"api_key": "from-editor"}}})
+    loaded = load_config(
+        workspace=tmp_path,
+        env={},
+        include_user=False,
+        settings={"llm": {"openai": {"api_key": "from-editor"}}},
+    )
     assert loaded.disabled == {}
 
 
 @pytest.mark.parametrize(
     ("text", "pattern"),
     [
-        ("[llm.openai]\napi_key = 'k'\nmodelz = {}\n", r"\.magray\.toml:3: llm\.openai\.modelz: unknown key"),
-        ("[llm.ollama]\nbase_url = 'http://x'\ntimeout_seconds = 'slow'\n",
-         r"\.magray\.toml:3: llm\.ollama\.timeout_seconds: .*number"),
-        ("[llm.ollama]\n\n[llm.ollama.defaults]\ntemperature = 9\n",
-         r"\.magray\.toml:4: llm\.ollama\.defaults\.temperature: .*less than or equal to 2"),
+        (
+            "[llm.openai]\napi_key = 'k'\nmodelz = {}\n",
+            r"\.magray\.toml:3: llm\.openai\.modelz: unknown key",
+        ),
+        (
+            "[llm.ollama]\nbase_url = 'http://x'\ntimeout_seconds = 'slow'\n",
+            r"\.magray\.toml:3: llm\.ollama\.timeout_seconds: .*number",
+        ),
+        (
+            "[llm.ollama]\n\n[llm.ollama.defaults]\ntemperature = 9\n",
+            r"\.magray\.toml:4: llm\.ollama\.defaults\.temperature: .*less than or equal to 2",
+        ),
         ("[llm.openai\napi_key = 'k'\n", r"\.magray\.toml:1:\d+: TOML syntax error"),
         ("[llm.openai]\napi_key = \n", r"\.magray\.toml:2:\d+: TOML syntax error"),
-        ("[llm.mystery]\nbase_url = 'http://x'\n", r"\.magray\.toml:1: llm\.mystery: unknown provider"),
-        ("[routing]\nweights = { capability = -1 }\n", r"\.magray\.toml:2: routing\.weights\.capability"),
+        (
+            "[llm.mystery]\nbase_url = 'http://x'\n",
+            r"\.magray\.toml:1: llm\.mystery: unknown provider",
+        ),
+        (
+            "[routing]\nweights = { capability = -1 }\n",
+            r"\.magray\.toml:2: routing\.weights\.capability",
+        ),
         ("[llm.openai]\nkind = 'grpc'\n", r"\.magray\.toml:2: llm\.openai\.kind"),
         ("colour = 'blue'\n", r"\.magray\.toml:1: colour: unknown key"),
     ],
@@ -191,6 +229,13 @@ def test_json_schema_describes_every_table() -> None:
     schema = MagrayConfig.model_json_schema()
     assert set(schema["properties"]) >= {"llm", "routing", "retry", "cache", "budget", "privacy"}
     provider = schema["$defs"]["ProviderConfig"]["properties"]
-    assert {"api_key", "base_url", "organization", "timeout_seconds", "kind", "models",
-            "defaults"} <= set(provider)
+    assert {
+        "api_key",
+        "base_url",
+        "organization",
+        "timeout_seconds",
+        "kind",
+        "models",
+        "defaults",
+    } <= set(provider)
     json.dumps(schema)  # serialisable as published

@@ -62,7 +62,9 @@ async def test_non_streaming_matches_provider_usage(provider: LocalProvider) -> 
 
 
 async def test_leaving_early_stops_generation(provider: LocalProvider) -> None:
-    long = ChatRequest(model="x", messages=(Message("user", "Count from 1 to 500."),), max_tokens=900)
+    long = ChatRequest(
+        model="x", messages=(Message("user", "Count from 1 to 500."),), max_tokens=900
+    )
     gen = provider.generate(long)
     first = await anext(gen)
     assert isinstance(first, TextDelta)
