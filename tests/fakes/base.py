@@ -83,7 +83,8 @@ class Drop:
     """Close the connection without any response."""
 
 
-Behaviour = Reply | Status | Hang | Malformed | CutStream | ContextTooLong | Drop
+Behaviour = Reply | Status | Hang | Malformed | CutStream | ContextTooLong | Drop | Any
+# (protocol fakes add their own behaviour classes, hence `Any`)
 
 
 @dataclass
@@ -264,7 +265,11 @@ class FakeServer:
                 await resp.write(item.encode())
                 sent += 1
             await resp.write_eof()
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:
+            with self._lock:
+                self.client_disconnects += 1
+            return resp
+        except asyncio.CancelledError:
             with self._lock:
                 self.client_disconnects += 1
             raise
