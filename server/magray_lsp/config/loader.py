@@ -157,7 +157,8 @@ def _resolve_missing(merged: dict[str, Any], disabled: dict[str, str], notes: li
         if not isinstance(node, _Missing):
             return node
         key = ".".join(node.path)
-        problem = f"{node.source.where(node.path)}: {key}: environment variable ${{{node.var}}} is not set"
+        where = node.source.where(node.path)
+        problem = f"{where}: {key}: environment variable ${{{node.var}}} is not set"
         if len(path) >= 3 and path[0] == "llm":
             if path[2] in _ESSENTIAL:
                 disabled.setdefault(path[1], problem)
@@ -225,8 +226,8 @@ def load_config(
         if not cfg.enabled:
             disabled.setdefault(name, f"llm.{name}: enabled = false")
         elif provider_kind(name, cfg) is None:
-            source = origins.get(("llm", name))
-            where = source.where(("llm", name)) if source else "config"
+            origin = origins.get(("llm", name))
+            where = origin.where(("llm", name)) if origin else "config"
             raise ConfigError(
                 f'{where}: llm.{name}: unknown provider "{name}"; set kind = "openai" '
                 "(or anthropic, google, ollama, huggingface, local)"

@@ -47,7 +47,9 @@ def make_client(
     """One pooled client per provider; every call inherits its timeouts."""
     from httpx_aiohttp import AiohttpTransport
 
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
     return httpx.AsyncClient(
         base_url=base_url,
@@ -96,7 +98,7 @@ def error_for_status(
         return ContextTooLong(message, provider=provider, status=status)
     if status in (400, 422) and _FILTER_PATTERNS.search(message):
         return ContentFiltered(message, provider=provider, status=status)
-    if status == 404:
+    if status in (402, 404):  # out of credits / model not found: another provider may work
         return Unavailable(message, provider=provider, status=status)
     if status == 408:
         return Timeout(message, provider=provider, status=status)

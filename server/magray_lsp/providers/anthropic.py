@@ -14,7 +14,7 @@ Protocol notes that shape this adapter:
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import httpx
@@ -192,7 +192,7 @@ class AnthropicProvider(Provider):
 
     async def generate(
         self, request: ChatRequest, *, stream: bool = True
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         body = self._body(request, stream=stream)
         try:
             if stream:
@@ -206,7 +206,7 @@ class AnthropicProvider(Provider):
         except httpx.HTTPError as exc:
             raise self._scrub(map_transport_error(exc, provider=self.name)) from None
 
-    async def _once(self, body: dict[str, Any], model: str) -> AsyncIterator[StreamEvent]:
+    async def _once(self, body: dict[str, Any], model: str) -> AsyncGenerator[StreamEvent, None]:
         """One non-streaming call: the whole text as one delta, then the completion."""
         response = await self._http().post(_MESSAGES_PATH, json=body, headers=self._auth_headers())
         await self._raise_for_status(response)
@@ -241,7 +241,7 @@ class AnthropicProvider(Provider):
             model=_str_or(data.get("model"), model),
         )
 
-    async def _stream(self, body: dict[str, Any], model: str) -> AsyncIterator[StreamEvent]:
+    async def _stream(self, body: dict[str, Any], model: str) -> AsyncGenerator[StreamEvent, None]:
         """Server-sent events; each text delta is yielded as soon as it arrives."""
         tally = _UsageTally()
         stop_reason: str | None = None

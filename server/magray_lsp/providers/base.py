@@ -8,7 +8,7 @@ for ``stream=False``: it yields the whole text as one delta, then the completion
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,6 +37,12 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts as the provider reports them.
+
+    ``input_tokens`` is the whole prompt, cached part included; ``cached_input_tokens`` is the
+    part served from the provider's prompt cache (a subset, priced at the cached rate).
+    """
+
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
@@ -94,11 +100,13 @@ class Provider(abc.ABC):
         """True when requests never leave this machine (loopback, unix socket or in-process)."""
 
     @abc.abstractmethod
-    def generate(self, request: ChatRequest, *, stream: bool = True) -> AsyncIterator[StreamEvent]:
+    def generate(
+        self, request: ChatRequest, *, stream: bool = True
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Run one chat request: zero or more ``TextDelta`` then one ``Completion``.
 
-        Raises a ``ProviderError`` subclass on failure. Closing the iterator early (or cancelling the
-        task consuming it) closes the underlying connection.
+        Raises a ``ProviderError`` subclass on failure. Closing the generator early (or cancelling
+        the task consuming it) closes the underlying connection.
         """
 
     async def complete(self, request: ChatRequest) -> Answer:
@@ -118,5 +126,5 @@ class Provider(abc.ABC):
         """Models this provider can serve right now (used by `doctor` and availability checks)."""
         return []
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, most adapters need it
         """Release connections and threads."""

@@ -9,7 +9,7 @@ rate-limit delay. A stream ends properly only with a candidate ``finishReason``.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -298,7 +298,7 @@ class GeminiProvider(Provider):
 
     async def generate(
         self, request: ChatRequest, *, stream: bool = True
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         body = self.build_body(request)
         model_path = _model_path(request.model)
         url = f"/{self._api_version}/{model_path}"
@@ -362,7 +362,7 @@ class GeminiProvider(Provider):
 
     async def _read_stream(
         self, response: httpx.Response, model: str
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         usage: Usage | None = None
         finish: str | None = None
         has_text = False

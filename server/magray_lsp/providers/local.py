@@ -11,7 +11,7 @@ import asyncio
 import importlib.metadata
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,10 @@ class LocalProvider(Provider):
             if not path.is_file():
                 raise Unavailable(f"model file not found: {path}", provider=self.name)
             return path
-        path = bundled_model_path()
-        if path is None:
+        bundled = bundled_model_path()
+        if bundled is None:
             raise Unavailable(f"no bundled model; {_INSTALL_HINT}", provider=self.name)
-        return path
+        return bundled
 
     def model_id(self) -> str:
         return Path(self.cfg.model_path).stem if self.cfg.model_path else BUNDLED_MODEL_ID
@@ -101,7 +101,9 @@ class LocalProvider(Provider):
     def check_installed(self) -> None:
         """Raise Unavailable unless llama.cpp and the model file are present."""
         if not llama_cpp_available():
-            raise Unavailable(f"llama-cpp-python is not installed; {_INSTALL_HINT}", provider=self.name)
+            raise Unavailable(
+                f"llama-cpp-python is not installed; {_INSTALL_HINT}", provider=self.name
+            )
         self.model_path()
 
     async def list_models(self) -> list[ModelInfo]:
@@ -110,7 +112,7 @@ class LocalProvider(Provider):
 
     async def generate(
         self, request: ChatRequest, *, stream: bool = True
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         self.check_installed()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
@@ -143,9 +145,13 @@ class LocalProvider(Provider):
         finally:
             cancelled.set()  # stops the worker at the next token if we left early
 
-    def _run(self, llm: Any, request: ChatRequest, stream: bool, cancelled: threading.Event, put: Any) -> None:
+    def _run(
+        self, llm: Any, request: ChatRequest, stream: bool, cancelled: threading.Event, put: Any
+    ) -> None:
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        params: dict[str, Any] = {k: v for k, v in self.cfg.defaults.model_dump().items() if v is not None}
+        params: dict[str, Any] = {
+            k: v for k, v in self.cfg.defaults.model_dump().items() if v is not None
+        }
         params.update(request.extra)
         for key, value in (
             ("max_tokens", request.max_tokens),

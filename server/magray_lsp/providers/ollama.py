@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeGuard
 
 import httpx
@@ -204,7 +204,7 @@ class OllamaProvider(Provider):
 
     async def generate(
         self, request: ChatRequest, *, stream: bool = True
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         body = self._body(request, stream)
         try:
             async with self._http().stream("POST", "/api/chat", json=body) as response:
