@@ -1,0 +1,178 @@
+"""L3: answers on disk in a ``diskcache.Cache``, shared by every server process on the machine.
+
+diskcache is SQLite underneath and safe across processes; its calls block, so they run on one
+dedicated worker thread (one SQLite connection, closed by ``aclose``), never on the event loop.
+Values are JSON text (a ``Record``); the ``Disk`` subclass below refuses to unpickle anything a
+foreign writer may have put in the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import diskcache
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: SQLite busy timeout: a cache read or write waits at most this long for another process.
+DISK_TIMEOUT_SECONDS = 1.0
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/magray`` (``~/.cache/magray`` when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "magray"
+
+
+def responses_dir(configured: str | None) -> Path:
+    """Where answers live: ``<cache dir>/responses``; ``cache.dir`` defaults as above."""
+    root = Path(configured).expanduser() if configured else default_cache_dir()
+    return root / "responses"
+
+
+class _Refused(Exception):
+    """A stored value or key is pickled: never unpickled, treated as corrupt."""
+
+
+class _JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    """diskcache's ``Disk`` minus unpickling: keys and values we write are plain ``str``."""
+
+    def get(self, key: Any, raw: bool) -> Any:
+        if not raw:  # a pickled key: not ours
+            return None
+        return super().get(key, raw)
+
+    def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+        if mode == diskcache.core.MODE_PICKLE:
+            raise _Refused
+        return super().fetch(mode, filename, value, read)
+
+
+class DiskTier:
+    """Async facade over a ``diskcache.Cache`` in ``directory`` (opened on first use).
+
+    Errors never reach the caller: a busy database is a miss (or a skipped write), any other
+    failure produces one warning through ``on_warning`` and the tier keeps trying quietly.
+    """
+
+    def __init__(self, directory: Path, *, on_warning: Callable[[str], None]) -> None:
+        self.directory = directory
+        self._on_warning = on_warning
+        self._cache: Any = None
+        self._broken = False
+        self._warned = False
+        self._closed = False
+        self._open_lock = asyncio.Lock()
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="magray-cache-disk"
+        )
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    async def _ready(self) -> Any:
+        if self._cache is not None:
+            return self._cache
+        if self._broken or self._closed:
+            return None
+        async with self._open_lock:
+            if self._cache is None and not self._broken and not self._closed:
+                try:
+                    self._cache = await self._call(self._open)
+                except Exception as exc:
+                    self._broken = True
+                    self._warn(f"cannot open the disk cache at {self.directory}: {exc}")
+        return self._cache
+
+    def _open(self) -> Any:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return diskcache.Cache(
+            str(self.directory), timeout=DISK_TIMEOUT_SECONDS, disk=_JsonOnlyDisk
+        )
+
+    def _warn(self, message: str) -> None:
+        if self._warned:
+            log.debug("%s", message)
+            return
+        self._warned = True
+        self._on_warning(message)
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        if isinstance(exc, diskcache.Timeout):
+            log.debug("disk cache busy during %s", what)
+        else:
+            self._warn(f"disk cache {what} failed ({type(exc).__name__}: {exc}); continuing")
+
+    async def get(self, key: str) -> object | None:
+        """The raw stored value (normally a JSON ``str``), or ``None``.
+
+        A value that cannot even be read (pickled, missing file) is deleted and reads as ``None``.
+        """
+        cache = await self._ready()
+        if cache is None:
+            return None
+        try:
+            return await self._call(cache.get, key)
+        except _Refused:
+            await self.delete(key)
+            return None
+        except Exception as exc:  # never an error to the caller: a miss
+            self._failed("read", exc)
+            return None
+
+    async def put(self, key: str, value: str, ttl_seconds: float | None) -> None:
+        cache = await self._ready()
+        if cache is None:
+            return
+        try:
+            await self._call(cache.set, key, value, ttl_seconds)
+        except Exception as exc:
+            self._failed("write", exc)
+
+    async def delete(self, key: str) -> None:
+        cache = await self._ready()
+        if cache is None:
+            return
+        try:
+            await self._call(cache.delete, key)
+        except Exception as exc:
+            self._failed("delete", exc)
+
+    async def clear(self) -> list[str]:
+        """Remove every entry (of every process); return the keys that were removed."""
+        cache = await self._ready()
+        if cache is None:
+            return []
+        try:
+            return await self._call(self._clear_sync, cache)
+        except Exception as exc:
+            self._failed("clear", exc)
+            return []
+
+    @staticmethod
+    def _clear_sync(cache: Any) -> list[str]:
+        keys = [k for k in cache.iterkeys() if isinstance(k, str)]
+        cache.clear(retry=True)
+        return keys
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        async with self._open_lock:
+            cache, self._cache = self._cache, None
+        try:
+            if cache is not None:
+                await self._call(cache.close)
+        finally:
+            self._executor.shutdown(wait=False)

@@ -1,0 +1,1 @@
+"""Surviving provider failures: retry with backoff, circuit breakers, health, fallback."""

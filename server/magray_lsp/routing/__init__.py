@@ -1,0 +1,1 @@
+"""Routing: which models may take a task (hard filters) and in which order (scores, rules)."""

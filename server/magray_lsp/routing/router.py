@@ -1,0 +1,258 @@
+"""Turn a Task into an ordered plan of models: hard filters first, then scores and rules.
+
+Every rejected candidate keeps its reason, and the plan carries a one-line "why" for the status
+and a full description for `--dry-run` and the log.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from magray_lsp.catalog import Catalog, ModelRef
+from magray_lsp.config.models import RoutingWeights
+from magray_lsp.cost.prices import format_usd, price_usd
+from magray_lsp.errors import MagrayError
+from magray_lsp.providers.base import Usage
+from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.knowledge import traits
+from magray_lsp.task import Task
+
+LARGE_CONTEXT_TOKENS = 32_000
+# Scores of things we have not measured yet: neutral rather than punished.
+UNKNOWN_PERFORMANCE = 0.5
+UNKNOWN_AVAILABILITY = 0.9
+UNKNOWN_PRICE_SCORE = 0.3
+# Task biases on the configured weights: quick answers favour cheap and fast models, edits favour
+# capable ones.
+_BIAS: dict[str, dict[str, float]] = {
+    "explain": {"cost": 1.5, "performance": 1.5},
+    "hover": {"cost": 2.0, "performance": 2.0},
+    "document": {"capability": 1.25},
+    "refactor": {"capability": 1.75},
+}
+
+
+class NoRoute(MagrayError):
+    """No candidate survived the filters; the message lists why each was rejected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    ref: ModelRef
+    local: bool
+    in_process: bool
+    window: int
+    capability: float
+    estimate_usd: Decimal | None
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    candidates: tuple[Candidate, ...]
+    rejected: tuple[tuple[str, str], ...] = ()
+    why: str = ""
+    preferred: tuple[str, ...] = field(default=())
+
+    @property
+    def primary(self) -> Candidate:
+        return self.candidates[0]
+
+    def describe(self) -> str:
+        lines = [f"plan: {self.why}"]
+        for i, c in enumerate(self.candidates):
+            role = "primary" if i == 0 else f"fallback {i}"
+            lines.append(
+                f"  {role:<10} {c.ref.label:<28} score {c.score:.2f}  window {c.window:,}  "
+                f"≈{format_usd(c.estimate_usd)}{'  local' if c.local else ''}"
+            )
+        for label, reason in self.rejected:
+            lines.append(f"  rejected   {label:<28} {reason}")
+        return "\n".join(lines)
+
+
+class Router:
+    def __init__(
+        self,
+        catalog: Catalog,
+        health: HealthBoard,
+        *,
+        budget_allows_paid: Callable[[], bool] = lambda: True,
+        window_hint: Callable[[ModelRef], int | None] = lambda ref: None,
+    ) -> None:
+        self.catalog = catalog
+        self.health = health
+        self.budget_allows_paid = budget_allows_paid
+        self.window_hint = window_hint
+
+    # -- candidates --------------------------------------------------------
+
+    def candidates(self) -> list[ModelRef]:
+        """Every configured model of every usable provider (one entry per distinct model id)."""
+        refs: list[ModelRef] = []
+        for name in self.catalog.enabled():
+            cfg = self.catalog.sections[name]
+            seen: set[str] = set()
+            for alias in ["default", *cfg.models]:
+                try:
+                    ref = self.catalog.resolve(f"{name}.{alias}")
+                except MagrayError:
+                    continue
+                if ref.model not in seen:
+                    seen.add(ref.model)
+                    refs.append(ref)
+        return refs
+
+    def window(self, ref: ModelRef) -> int:
+        cfg = self.catalog.sections[ref.provider]
+        if ref.model in cfg.context_windows:
+            return cfg.context_windows[ref.model]
+        if ref.kind == "local":
+            return cfg.n_ctx
+        return self.window_hint(ref) or traits(ref.model).window
+
+    def capability(self, ref: ModelRef, task: Task) -> float:
+        t = traits(ref.model)
+        if task.action == "refactor":
+            value = t.code
+        elif task.action == "document":
+            value = (t.code + t.general) / 2
+        else:
+            value = t.general
+        # A team that names an alias "code" tells us what it is for.
+        if ref.alias == "code" and task.action in ("refactor", "document"):
+            value += 0.05
+        return min(1.0, value)
+
+    # -- planning ----------------------------------------------------------
+
+    def plan(self, task: Task) -> Plan:
+        if task.model_pin:
+            return self._pinned(task)
+        survivors: list[Candidate] = []
+        rejected: list[tuple[str, str]] = []
+        budget_ok = self.budget_allows_paid()
+        for ref in self.candidates():
+            reason, cand = self._check(ref, task, budget_ok)
+            if reason:
+                rejected.append((ref.label, reason))
+            elif cand:
+                survivors.append(cand)
+        if not survivors:
+            details = "; ".join(f"{label}: {reason}" for label, reason in rejected)
+            raise NoRoute(f"no model can take this {task.action} request ({details or 'none configured'})")
+        scored = self._score(survivors, task)
+        ordered, preferred, why = self._order(scored, task)
+        return Plan(tuple(ordered), tuple(rejected), why, tuple(preferred))
+
+    def _check(self, ref: ModelRef, task: Task, budget_ok: bool) -> tuple[str | None, Candidate | None]:
+        try:
+            provider = self.catalog.provider(ref.provider)
+        except MagrayError as exc:
+            return str(exc), None
+        if task.private and not provider.is_local:
+            return "private content: local providers only", None
+        window = self.window(ref)
+        needed = task.context_tokens + task.max_output_tokens
+        if needed > window:
+            return f"context {needed:,} tokens > window {window:,}", None
+        capability = self.capability(ref, task)
+        if capability <= 0:
+            return f"not capable of {task.action}", None
+        breaker = self.health.get(ref.label).breaker
+        if breaker.state == "open":
+            return f"circuit open (retry in {breaker.retry_in():.0f} s)", None
+        cfg = self.catalog.sections[ref.provider]
+        estimate = price_usd(ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices)
+        if not budget_ok and (estimate is None or estimate > 0):
+            return "monthly budget exhausted (paid models refused)", None
+        return None, Candidate(ref, provider.is_local, ref.kind == "local", window, capability, estimate)
+
+    def _weights(self, action: str) -> dict[str, float]:
+        w: RoutingWeights = self.catalog.loaded.config.routing.weights
+        weights = {"capability": w.capability, "cost": w.cost, "performance": w.performance,
+                   "availability": w.availability}
+        for key, factor in _BIAS.get(action, {}).items():
+            weights[key] *= factor
+        total = sum(weights.values()) or 1.0
+        return {k: v / total for k, v in weights.items()}
+
+    def _score(self, cands: list[Candidate], task: Task) -> list[Candidate]:
+        weights = self._weights(task.action)
+        known = [float(c.estimate_usd) for c in cands if c.estimate_usd is not None]
+        lo, hi = (min(known), max(known)) if known else (0.0, 0.0)
+        latencies = {c.ref.label: self.health.get(c.ref.label).latency_ms for c in cands}
+        fastest = min((v for v in latencies.values() if v), default=None)
+        out = []
+        for c in cands:
+            if c.estimate_usd is None:
+                cost = UNKNOWN_PRICE_SCORE
+            elif hi <= lo:
+                cost = 1.0
+            else:  # log scale: prices span orders of magnitude
+                eps = 1e-7
+                cost = 1 - math.log((float(c.estimate_usd) + eps) / (lo + eps)) / math.log((hi + eps) / (lo + eps))
+            latency = latencies[c.ref.label]
+            perf = fastest / latency if latency and fastest else UNKNOWN_PERFORMANCE
+            success = self.health.get(c.ref.label).success
+            # squared: each failure costs a retry or a fallback, so flakiness compounds
+            avail = UNKNOWN_AVAILABILITY if success is None else success**2
+            score = (weights["capability"] * c.capability + weights["cost"] * cost
+                     + weights["performance"] * perf + weights["availability"] * avail)
+            out.append(Candidate(c.ref, c.local, c.in_process, c.window, c.capability, c.estimate_usd, score))
+        return out
+
+    def _order(self, cands: list[Candidate], task: Task) -> tuple[list[Candidate], list[str], str]:
+        routing = self.catalog.loaded.config.routing
+        rule_keys = []
+        if task.private:
+            rule_keys.append("private")
+        if task.context_tokens > LARGE_CONTEXT_TOKENS:
+            rule_keys.append("large_context")
+        rule_keys.append(task.action)
+        preferred: list[str] = []
+        why = ""
+        for key in rule_keys:
+            if routing.rules.get(key):
+                preferred = list(routing.rules[key])
+                why = f"[routing.rules] {key}"
+                break
+        if not preferred and routing.default:
+            preferred = [routing.default]
+            why = "[routing] default"
+        wanted = []
+        for spec in preferred:
+            try:
+                wanted.append(self.catalog.resolve(spec).label)
+            except MagrayError:
+                continue
+        by_score = sorted(cands, key=lambda c: -c.score)
+        # Preferred models first (in rule order), then the rest by score, in-process models last.
+        rank = {label: i for i, label in enumerate(wanted)}
+        ordered = sorted(
+            by_score,
+            key=lambda c: (0, rank[c.ref.label]) if c.ref.label in rank else (1 + c.in_process, 0),
+        )
+        head = ordered[0]
+        if not why or head.ref.label not in rank:
+            why = f"best score {head.score:.2f} for {task.action}"
+            if task.private:
+                why += " (private: local only)"
+            if len(ordered) == 1 and head.in_process:
+                why = "embedded local model (the only usable provider)"
+        return ordered, wanted, why
+
+    def _pinned(self, task: Task) -> Plan:
+        assert task.model_pin
+        ref = self.catalog.resolve(task.model_pin)
+        provider = self.catalog.provider(ref.provider)
+        if task.private and not provider.is_local:
+            raise NoRoute(f"{ref.label} is not local and this content is private")
+        cfg = self.catalog.sections[ref.provider]
+        estimate = price_usd(ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices)
+        cand = Candidate(ref, provider.is_local, ref.kind == "local", self.window(ref),
+                         self.capability(ref, task), estimate, 1.0)
+        return Plan((cand,), (), f"pinned to {task.model_pin}", (ref.label,))

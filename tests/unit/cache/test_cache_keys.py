@@ -1,0 +1,87 @@
+"""Cache keys: stable, canonical, and sensitive to every part an answer depends on."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from magray_lsp.cache import cache_key, canonical_json
+
+BASE: dict[str, Any] = {
+    "action": "explain",
+    "template_version": "explain@3",
+    "target_key": "def f ( x ) : return x + 1",
+    "context_hash": "ab" * 32,
+    "params": {"max_tokens": 512, "temperature": 0.2},
+    "policy": "openai/gpt-4o-mini",
+}
+
+
+def key(**changes: Any) -> str:
+    return cache_key(**{**BASE, **changes})
+
+
+def test_key_is_sha256_hex_and_stable() -> None:
+    k = key()
+    assert len(k) == 64 and all(c in "0123456789abcdef" for c in k)
+    assert key() == k
+    # Pinned: a change here silently invalidates every user's cache; bump KEY_FORMAT_VERSION.
+    assert k == "3a2e5e36267548a2f84c93f7e1a6bf211c5d5933b73b0e12a2effdc9edbd12fb"
+
+
+@pytest.mark.parametrize(
+    "part, value",
+    [
+        ("action", "document"),
+        ("template_version", "explain@4"),
+        ("target_key", "def f ( x ) : return x + 2"),
+        ("context_hash", "cd" * 32),
+        ("params", {"max_tokens": 256, "temperature": 0.2}),
+        ("params", {"max_tokens": 512, "temperature": 0.3}),
+        ("params", {"max_tokens": 512, "temperature": 0.2, "seed": 7}),
+        ("policy", "anthropic/claude-3-5-haiku-latest"),
+    ],
+)
+def test_every_part_changes_the_key(part: str, value: Any) -> None:
+    assert key(**{part: value}) != key()
+
+
+def test_params_are_canonical() -> None:
+    reordered = {"temperature": 0.2, "max_tokens": 512}
+    assert key(params=reordered) == key()
+    assert key(params={"max_tokens": 512.0, "temperature": 0.2}) == key()
+    assert key(params={"max_tokens": 512, "temperature": Decimal("0.2")}) == key()
+    assert key(params={**BASE["params"], "top_p": None}) == key()  # None means "unset"
+    assert key(params={"a": -0.0}) == key(params={"a": 0})
+    assert key(params={"stop": ("x", "y")}) == key(params={"stop": ["x", "y"]})
+    assert key(params={"o": {"b": 1, "a": 2}}) == key(params={"o": {"a": 2, "b": 1}})
+    assert key(params={"stop": ["x", "y"]}) != key(params={"stop": ["y", "x"]})
+    assert key(params={"n": 1}) != key(params={"n": "1"})
+    assert key(params={"flag": True}) != key(params={"flag": 1})
+
+
+def test_parts_cannot_bleed_into_each_other() -> None:
+    assert key(action="ab", template_version="c") != key(action="a", template_version="bc")
+
+
+def test_canonical_json_form() -> None:
+    assert canonical_json({"b": [1.0, 0.5, "é"], "a": None}) == '{"a":null,"b":[1,0.5,"é"]}'
+    assert canonical_json(0.1 + 0.2) == "0.30000000000000004"
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, Decimal("NaN")])
+def test_non_finite_numbers_are_rejected(bad: Any) -> None:
+    with pytest.raises(ValueError):
+        key(params={"temperature": bad})
+
+
+def test_unsupported_values_are_rejected() -> None:
+    with pytest.raises(TypeError):
+        key(params={"x": object()})
+    with pytest.raises(TypeError):
+        key(params={1: "x"})
+    with pytest.raises(TypeError):
+        key(policy=None)
