@@ -40,13 +40,17 @@ class Catalog:
 
     def enabled(self) -> list[str]:
         """Usable provider names, in configuration order (the embedded local model last)."""
-        names = [n for n in self.sections if n not in self.loaded.disabled and self.sections[n].enabled]
+        names = [
+            n for n in self.sections if n not in self.loaded.disabled and self.sections[n].enabled
+        ]
         return sorted(names, key=lambda n: provider_kind(n, self.sections[n]) == "local")
 
     def disabled_reason(self, name: str) -> str | None:
         if name not in self.sections:
             return f"no [llm.{name}] section in the configuration"
-        return self.loaded.disabled.get(name) or (None if self.sections[name].enabled else "disabled")
+        return self.loaded.disabled.get(name) or (
+            None if self.sections[name].enabled else "disabled"
+        )
 
     def provider(self, name: str) -> Provider:
         reason = self.disabled_reason(name)
@@ -88,7 +92,9 @@ class Catalog:
             return self.resolve(routing_default)
         names = self.enabled()
         if not names:
-            raise MagrayError("no provider is available: " + "; ".join(self.loaded.disabled.values()))
+            raise MagrayError(
+                "no provider is available: " + "; ".join(self.loaded.disabled.values())
+            )
         return self.resolve(names[0])
 
     async def aclose(self) -> None:

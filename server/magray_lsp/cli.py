@@ -25,19 +25,35 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, action="append", default=[], metavar="FILE",
-                        help="extra config file on top of the user and workspace files")
-    common.add_argument("--workspace", type=Path, metavar="DIR",
-                        help="workspace root (default: nearest folder with .magray.toml)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="extra config file on top of the user and workspace files",
+    )
+    common.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="DIR",
+        help="workspace root (default: nearest folder with .magray.toml)",
+    )
 
     for action in ACTIONS:
         p = sub.add_parser(action, parents=[common], help=f"{action} the code at FILE:LINE[:COL]")
         p.add_argument("location", metavar="FILE:LINE[:COL]")
-        p.add_argument("--model", metavar="PROVIDER.ALIAS",
-                       help="pin the model: provider.alias or provider/model-id")
+        p.add_argument(
+            "--model",
+            metavar="PROVIDER.ALIAS",
+            help="pin the model: provider.alias or provider/model-id",
+        )
         p.add_argument("--json", action="store_true", help="print one JSON object")
-        p.add_argument("--dry-run", action="store_true",
-                       help="show the routing decision and cost estimate without calling a provider")
+        p.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="show the routing decision and cost estimate without calling a provider",
+        )
 
     doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
     doctor.add_argument("--json", action="store_true")
@@ -70,8 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.headless import run_action
 
             return asyncio.run(run_action(args))
-        print("magray-lsp: the language server (`serve`) is not part of this build yet; "
-              "try `magray-lsp explain FILE:LINE`", file=sys.stderr)
+        print(
+            "magray-lsp: the language server (`serve`) is not part of this build yet; "
+            "try `magray-lsp explain FILE:LINE`",
+            file=sys.stderr,
+        )
         return 2
     except MagrayError as exc:
         print(f"magray-lsp: {exc}", file=sys.stderr)

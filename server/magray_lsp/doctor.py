@@ -28,7 +28,9 @@ async def _probe(catalog: Catalog, name: str) -> dict[str, Any]:
     reason = catalog.disabled_reason(name)
     if cfg.api_key is not None:
         row["apiKey"] = "present"
-    elif kind in _KEYLESS_KINDS or (kind == "openai" and cfg.base_url and is_loopback_url(cfg.base_url)):
+    elif kind in _KEYLESS_KINDS or (
+        kind == "openai" and cfg.base_url and is_loopback_url(cfg.base_url)
+    ):
         row["apiKey"] = "not needed"
     else:
         row["apiKey"] = "missing"
@@ -60,8 +62,16 @@ async def run_doctor(args: argparse.Namespace) -> int:
         await catalog.aclose()
     usable = [r for r in rows if r["status"] == "ok"]
     if args.json:
-        print(dump({"configFiles": loaded.sources, "default": default, "notes": loaded.notes,
-                    "providers": rows}))
+        print(
+            dump(
+                {
+                    "configFiles": loaded.sources,
+                    "default": default,
+                    "notes": loaded.notes,
+                    "providers": rows,
+                }
+            )
+        )
     else:
         print("config files: " + (", ".join(loaded.sources) or "none (built-in defaults)"))
         print(f"default model: {default}")

@@ -1,20 +1,39 @@
-"""The one entry point for "run this Task": pick the model, call the provider, price the result.
+"""The one entry point for "run this Task": cache → router → resilience → provider → ledger.
 
 Streaming passes straight through: callers receive each ``TextDelta`` as the provider yields it,
-then one ``Outcome``.
+``Fallback`` notices when a model is skipped, then one ``Outcome``. Before the first text reaches
+the caller any failure may fall back to the next model in the plan; after it, a failure ends the
+stream with ``StreamInterrupted`` — never a silently truncated answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
+from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
+from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, default_ledger_path
+from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.prices import price_usd
-from magray_lsp.errors import MalformedResponse
+from magray_lsp.errors import (
+    BudgetExceeded,
+    MagrayError,
+    ProviderError,
+    StreamInterrupted,
+    Timeout,
+)
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
+from magray_lsp.resilience.backoff import backoff_delay
+from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.router import Candidate, Plan, Router
 from magray_lsp.task import Task
 
 
@@ -28,25 +47,81 @@ class Outcome:
     finish_reason: str | None
     route: str  # why this model was chosen
     cached: bool = False
-    fallback_from: str | None = None
+    coalesced: bool = False
+    fallback_from: str | None = None  # the plan's primary, when another model answered
+    attempts: tuple[str, ...] = ()  # "label: error" for every failed attempt
+    month_usd: Decimal | None = None
+    budget_usd: Decimal | None = None
+    request_id: str = ""
 
 
-GatewayEvent = TextDelta | Outcome
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A model failed before sending text; the next one in the plan is being tried."""
+
+    failed: str
+    error: str
+    next: str
+
+
+GatewayEvent = TextDelta | Fallback | Outcome
+
+
+class AllModelsFailed(ProviderError):
+    """Every model in the plan failed; the message lists each failure."""
 
 
 class Gateway:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        ledger: Ledger,
+        cache: ResponseCache | None = None,
+        health: HealthBoard | None = None,
+        workspace: str = "",
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
         self.catalog = catalog
+        self.config = catalog.loaded.config
+        self.ledger = ledger
+        self.budget = BudgetGuard(ledger, self.config.budget)
+        self.cache = cache
+        self.health = health or HealthBoard()
+        self.router = Router(catalog, self.health, budget_allows_paid=self._budget_allows_paid)
+        self.workspace = workspace
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._flights: SingleFlight[Outcome] = SingleFlight()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._budget_cache: tuple[float, BudgetStatus] | None = None
 
-    def choose(self, task: Task) -> tuple[ModelRef, str]:
-        if task.model_pin:
-            return self.catalog.resolve(task.model_pin), f"pinned to {task.model_pin}"
-        ref = self.catalog.default_model()
-        if self.catalog.loaded.config.routing.default:
-            return ref, "[routing] default"
-        if ref.kind == "local":
-            return ref, "no cloud provider configured: embedded local model"
-        return ref, f"first configured provider ({ref.provider})"
+    @classmethod
+    def open(
+        cls,
+        catalog: Catalog,
+        *,
+        workspace: str = "",
+        on_warning: Callable[[str], None] | None = None,
+    ) -> Gateway:
+        """The gateway with the shared on-disk ledger and the configured cache tiers."""
+        cache = ResponseCache(catalog.loaded.config.cache, on_warning=on_warning)
+        return cls(catalog, ledger=Ledger(default_ledger_path()), cache=cache, workspace=workspace)
+
+    # -- planning -----------------------------------------------------------
+
+    def plan(self, task: Task) -> Plan:
+        return self.router.plan(task)
+
+    def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
+        now = time.monotonic()
+        if self._budget_cache is None or now - self._budget_cache[0] > max_age:
+            self._budget_cache = (now, self.budget.status())
+        return self._budget_cache[1]
+
+    def _budget_allows_paid(self) -> bool:
+        return not (self.config.budget.hard_stop and self.budget_status().exhausted)
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
         defaults = self.catalog.sections[ref.provider].defaults
@@ -58,37 +133,427 @@ class Gateway:
             top_p=defaults.top_p,
         )
 
-    async def stream(self, task: Task) -> AsyncIterator[GatewayEvent]:
-        ref, why = self.choose(task)
-        provider = self.catalog.provider(ref.provider)
-        started = time.perf_counter()
-        parts: list[str] = []
-        async for event in provider.generate(self.request_for(task, ref), stream=True):
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-                yield event
-                continue
-            yield self._outcome(event, ref, why, "".join(parts), started)
-            return
-        raise MalformedResponse("stream ended without a completion", provider=ref.provider)
+    def key_for(self, task: Task) -> str | None:
+        """Cache key: the task's content key + what else changes the answer."""
+        if not task.cache_key or self.cache is None:
+            return None
+        policy = (
+            task.model_pin
+            or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
+        )
+        params = {
+            name: cfg.defaults.model_dump(exclude_none=True)
+            for name, cfg in sorted(self.catalog.sections.items())
+        }
+        return cache_key(
+            action=task.action,
+            template_version=task.extra.get("template", ""),
+            target_key=task.cache_key,
+            context_hash=task.extra.get("context_hash", ""),
+            params={"providers": params, "max_output_tokens": task.max_output_tokens},
+            policy=policy,
+        )
+
+    # -- running ------------------------------------------------------------
 
     async def run(self, task: Task) -> Outcome:
         async for event in self.stream(task):
             if isinstance(event, Outcome):
                 return event
-        raise MalformedResponse("no outcome")  # pragma: no cover - stream() always ends with one
+        raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
 
-    def _outcome(
-        self, done: Completion, ref: ModelRef, why: str, text: str, started: float
-    ) -> Outcome:
+    async def run_many(self, tasks: Iterable[Task]) -> list[Outcome | BaseException]:
+        """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""
+        return list(await asyncio.gather(*(self.run(t) for t in tasks), return_exceptions=True))
+
+    async def stream(self, task: Task) -> AsyncIterator[GatewayEvent]:
+        key = self.key_for(task)
+        if key and self.cache is not None:
+            hit = await self.cache.get(key)
+            if hit is not None:
+                outcome = await self._cached_outcome(task, hit[0])
+                yield TextDelta(outcome.text)
+                yield outcome
+                return
+        plan = self.plan(task)
+        if key is None:
+            async for event in self._execute(task, plan):
+                yield event
+            return
+        # Identical requests in flight share one provider call. The shared work runs in its own
+        # task; this caller streams its events live only if it is the one that started it.
+        live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+
+        async def work() -> Outcome:
+            async for event in self._execute(task, plan):
+                if isinstance(event, Outcome):
+                    if self.cache is not None and event.finish_reason != "length":
+                        await self.cache.put(key, self._to_cache(event))
+                    return event
+                live.put_nowait(event)
+            raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
+
+        runner = asyncio.ensure_future(self._flights.run(key, work))
+        try:
+            while not runner.done():
+                getter = asyncio.ensure_future(live.get())
+                await asyncio.wait({runner, getter}, return_when=asyncio.FIRST_COMPLETED)
+                if getter.done():
+                    yield getter.result()
+                else:
+                    getter.cancel()
+            while not live.empty():
+                yield live.get_nowait()
+            outcome, follower = runner.result()
+        finally:
+            runner.cancel()
+        if follower:
+            yield TextDelta(outcome.text)
+            outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0))
+        yield outcome
+
+    async def _execute(self, task: Task, plan: Plan) -> AsyncIterator[GatewayEvent]:
+        retry = self.config.retry
+        deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
+        failures: list[str] = []
+        primary = plan.primary.ref.label
+        for index, cand in enumerate(plan.candidates):
+            label = cand.ref.label
+            breaker = self.health.get(label).breaker
+            if not breaker.allow():
+                failures.append(f"{label}: circuit open")
+                continue
+            reservation: Reservation | None = None
+            try:
+                reservation = await self._reserve(cand)
+            except BudgetExceeded as exc:
+                breaker.release_probe()
+                failures.append(f"{label}: {exc}")
+                continue
+            last: ProviderError | None = None
+            for attempt in range(1, retry.max_attempts + 1):
+                try:
+                    async for event in self._attempt(
+                        task, plan, cand, reservation, failures, deadline
+                    ):
+                        yield event
+                    return
+                except ProviderError as exc:
+                    last = exc
+                    failures.append(f"{label}: {type(exc).__name__}: {exc}")
+                    if isinstance(exc, StreamInterrupted) or not (exc.retryable or exc.fallback):
+                        raise
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if (
+                        exc.retryable
+                        and attempt < retry.max_attempts
+                        and self.health.get(label).breaker.state == "closed"
+                    ):
+                        delay = backoff_delay(
+                            attempt,
+                            base=retry.base_delay_seconds,
+                            cap=retry.max_delay_seconds,
+                            error=exc,
+                            retry_after_cap=retry.retry_after_cap_seconds,
+                            rng=self._rng,
+                        )
+                        if delay < remaining:
+                            await self._sleep(delay)
+                            continue
+                    break
+            if reservation is not None:
+                await asyncio.to_thread(self.budget.release, reservation)
+            if last is not None and not last.fallback:
+                raise last
+            nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
+            if nxt and last is not None:
+                self.health.fallbacks += 1
+                yield Fallback(label, f"{type(last).__name__}: {last}", nxt)
+            if asyncio.get_running_loop().time() >= deadline:
+                failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
+                break
+        await self._record_failure(task, plan.primary, failures)
+        raise AllModelsFailed(
+            f"every model failed for {task.action}: " + "; ".join(failures), provider=primary
+        )
+
+    async def _attempt(
+        self,
+        task: Task,
+        plan: Plan,
+        cand: Candidate,
+        reservation: Reservation | None,
+        failures: list[str],
+        deadline: float,
+    ) -> AsyncIterator[GatewayEvent]:
+        ref = cand.ref
+        label = ref.label
+        provider = self.catalog.provider(ref.provider)
+        request = self.request_for(task, ref)
+        request_id = uuid.uuid4().hex
+        parts: list[str] = []
+        first_token_ms: float | None = None
+        started = time.perf_counter()
+        slot = self._slot(ref.provider)
+        async with slot:
+            gen = provider.generate(request, stream=True)
+            try:
+                while True:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            event = await anext(gen)
+                    except StopAsyncIteration:
+                        raise ProviderError(
+                            "stream ended without a completion", provider=ref.provider
+                        ) from None
+                    except TimeoutError:
+                        raise Timeout("overall deadline reached", provider=ref.provider) from None
+                    if isinstance(event, TextDelta):
+                        if first_token_ms is None:
+                            first_token_ms = (time.perf_counter() - started) * 1000
+                        parts.append(event.text)
+                        yield event
+                        continue
+                    done: Completion = event
+                    break
+            except ProviderError as exc:
+                self.health.record_failure(label)
+                await self._record(
+                    task,
+                    cand,
+                    request_id,
+                    started,
+                    first_token_ms,
+                    parts,
+                    None,
+                    failures,
+                    reservation if parts else None,
+                    "error",
+                    type(exc).__name__,
+                )
+                if parts:
+                    raise StreamInterrupted(
+                        f"the answer from {label} broke off after {len(parts)} chunks: {exc}",
+                        provider=ref.provider,
+                    ) from exc
+                raise
+            except (asyncio.CancelledError, GeneratorExit):
+                self.health.get(label).breaker.release_probe()
+                await asyncio.shield(
+                    self._record(
+                        task,
+                        cand,
+                        request_id,
+                        started,
+                        first_token_ms,
+                        parts,
+                        None,
+                        failures,
+                        reservation,
+                        "cancelled",
+                        None,
+                    )
+                )
+                raise
+            finally:
+                await gen.aclose()
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.health.record_success(label, latency_ms)
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
-        return Outcome(
-            text=text,
+        await self._record(
+            task,
+            cand,
+            request_id,
+            started,
+            first_token_ms,
+            parts,
+            done,
+            failures,
+            reservation,
+            "ok",
+            None,
+            cost=cost,
+        )
+        status = self.budget_status(max_age=0)
+        yield Outcome(
+            text="".join(parts),
             ref=ref,
             usage=done.usage,
             cost_usd=cost,
-            latency_ms=(time.perf_counter() - started) * 1000,
+            latency_ms=latency_ms,
             finish_reason=done.finish_reason,
-            route=why,
+            route=plan.why,
+            fallback_from=plan.primary.ref.label if cand is not plan.primary else None,
+            attempts=tuple(failures),
+            month_usd=status.spent,
+            budget_usd=status.limit,
+            request_id=request_id,
         )
+
+    # -- helpers ------------------------------------------------------------
+
+    def _slot(self, provider: str) -> asyncio.Semaphore:
+        if provider not in self._slots:
+            self._slots[provider] = asyncio.Semaphore(
+                self.catalog.sections[provider].max_concurrency
+            )
+        return self._slots[provider]
+
+    async def _reserve(self, cand: Candidate) -> Reservation | None:
+        if cand.estimate_usd is not None and cand.estimate_usd == 0:
+            return None  # free models are never refused and need no reservation
+        estimate = cand.estimate_usd if cand.estimate_usd is not None else Decimal(0)
+        return await asyncio.to_thread(self.budget.reserve, estimate, request_id=uuid.uuid4().hex)
+
+    def _entry(
+        self,
+        task: Task,
+        cand: Candidate,
+        request_id: str,
+        started: float,
+        first_token_ms: float | None,
+        parts: list[str],
+        done: Completion | None,
+        failures: list[str],
+        outcome: LedgerOutcome,
+        error_type: str | None,
+        cost: Decimal | None,
+    ) -> LedgerEntry:
+        usage = done.usage if done and done.usage else None
+        return LedgerEntry(
+            id=request_id,
+            ts=time.time(),
+            workspace=self.workspace,
+            action=task.action,
+            source_path=task.source_path,
+            provider=cand.ref.provider,
+            model=cand.ref.model,
+            input_tokens=usage.input_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else len(parts),
+            cached_input_tokens=usage.cached_input_tokens if usage else 0,
+            cost_usd=cost,
+            estimated_usd=cand.estimate_usd,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            first_token_ms=first_token_ms,
+            cached=False,
+            fallback_chain=[f.split(":", 1)[0] for f in failures],
+            outcome=outcome,
+            error_type=error_type,
+        )
+
+    async def _record(
+        self,
+        task: Task,
+        cand: Candidate,
+        request_id: str,
+        started: float,
+        first_token_ms: float | None,
+        parts: list[str],
+        done: Completion | None,
+        failures: list[str],
+        reservation: Reservation | None,
+        outcome: LedgerOutcome,
+        error_type: str | None,
+        *,
+        cost: Decimal | None = None,
+    ) -> None:
+        entry = self._entry(
+            task,
+            cand,
+            request_id,
+            started,
+            first_token_ms,
+            parts,
+            done,
+            failures,
+            outcome,
+            error_type,
+            cost,
+        )
+        if reservation is not None:
+            await asyncio.to_thread(self.budget.settle, reservation, entry)
+        else:
+            await asyncio.to_thread(self.ledger.record, entry)
+
+    async def _record_failure(self, task: Task, cand: Candidate, failures: list[str]) -> None:
+        entry = self._entry(
+            task,
+            cand,
+            uuid.uuid4().hex,
+            time.perf_counter(),
+            None,
+            [],
+            None,
+            failures,
+            "error",
+            "AllModelsFailed",
+            None,
+        )
+        await asyncio.to_thread(self.ledger.record, entry)
+
+    def _to_cache(self, outcome: Outcome) -> CachedAnswer:
+        usage = outcome.usage or Usage()
+        return CachedAnswer(
+            text=outcome.text,
+            provider=outcome.ref.provider,
+            model=outcome.ref.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            cost_usd=outcome.cost_usd,
+            finish_reason=outcome.finish_reason,
+            created_at=time.time(),
+        )
+
+    async def _cached_outcome(self, task: Task, hit: CachedAnswer) -> Outcome:
+        ref = ModelRef(hit.provider, self._kind(hit.provider), hit.model)
+        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cached_input_tokens)
+        entry = LedgerEntry(
+            id=uuid.uuid4().hex,
+            ts=time.time(),
+            workspace=self.workspace,
+            action=task.action,
+            source_path=task.source_path,
+            provider=hit.provider,
+            model=hit.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_input_tokens=usage.cached_input_tokens,
+            cost_usd=Decimal(0),
+            estimated_usd=None,
+            saved_usd=hit.cost_usd,
+            latency_ms=0.0,
+            first_token_ms=None,
+            cached=True,
+            fallback_chain=[],
+            outcome="ok",
+            error_type=None,
+        )
+        await asyncio.to_thread(self.ledger.record, entry)
+        status = self.budget_status()
+        return Outcome(
+            hit.text,
+            ref,
+            usage,
+            Decimal(0),
+            0.0,
+            hit.finish_reason,
+            "cache hit",
+            cached=True,
+            month_usd=status.spent,
+            budget_usd=status.limit,
+            request_id=entry.id,
+        )
+
+    def _kind(self, provider: str) -> str:
+        from magray_lsp.config.models import provider_kind
+
+        cfg = self.catalog.sections.get(provider)
+        return (provider_kind(provider, cfg) if cfg else None) or "openai"
+
+    async def aclose(self) -> None:
+        await self.catalog.aclose()
+        if self.cache is not None:
+            await self.cache.aclose()
+        await asyncio.to_thread(self.ledger.close)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from typing import Any
 
 from magray_lsp.actions.explain import explain_task
@@ -11,19 +12,27 @@ from magray_lsp.actions.source import parse_location
 from magray_lsp.catalog import Catalog
 from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
-from magray_lsp.cost.prices import format_usd, price_usd
-from magray_lsp.gateway import Gateway, Outcome
-from magray_lsp.providers.base import TextDelta, Usage
+from magray_lsp.cost.ledger import Ledger, default_ledger_path
+from magray_lsp.cost.prices import format_usd
+from magray_lsp.gateway import Fallback, Gateway, Outcome
+from magray_lsp.providers.base import TextDelta
+from magray_lsp.routing.router import Plan
+from magray_lsp.task import Task
 
 
 def summary_line(outcome: Outcome) -> str:
     usage = outcome.usage
     tokens = f"{usage.input_tokens}→{usage.output_tokens} tokens" if usage else "tokens unknown"
     fallback = f" · fell back from {outcome.fallback_from}" if outcome.fallback_from else ""
-    cached = " · cached" if outcome.cached else ""
+    cached = " · cached" if outcome.cached else (" · shared" if outcome.coalesced else "")
+    month = ""
+    if outcome.month_usd is not None:
+        limit = f"/{format_usd(outcome.budget_usd)}" if outcome.budget_usd is not None else ""
+        month = f" · month {format_usd(outcome.month_usd)}{limit}"
     return (
         f"── {outcome.ref.provider} · {outcome.ref.model} · {tokens} · "
-        f"{format_usd(outcome.cost_usd)} · {outcome.latency_ms / 1000:.1f} s{cached}{fallback}"
+        f"{format_usd(outcome.cost_usd)} · {outcome.latency_ms / 1000:.1f} s"
+        f"{month}{cached}{fallback}"
     )
 
 
@@ -41,6 +50,9 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
         "finishReason": outcome.finish_reason,
         "cached": outcome.cached,
         "fallbackFrom": outcome.fallback_from,
+        "attempts": list(outcome.attempts),
+        "monthUsd": _money(outcome.month_usd),
+        "budgetUsd": _money(outcome.budget_usd),
     }
 
 
@@ -49,28 +61,32 @@ async def run_action(args: argparse.Namespace) -> int:
     workspace = args.workspace or find_workspace(location.path)
     loaded = load_config(workspace=workspace, extra_files=args.config)
     catalog = Catalog(loaded)
-    gateway = Gateway(catalog)
     task = explain_task(location, model_pin=args.model)
+    if args.dry_run:
+        gateway = Gateway(catalog, ledger=Ledger(default_ledger_path()), workspace=str(workspace))
+        try:
+            plan = gateway.plan(task)
+            print(dump(plan_json(plan, task)) if args.json else plan.describe())
+        finally:
+            await gateway.aclose()
+        return 0
+    gateway = Gateway.open(
+        catalog,
+        workspace=str(workspace),
+        on_warning=lambda msg: print(f"magray-lsp: {msg}", file=sys.stderr),
+    )
     try:
-        if args.dry_run:
-            ref, why = gateway.choose(task)
-            estimate = price_usd(
-                ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens),
-                catalog.sections[ref.provider].prices,
-            )
-            plan = {"provider": ref.provider, "model": ref.model, "why": why,
-                    "contextTokens": task.context_tokens, "maxOutputTokens": task.max_output_tokens,
-                    "estimatedCostUsd": str(estimate) if estimate is not None else None}
-            print(dump(plan) if args.json else
-                  f"would use {ref.provider} · {ref.model} ({why}); ~{task.context_tokens} tokens in, "
-                  f"≤{task.max_output_tokens} out, ≤{format_usd(estimate)}")
-            return 0
         outcome: Outcome | None = None
         async for event in gateway.stream(task):
             if isinstance(event, TextDelta):
                 if not args.json:
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
+            elif isinstance(event, Fallback):
+                print(
+                    f"\n[{event.failed} failed ({event.error}); trying {event.next}]",
+                    file=sys.stderr,
+                )
             else:
                 outcome = event
         assert outcome is not None
@@ -80,4 +96,30 @@ async def run_action(args: argparse.Namespace) -> int:
             print("\n\n" + summary_line(outcome))
         return 0
     finally:
-        await catalog.aclose()
+        await gateway.aclose()
+
+
+def plan_json(plan: Plan, task: Task) -> dict[str, Any]:
+    return {
+        "why": plan.why,
+        "contextTokens": task.context_tokens,
+        "maxOutputTokens": task.max_output_tokens,
+        "provider": plan.primary.ref.provider,
+        "model": plan.primary.ref.model,
+        "estimatedCostUsd": _money(plan.primary.estimate_usd),
+        "candidates": [
+            {
+                "model": c.ref.label,
+                "score": round(c.score, 3),
+                "window": c.window,
+                "local": c.local,
+                "estimatedCostUsd": _money(c.estimate_usd),
+            }
+            for c in plan.candidates
+        ],
+        "rejected": [{"model": label, "reason": reason} for label, reason in plan.rejected],
+    }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)

@@ -251,9 +251,9 @@ class FakeServer:
         ``cut_after`` drops the connection after that many writes (a stream cut mid-way).
         """
         resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
-        await resp.prepare(request)
         sent = 0
         try:
+            await resp.prepare(request)
             items = lines if isinstance(lines, list) else [x async for x in lines]
             for item in items:
                 if cut_after is not None and sent >= cut_after:

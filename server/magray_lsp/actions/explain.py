@@ -18,7 +18,9 @@ def explain_task(location: Location, *, model_pin: str | None = None) -> Task:
     text = read_source(location.path)
     lines = text.splitlines()
     if location.line > max(1, len(lines)):
-        raise SourceError(f"{location.path}: line {location.line} is past the end ({len(lines)} lines)")
+        raise SourceError(
+            f"{location.path}: line {location.line} is past the end ({len(lines)} lines)"
+        )
     index = location.line - 1
     start, end = max(0, index - WINDOW_LINES), min(len(lines), index + WINDOW_LINES + 1)
     context = "\n".join(lines[start:end])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 
@@ -19,7 +19,7 @@ class Prompt:
     version: str  # changes whenever the template text changes
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(action: str) -> tuple[str, str, str]:
     text = resources.files("magray_lsp").joinpath(f"prompts/{action}.md").read_text("utf-8")
     _, _, rest = text.partition("---system\n")

@@ -49,7 +49,9 @@ def read_source(path: Path) -> str:
     if not path.is_file():
         raise SourceError(f"{path}: not a regular file")
     if size > MAX_FILE_BYTES:
-        raise SourceError(f"{path}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit")
+        raise SourceError(
+            f"{path}: {size / 2**20:.1f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit"
+        )
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
         raise SourceError(f"{path}: binary file")

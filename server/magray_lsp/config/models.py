@@ -1,18 +1,19 @@
 """Pydantic models of the configuration (`.magray.toml`, user config, editor settings).
 
 The `[llm.<name>]` sections follow the design note exactly; routing, retry, cache, budget and
-privacy live in their own top-level tables. `magray-lsp schema` prints the JSON Schema generated from these.
+privacy live in their own top-level tables. `magray-lsp schema` prints the JSON Schema generated
+from these.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 ProviderKind = Literal["openai", "anthropic", "google", "ollama", "huggingface", "local"]
-PROVIDER_KINDS: tuple[str, ...] = ProviderKind.__args__
+PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
 
 # The alias every provider gets when its `[models]` table does not name one.
 BUILTIN_DEFAULT_MODEL: dict[str, str] = {

@@ -19,7 +19,11 @@ _PROVIDER_IDS = {"google": "google", "openai": "openai", "anthropic": "anthropic
 
 def _from_override(price: ModelPrice, usage: Usage) -> Decimal:
     cached = min(usage.cached_input_tokens, usage.input_tokens)
-    cached_rate = price.cached_input_per_mtok if price.cached_input_per_mtok is not None else price.input_per_mtok
+    cached_rate = (
+        price.cached_input_per_mtok
+        if price.cached_input_per_mtok is not None
+        else price.input_per_mtok
+    )
     return (
         (usage.input_tokens - cached) * price.input_per_mtok
         + cached * cached_rate

@@ -59,7 +59,9 @@ class CircuitBreaker:
         self.failures += 1
         if self.probing:
             # a failed probe: stay open, longer than before
-            self.current_cooldown = min(self.max_cooldown, max(self.cooldown, self.current_cooldown * 2))
+            self.current_cooldown = min(
+                self.max_cooldown, max(self.cooldown, self.current_cooldown * 2)
+            )
             self.opened_at = self.clock()
         elif self.opened_at is None and self.failures >= self.threshold:
             self.current_cooldown = self.cooldown

@@ -49,7 +49,9 @@ class HealthBoard:
     def record_success(self, key: str, latency_ms: float) -> None:
         h = self.get(key)
         h.requests += 1
-        h.latency_ms = latency_ms if h.latency_ms is None else ALPHA * latency_ms + (1 - ALPHA) * h.latency_ms
+        h.latency_ms = (
+            latency_ms if h.latency_ms is None else ALPHA * latency_ms + (1 - ALPHA) * h.latency_ms
+        )
         h.success = 1.0 if h.success is None else ALPHA + (1 - ALPHA) * h.success
         if h.outage_started is not None:
             h.recoveries.append(self._clock() - h.outage_started)

@@ -40,7 +40,10 @@ _TABLE: list[tuple[str, ModelTraits]] = [
     (r"gemini", ModelTraits(1_048_576, 0.75, 0.72)),
     # Open models (Ollama, HuggingFace, vLLM, llama.cpp)
     (r"codellama", ModelTraits(16_384, 0.40, 0.55)),
-    (r"qwen2\.5-coder|qwen3-coder|deepseek-coder|starcoder|codestral", ModelTraits(32_768, 0.55, 0.72)),
+    (
+        r"qwen2\.5-coder|qwen3-coder|deepseek-coder|starcoder|codestral",
+        ModelTraits(32_768, 0.55, 0.72),
+    ),
     (r"mixtral", ModelTraits(32_768, 0.60, 0.55)),
     (r"llama-?3\.[123]|llama3\.[123]", ModelTraits(131_072, 0.58, 0.52)),
     (r"llama", ModelTraits(8_192, 0.50, 0.45)),

@@ -143,12 +143,16 @@ class Router:
                 survivors.append(cand)
         if not survivors:
             details = "; ".join(f"{label}: {reason}" for label, reason in rejected)
-            raise NoRoute(f"no model can take this {task.action} request ({details or 'none configured'})")
+            raise NoRoute(
+                f"no model can take this {task.action} request ({details or 'none configured'})"
+            )
         scored = self._score(survivors, task)
         ordered, preferred, why = self._order(scored, task)
         return Plan(tuple(ordered), tuple(rejected), why, tuple(preferred))
 
-    def _check(self, ref: ModelRef, task: Task, budget_ok: bool) -> tuple[str | None, Candidate | None]:
+    def _check(
+        self, ref: ModelRef, task: Task, budget_ok: bool
+    ) -> tuple[str | None, Candidate | None]:
         try:
             provider = self.catalog.provider(ref.provider)
         except MagrayError as exc:
@@ -166,15 +170,23 @@ class Router:
         if breaker.state == "open":
             return f"circuit open (retry in {breaker.retry_in():.0f} s)", None
         cfg = self.catalog.sections[ref.provider]
-        estimate = price_usd(ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices)
+        estimate = price_usd(
+            ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices
+        )
         if not budget_ok and (estimate is None or estimate > 0):
             return "monthly budget exhausted (paid models refused)", None
-        return None, Candidate(ref, provider.is_local, ref.kind == "local", window, capability, estimate)
+        return None, Candidate(
+            ref, provider.is_local, ref.kind == "local", window, capability, estimate
+        )
 
     def _weights(self, action: str) -> dict[str, float]:
         w: RoutingWeights = self.catalog.loaded.config.routing.weights
-        weights = {"capability": w.capability, "cost": w.cost, "performance": w.performance,
-                   "availability": w.availability}
+        weights = {
+            "capability": w.capability,
+            "cost": w.cost,
+            "performance": w.performance,
+            "availability": w.availability,
+        }
         for key, factor in _BIAS.get(action, {}).items():
             weights[key] *= factor
         total = sum(weights.values()) or 1.0
@@ -194,15 +206,25 @@ class Router:
                 cost = 1.0
             else:  # log scale: prices span orders of magnitude
                 eps = 1e-7
-                cost = 1 - math.log((float(c.estimate_usd) + eps) / (lo + eps)) / math.log((hi + eps) / (lo + eps))
+                cost = 1 - math.log((float(c.estimate_usd) + eps) / (lo + eps)) / math.log(
+                    (hi + eps) / (lo + eps)
+                )
             latency = latencies[c.ref.label]
             perf = fastest / latency if latency and fastest else UNKNOWN_PERFORMANCE
             success = self.health.get(c.ref.label).success
             # squared: each failure costs a retry or a fallback, so flakiness compounds
             avail = UNKNOWN_AVAILABILITY if success is None else success**2
-            score = (weights["capability"] * c.capability + weights["cost"] * cost
-                     + weights["performance"] * perf + weights["availability"] * avail)
-            out.append(Candidate(c.ref, c.local, c.in_process, c.window, c.capability, c.estimate_usd, score))
+            score = (
+                weights["capability"] * c.capability
+                + weights["cost"] * cost
+                + weights["performance"] * perf
+                + weights["availability"] * avail
+            )
+            out.append(
+                Candidate(
+                    c.ref, c.local, c.in_process, c.window, c.capability, c.estimate_usd, score
+                )
+            )
         return out
 
     def _order(self, cands: list[Candidate], task: Task) -> tuple[list[Candidate], list[str], str]:
@@ -252,7 +274,16 @@ class Router:
         if task.private and not provider.is_local:
             raise NoRoute(f"{ref.label} is not local and this content is private")
         cfg = self.catalog.sections[ref.provider]
-        estimate = price_usd(ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices)
-        cand = Candidate(ref, provider.is_local, ref.kind == "local", self.window(ref),
-                         self.capability(ref, task), estimate, 1.0)
+        estimate = price_usd(
+            ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices
+        )
+        cand = Candidate(
+            ref,
+            provider.is_local,
+            ref.kind == "local",
+            self.window(ref),
+            self.capability(ref, task),
+            estimate,
+            1.0,
+        )
         return Plan((cand,), (), f"pinned to {task.model_pin}", (ref.label,))

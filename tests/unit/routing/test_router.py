@@ -16,8 +16,10 @@ from magray_lsp.task import Task
 
 REMOTE = {
     "openai": {"api_key": "k", "models": {"default": "gpt-4o-mini", "code": "gpt-4o"}},
-    "anthropic": {"api_key": "k", "models": {"default": "claude-3-5-haiku-latest",
-                                             "code": "claude-3-5-sonnet-latest"}},
+    "anthropic": {
+        "api_key": "k",
+        "models": {"default": "claude-3-5-haiku-latest", "code": "claude-3-5-sonnet-latest"},
+    },
     "google": {"api_key": "k", "models": {"default": "gemini-2.0-flash"}},
 }
 
@@ -40,7 +42,11 @@ def test_refactor_prefers_a_strong_code_model_explain_a_cheap_one() -> None:
     refactor = router.plan(task("refactor"))
     assert refactor.primary.ref.label in ("anthropic.code", "openai.code")
     explain = router.plan(task("explain"))
-    assert explain.primary.ref.model in ("gpt-4o-mini", "gemini-2.0-flash", "claude-3-5-haiku-latest")
+    assert explain.primary.ref.model in (
+        "gpt-4o-mini",
+        "gemini-2.0-flash",
+        "claude-3-5-haiku-latest",
+    )
     assert explain.primary.estimate_usd is not None and refactor.primary.estimate_usd is not None
     assert explain.primary.estimate_usd < refactor.primary.estimate_usd
 
@@ -65,8 +71,11 @@ def test_private_content_only_reaches_local_providers() -> None:
     router = make_router({"llm": {**REMOTE, "ollama": {"base_url": "http://127.0.0.1:11434"}}})
     plan = router.plan(task("refactor", private=True))
     assert labels(plan) == ["ollama.default", "local.default"]
-    assert all(reason == "private content: local providers only"
-               for label, reason in plan.rejected if not label.startswith(("ollama", "local")))
+    assert all(
+        reason == "private content: local providers only"
+        for label, reason in plan.rejected
+        if not label.startswith(("ollama", "local"))
+    )
     assert "private" in plan.why
 
 
@@ -93,8 +102,15 @@ def test_open_circuit_is_filtered_with_reason() -> None:
 
 
 def test_rules_and_default_order_the_plan() -> None:
-    router = make_router({"llm": REMOTE, "routing": {"rules": {"explain": ["anthropic.code", "google"]},
-                                                     "default": "openai.code"}})
+    router = make_router(
+        {
+            "llm": REMOTE,
+            "routing": {
+                "rules": {"explain": ["anthropic.code", "google"]},
+                "default": "openai.code",
+            },
+        }
+    )
     plan = router.plan(task("explain"))
     assert labels(plan)[:2] == ["anthropic.code", "google.default"]
     assert plan.why == "[routing.rules] explain"
@@ -102,10 +118,13 @@ def test_rules_and_default_order_the_plan() -> None:
     assert labels(plan)[0] == "openai.code" and plan.why == "[routing] default"
 
 
-@pytest.mark.parametrize(("weights", "expected"), [
-    ({"capability": 1, "cost": 0, "performance": 0, "availability": 0}, "anthropic.code"),
-    ({"capability": 0, "cost": 1, "performance": 0, "availability": 0}, "local.default"),
-])
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        ({"capability": 1, "cost": 0, "performance": 0, "availability": 0}, "anthropic.code"),
+        ({"capability": 0, "cost": 1, "performance": 0, "availability": 0}, "local.default"),
+    ],
+)
 def test_weights_are_honoured(weights: dict[str, float], expected: str) -> None:
     router = make_router({"llm": REMOTE, "routing": {"weights": weights}})
     by_score = sorted(router.plan(task("document")).candidates, key=lambda c: -c.score)
@@ -113,9 +132,14 @@ def test_weights_are_honoured(weights: dict[str, float], expected: str) -> None:
 
 
 def test_live_latency_and_success_change_the_order() -> None:
-    router = make_router({"llm": {"openai": REMOTE["openai"], "google": REMOTE["google"]},
-                          "routing": {"weights": {"capability": 0, "cost": 0, "performance": 1,
-                                                  "availability": 1}}})
+    router = make_router(
+        {
+            "llm": {"openai": REMOTE["openai"], "google": REMOTE["google"]},
+            "routing": {
+                "weights": {"capability": 0, "cost": 0, "performance": 1, "availability": 1}
+            },
+        }
+    )
     for _ in range(3):
         router.health.record_success("openai.default", 2000)
         router.health.record_success("google.default", 200)
@@ -145,14 +169,23 @@ def _config(spec: dict[str, tuple[bool, int]]) -> dict[str, Any]:
         kind = {"vllm": "openai", "lmstudio": "openai"}.get(name, name)
         host = "127.0.0.1" if loopback else "api.example.com"
         model = f"{name}-model"
-        llm[name] = {"kind": kind, "api_key": "k", "base_url": f"http://{host}:8000",
-                     "models": {"default": model}, "context_windows": {model: window}}
+        llm[name] = {
+            "kind": kind,
+            "api_key": "k",
+            "base_url": f"http://{host}:8000",
+            "models": {"default": model},
+            "context_windows": {model: window},
+        }
     return {"llm": llm}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(spec=providers, private=st.booleans(), tokens=st.integers(0, 400_000),
-       action=st.sampled_from(["explain", "document", "refactor", "hover"]))
+@given(
+    spec=providers,
+    private=st.booleans(),
+    tokens=st.integers(0, 400_000),
+    action=st.sampled_from(["explain", "document", "refactor", "hover"]),
+)
 def test_property_privacy_and_windows_are_never_violated(
     spec: dict[str, tuple[bool, int]], private: bool, tokens: int, action: str
 ) -> None:
@@ -162,8 +195,10 @@ def test_property_privacy_and_windows_are_never_violated(
         plan = router.plan(t)
     except NoRoute:
         # only when truly nothing qualifies
-        assert all(not (lo or not private) or win < tokens + t.max_output_tokens
-                   for lo, win in spec.values())
+        assert all(
+            not (lo or not private) or win < tokens + t.max_output_tokens
+            for lo, win in spec.values()
+        )
         return
     for cand in plan.candidates:
         provider = router.catalog.provider(cand.ref.provider)
