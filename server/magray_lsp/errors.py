@@ -94,3 +94,7 @@ class BudgetExceeded(MagrayError):
 
 class PrivacyViolation(MagrayError):
     """Private content was about to leave the machine; the request was stopped."""
+
+
+class InvalidAnswer(ProviderError):
+    """The answer arrived but is unusable (e.g. an edit that does not parse); try another model."""

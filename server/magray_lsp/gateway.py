@@ -25,6 +25,7 @@ from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.prices import price_usd
 from magray_lsp.errors import (
     BudgetExceeded,
+    InvalidAnswer,
     MagrayError,
     ProviderError,
     StreamInterrupted,
@@ -65,6 +66,8 @@ class Fallback:
 
 
 GatewayEvent = TextDelta | Fallback | Outcome
+#: decides whether a complete answer is usable (e.g. the edit it implies still parses)
+Accept = Callable[[str], bool]
 
 
 class AllModelsFailed(ProviderError):
@@ -156,8 +159,8 @@ class Gateway:
 
     # -- running ------------------------------------------------------------
 
-    async def run(self, task: Task) -> Outcome:
-        async for event in self.stream(task):
+    async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
+        async for event in self.stream(task, accept=accept):
             if isinstance(event, Outcome):
                 return event
         raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
@@ -166,7 +169,11 @@ class Gateway:
         """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""
         return list(await asyncio.gather(*(self.run(t) for t in tasks), return_exceptions=True))
 
-    async def stream(self, task: Task) -> AsyncIterator[GatewayEvent]:
+    async def stream(
+        self, task: Task, *, accept: Accept | None = None
+    ) -> AsyncIterator[GatewayEvent]:
+        """Run `task`; `accept(text)` may reject an answer, which then counts as a failure of
+        that model (it is paid for and recorded, but not cached) and the next model is tried."""
         key = self.key_for(task)
         if key and self.cache is not None:
             hit = await self.cache.get(key)
@@ -177,7 +184,7 @@ class Gateway:
                 return
         plan = self.plan(task)
         if key is None:
-            async for event in self._execute(task, plan):
+            async for event in self._execute(task, plan, accept):
                 yield event
             return
         # Identical requests in flight share one provider call. The shared work runs in its own
@@ -185,7 +192,7 @@ class Gateway:
         live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
 
         async def work() -> Outcome:
-            async for event in self._execute(task, plan):
+            async for event in self._execute(task, plan, accept):
                 if isinstance(event, Outcome):
                     if self.cache is not None and event.finish_reason != "length":
                         await self.cache.put(key, self._to_cache(event))
@@ -212,7 +219,9 @@ class Gateway:
             outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0))
         yield outcome
 
-    async def _execute(self, task: Task, plan: Plan) -> AsyncIterator[GatewayEvent]:
+    async def _execute(
+        self, task: Task, plan: Plan, accept: Accept | None
+    ) -> AsyncIterator[GatewayEvent]:
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
         failures: list[str] = []
@@ -234,7 +243,7 @@ class Gateway:
             for attempt in range(1, retry.max_attempts + 1):
                 try:
                     async for event in self._attempt(
-                        task, plan, cand, reservation, failures, deadline
+                        task, plan, cand, reservation, failures, deadline, accept
                     ):
                         yield event
                     return
@@ -285,6 +294,7 @@ class Gateway:
         reservation: Reservation | None,
         failures: list[str],
         deadline: float,
+        accept: Accept | None,
     ) -> AsyncIterator[GatewayEvent]:
         ref = cand.ref
         label = ref.label
@@ -361,6 +371,12 @@ class Gateway:
         self.health.record_success(label, latency_ms)
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
+        if accept is not None and not accept("".join(parts)):
+            await self._record(
+                task, cand, request_id, started, first_token_ms, parts, done, failures,
+                reservation, "error", "InvalidAnswer", cost=cost,
+            )  # fmt: skip
+            raise InvalidAnswer(f"the answer from {label} was not usable", provider=ref.provider)
         await self._record(
             task,
             cand,
