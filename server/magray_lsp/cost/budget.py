@@ -1,0 +1,189 @@
+"""The monthly budget, enforced where a request is sent, across every process sharing the ledger.
+
+Before a paid call the gateway ``reserve``s its estimated cost. Inside one ``BEGIN IMMEDIATE``
+transaction the guard adds this month's spend, every unexpired reservation and the estimate; past
+the limit (with ``hard_stop``) it raises ``BudgetExceeded``, otherwise it writes a reservation row.
+After the call, ``settle`` records the ledger entry and drops the reservation in one transaction;
+``release`` drops it when the call failed before costing anything.
+
+So N concurrent requests (threads or processes) whose actual cost is at most their estimate can
+never, together, spend more than the limit. A reservation expires (10 minutes by default) so a
+crashed process cannot block the budget forever.
+
+Free requests (local models, estimate $0) are never refused and write no reservation. Without
+``monthly_usd`` nothing is refused, but everything is still recorded.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from magray_lsp.config.models import BudgetConfig
+from magray_lsp.cost.ledger import (
+    Ledger,
+    LedgerEntry,
+    LedgerTx,
+    from_pico,
+    month_hours,
+    to_pico,
+)
+from magray_lsp.cost.prices import format_usd
+from magray_lsp.errors import BudgetExceeded
+
+DEFAULT_RESERVATION_TTL = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Money set aside for one request in flight."""
+
+    id: str
+    request_id: str
+    amount: Decimal
+    created: float
+    expires: float
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """This month against the budget. ``limit`` None: no budget (never warns, never exhausted)."""
+
+    spent: Decimal
+    reserved: Decimal
+    limit: Decimal | None
+    #: spent / limit (1.0 for a zero budget), None without a budget
+    fraction: float | None
+    #: spent has reached ``warn_at`` of the limit
+    warn: bool
+    #: spent has reached the limit
+    exhausted: bool
+    #: requests this month whose price is unknown, hence missing from ``spent``
+    unpriced: int = 0
+
+    @property
+    def remaining(self) -> Decimal | None:
+        if self.limit is None:
+            return None
+        return max(self.limit - self.spent - self.reserved, Decimal(0))
+
+
+class BudgetGuard:
+    """Reserve → settle/release against ``BudgetConfig``; safe across threads and processes."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        cfg: BudgetConfig,
+        *,
+        reservation_ttl: float = DEFAULT_RESERVATION_TTL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.ledger = ledger
+        #: may be replaced when the configuration changes
+        self.cfg = cfg
+        self.reservation_ttl = reservation_ttl
+        self._clock = clock
+
+    def reserve(self, estimate: Decimal, *, request_id: str) -> Reservation:
+        """Set ``estimate`` aside, or raise ``BudgetExceeded`` if it would cross a hard limit.
+
+        Callers that cannot price a request should pass a conservative estimate, not zero.
+        """
+        amount_pico = to_pico(estimate)
+        now = self._clock()
+        reservation = Reservation(
+            id=uuid.uuid4().hex,
+            request_id=request_id,
+            amount=estimate,
+            created=now,
+            expires=now + self.reservation_ttl,
+        )
+        if amount_pico == 0:
+            return reservation  # free requests are never refused and hold nothing
+        cfg = self.cfg
+
+        def body(tx: LedgerTx) -> None:
+            tx.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
+            if cfg.monthly_usd is not None and cfg.hard_stop:
+                spent = tx.month_spend_pico(now)
+                row = tx.execute(
+                    "SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?",
+                    (now,),
+                ).fetchone()
+                reserved = int(row[0])
+                if spent + reserved + amount_pico > _limit_pico(cfg.monthly_usd):
+                    raise BudgetExceeded(
+                        f"monthly budget {format_usd(cfg.monthly_usd)} reached: "
+                        f"{format_usd(from_pico(spent))} spent, "
+                        f"{format_usd(from_pico(reserved))} reserved; this request needs about "
+                        f"{format_usd(estimate)}"
+                    )
+            tx.execute(
+                "INSERT INTO reservations (id, request_id, amount_usd, amount_pico, created, "
+                "expires) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    reservation.id,
+                    request_id,
+                    format(estimate, "f"),
+                    amount_pico,
+                    reservation.created,
+                    reservation.expires,
+                ),
+            )
+
+        self.ledger.write(body)
+        return reservation
+
+    def settle(self, reservation: Reservation, entry: LedgerEntry) -> None:
+        """Record what the request really cost and free its reservation, atomically."""
+
+        def body(tx: LedgerTx) -> None:
+            tx.record(entry)
+            tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
+
+        self.ledger.write(body)
+
+    def release(self, reservation: Reservation) -> None:
+        """Free a reservation without recording anything (the call never cost money)."""
+        if to_pico(reservation.amount) == 0:
+            return
+        self.ledger.write(
+            lambda tx: tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
+        )
+
+    def status(self, now: datetime | float | None = None) -> BudgetStatus:
+        """Spend this month (UTC), money reserved by requests in flight, and the thresholds."""
+        at = self._clock() if now is None else now
+        clock_now = at.timestamp() if isinstance(at, datetime) else at
+        start, end = month_hours(at)
+        spent_pico, reserved_pico, unpriced = self.ledger.read(
+            "SELECT (SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?), "
+            "(SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?), "
+            "(SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?)",
+            (start, end, clock_now, start, end),
+        )[0]
+        spent, reserved = from_pico(int(spent_pico)), from_pico(int(reserved_pico))
+        limit = self.cfg.monthly_usd
+        if limit is None:
+            return BudgetStatus(spent, reserved, None, None, False, False, int(unpriced))
+        fraction = float(spent / limit) if limit > 0 else 1.0
+        warn_line = limit * Decimal(str(self.cfg.warn_at))
+        return BudgetStatus(
+            spent=spent,
+            reserved=reserved,
+            limit=limit,
+            fraction=fraction,
+            warn=spent >= warn_line,
+            exhausted=spent >= limit,
+            unpriced=int(unpriced),
+        )
+
+
+def _limit_pico(limit: Decimal) -> int:
+    """The limit in pico-dollars, rounded down (never allow more than the user set)."""
+    return int(limit.scaleb(12).to_integral_value(rounding=ROUND_FLOOR))
