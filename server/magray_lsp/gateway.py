@@ -22,6 +22,7 @@ from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
+from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.prices import price_usd
 from magray_lsp.errors import (
     BudgetExceeded,
@@ -68,6 +69,10 @@ class Fallback:
 GatewayEvent = TextDelta | Fallback | Outcome
 #: decides whether a complete answer is usable (e.g. the edit it implies still parses)
 Accept = Callable[[str], bool]
+
+
+# Reserved for models with no known price: as expensive as the priciest common models.
+_UNKNOWN_PRICE = ModelPrice(input_per_mtok=Decimal(15), output_per_mtok=Decimal(75))
 
 
 class AllModelsFailed(ProviderError):
@@ -234,7 +239,7 @@ class Gateway:
                 continue
             reservation: Reservation | None = None
             try:
-                reservation = await self._reserve(cand)
+                reservation = await self._reserve(cand, task)
             except BudgetExceeded as exc:
                 breaker.release_probe()
                 failures.append(f"{label}: {exc}")
@@ -281,7 +286,6 @@ class Gateway:
             if asyncio.get_running_loop().time() >= deadline:
                 failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
                 break
-        await self._record_failure(task, plan.primary, failures)
         raise AllModelsFailed(
             f"every model failed for {task.action}: " + "; ".join(failures), provider=primary
         )
@@ -416,10 +420,14 @@ class Gateway:
             )
         return self._slots[provider]
 
-    async def _reserve(self, cand: Candidate) -> Reservation | None:
+    async def _reserve(self, cand: Candidate, task: Task) -> Reservation | None:
         if cand.estimate_usd is not None and cand.estimate_usd == 0:
             return None  # free models are never refused and need no reservation
-        estimate = cand.estimate_usd if cand.estimate_usd is not None else Decimal(0)
+        estimate = cand.estimate_usd
+        if estimate is None:  # unknown price: assume an expensive model rather than a free one
+            usage = Usage(task.context_tokens, task.max_output_tokens)
+            estimate = price_usd("custom", "unknown", usage, {"unknown": _UNKNOWN_PRICE})
+            assert estimate is not None
         return await asyncio.to_thread(self.budget.reserve, estimate, request_id=uuid.uuid4().hex)
 
     def _entry(
@@ -439,7 +447,7 @@ class Gateway:
         usage = done.usage if done and done.usage else None
         return LedgerEntry(
             id=request_id,
-            ts=time.time(),
+            ts=time.time() - (time.perf_counter() - started),
             workspace=self.workspace,
             action=task.action,
             source_path=task.source_path,
@@ -491,22 +499,6 @@ class Gateway:
             await asyncio.to_thread(self.budget.settle, reservation, entry)
         else:
             await asyncio.to_thread(self.ledger.record, entry)
-
-    async def _record_failure(self, task: Task, cand: Candidate, failures: list[str]) -> None:
-        entry = self._entry(
-            task,
-            cand,
-            uuid.uuid4().hex,
-            time.perf_counter(),
-            None,
-            [],
-            None,
-            failures,
-            "error",
-            "AllModelsFailed",
-            None,
-        )
-        await asyncio.to_thread(self.ledger.record, entry)
 
     def _to_cache(self, outcome: Outcome) -> CachedAnswer:
         usage = outcome.usage or Usage()
