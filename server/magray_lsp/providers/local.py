@@ -79,6 +79,7 @@ class LocalProvider(Provider):
         self.n_ctx = cfg.n_ctx
         # llama.cpp's own default oversubscribes small VMs; two threads is what this is tuned for.
         self.n_threads = cfg.n_threads or max(1, min(4, (os.cpu_count() or 2)))
+        self._workers: dict[threading.Thread, threading.Event] = {}
 
     @property
     def is_local(self) -> bool:
@@ -131,6 +132,7 @@ class LocalProvider(Provider):
                 put("error", exc)
 
         thread = threading.Thread(target=work, name="magray-local-llm", daemon=True)
+        self._workers[thread] = cancelled
         thread.start()
         try:
             while True:
@@ -144,6 +146,22 @@ class LocalProvider(Provider):
                     raise self._map_error(value)
         finally:
             cancelled.set()  # stops the worker at the next token if we left early
+            if not thread.is_alive():
+                self._workers.pop(thread, None)
+
+    async def aclose(self) -> None:
+        """Stop workers and free the model: llama.cpp must not be torn down by interpreter exit
+        while a worker thread is still inside it (that crashes the process)."""
+        for flag in self._workers.values():
+            flag.set()
+        for thread in list(self._workers):
+            await asyncio.to_thread(thread.join, 30)
+        self._workers.clear()
+        with _models_lock:
+            for key in [k for k in _models if k[1:] == (self.n_ctx, self.n_threads)]:
+                llm, lock = _models.pop(key)
+                with lock:
+                    llm.close()
 
     def _run(
         self, llm: Any, request: ChatRequest, stream: bool, cancelled: threading.Event, put: Any

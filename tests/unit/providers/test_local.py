@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,8 +30,11 @@ REQUEST = ChatRequest(
 
 
 @pytest.fixture(scope="module")
-def provider() -> LocalProvider:
-    return LocalProvider("local", ProviderConfig(kind="local", n_ctx=1024, n_threads=2))
+def provider() -> Iterator[LocalProvider]:
+    local = LocalProvider("local", ProviderConfig(kind="local", n_ctx=1024, n_threads=2))
+    yield local
+    asyncio.run(local.aclose())
+    assert not local._workers  # every worker joined, the model freed
 
 
 async def test_streams_text_in_several_chunks_with_usage(provider: LocalProvider) -> None:
