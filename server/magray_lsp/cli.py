@@ -13,7 +13,7 @@ from typing import Any
 from magray_lsp import __version__
 from magray_lsp.errors import MagrayError
 
-ACTIONS = ("explain",)
+ACTIONS = ("explain", "document", "refactor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="show the routing decision and cost estimate without calling a provider",
         )
+        if action != "explain":
+            p.add_argument("--apply", action="store_true", help="write the edit to the file")
+        if action == "refactor":
+            p.add_argument("--instruction", "-i", help="what to change (default: simplify)")
 
     doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
     doctor.add_argument("--json", action="store_true")
@@ -83,9 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_doctor(args))
         if args.command in ACTIONS:
-            from magray_lsp.headless import run_action
+            from magray_lsp.headless import run_headless
 
-            return asyncio.run(run_action(args))
+            return asyncio.run(run_headless(args))
         print(
             "magray-lsp: the language server (`serve`) is not part of this build yet; "
             "try `magray-lsp explain FILE:LINE`",

@@ -19,10 +19,10 @@ from typing import Any
 
 from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
+from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
-from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.prices import price_usd
 from magray_lsp.errors import (
     BudgetExceeded,
@@ -70,6 +70,8 @@ GatewayEvent = TextDelta | Fallback | Outcome
 #: decides whether a complete answer is usable (e.g. the edit it implies still parses)
 Accept = Callable[[str], bool]
 
+
+DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
 
 # Reserved for models with no known price: as expensive as the priciest common models.
 _UNKNOWN_PRICE = ModelPrice(input_per_mtok=Decimal(15), output_per_mtok=Decimal(75))
@@ -121,6 +123,18 @@ class Gateway:
 
     def plan(self, task: Task) -> Plan:
         return self.router.plan(task)
+
+    def context_budget(self, private: bool, max_output_tokens: int = 700) -> int:
+        """Tokens of code context worth assembling: the default, shrunk so the prompt (which
+        shows the target twice: in place and on its own) still fits the largest window among
+        the models that may take the task — the embedded model has only 4K."""
+        windows = [
+            self.router.window(ref)
+            for ref in self.router.candidates()
+            if not private or self.catalog.provider(ref.provider).is_local
+        ]
+        room = (max(windows, default=DEFAULT_CONTEXT_BUDGET * 4) - max_output_tokens - 400) // 2
+        return max(256, min(DEFAULT_CONTEXT_BUDGET, room))
 
     def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
         now = time.monotonic()

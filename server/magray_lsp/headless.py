@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from decimal import Decimal
 from typing import Any
 
-from magray_lsp.actions.explain import explain_task
+from magray_lsp.actions.perform import run_action
 from magray_lsp.actions.source import parse_location
+from magray_lsp.actions.target import target_from_location
+from magray_lsp.actions.tasks import MAX_OUTPUT_TOKENS, prepare
 from magray_lsp.catalog import Catalog
 from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.cost.ledger import Ledger, default_ledger_path
 from magray_lsp.cost.prices import format_usd
-from magray_lsp.gateway import Fallback, Gateway, Outcome
+from magray_lsp.gateway import Fallback, Gateway, GatewayEvent, Outcome
+from magray_lsp.privacy.policy import is_private
 from magray_lsp.providers.base import TextDelta
 from magray_lsp.routing.router import Plan
 from magray_lsp.task import Task
@@ -56,17 +60,27 @@ def outcome_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-async def run_action(args: argparse.Namespace) -> int:
+async def run_headless(args: argparse.Namespace) -> int:
     location = parse_location(args.location)
     workspace = args.workspace or find_workspace(location.path)
     loaded = load_config(workspace=workspace, extra_files=args.config)
+    private = is_private(location.path.resolve(), workspace, loaded.config.privacy)
+    target = target_from_location(location, private=private)
+    instruction = getattr(args, "instruction", None)
     catalog = Catalog(loaded)
-    task = explain_task(location, model_pin=args.model)
     if args.dry_run:
         gateway = Gateway(catalog, ledger=Ledger(default_ledger_path()), workspace=str(workspace))
         try:
-            plan = gateway.plan(task)
-            print(dump(plan_json(plan, task)) if args.json else plan.describe())
+            budget = gateway.context_budget(private, MAX_OUTPUT_TOKENS[args.command])
+            prepared = prepare(
+                args.command,
+                target,
+                instruction=instruction,
+                model_pin=args.model,
+                context_budget=budget,
+            )
+            plan = gateway.plan(prepared.task)
+            print(dump(plan_json(plan, prepared.task)) if args.json else plan.describe())
         finally:
             await gateway.aclose()
         return 0
@@ -75,28 +89,57 @@ async def run_action(args: argparse.Namespace) -> int:
         workspace=str(workspace),
         on_warning=lambda msg: print(f"magray-lsp: {msg}", file=sys.stderr),
     )
+    streaming = args.command == "explain" and not args.json
+
+    def on_event(event: GatewayEvent) -> None:
+        if isinstance(event, TextDelta) and streaming:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, Fallback):
+            print(
+                f"\n[{event.failed} failed ({event.error}); trying {event.next}]", file=sys.stderr
+            )
+
     try:
-        outcome: Outcome | None = None
-        async for event in gateway.stream(task):
-            if isinstance(event, TextDelta):
-                if not args.json:
-                    sys.stdout.write(event.text)
-                    sys.stdout.flush()
-            elif isinstance(event, Fallback):
-                print(
-                    f"\n[{event.failed} failed ({event.error}); trying {event.next}]",
-                    file=sys.stderr,
-                )
-            else:
-                outcome = event
-        assert outcome is not None
-        if args.json:
-            print(dump(outcome_json(outcome)))
-        else:
-            print("\n\n" + summary_line(outcome))
-        return 0
+        result = await run_action(
+            gateway,
+            args.command,
+            target,
+            instruction=instruction,
+            model_pin=args.model,
+            on_event=on_event,
+        )
     finally:
         await gateway.aclose()
+    outcome = result.outcome
+    diff = ""
+    if result.edits:
+        diff = unified_diff(target.doc.text, result.new_text, str(location.path))
+    if args.json:
+        data = outcome_json(outcome)
+        data.update(
+            action=args.command,
+            unit=result.prepared.context.unit,
+            contextTokens=result.prepared.task.context_tokens,
+            diff=diff or None,
+        )
+        print(dump(data))
+    elif args.command == "explain":
+        print("\n\n" + summary_line(outcome))
+    else:
+        print(diff or "(no change)")
+        print(summary_line(outcome))
+    if getattr(args, "apply", False) and result.edits:
+        location.path.write_bytes(result.new_text.encode())
+        print(f"applied to {location.path}", file=sys.stderr)
+    return 0
+
+
+def unified_diff(old: str, new: str, path: str) -> str:
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
 def plan_json(plan: Plan, task: Task) -> dict[str, Any]:

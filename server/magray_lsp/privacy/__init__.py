@@ -1,0 +1,1 @@
+"""Privacy: which content is private (it may only reach local providers)."""
