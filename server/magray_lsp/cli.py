@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
         if action == "refactor":
             p.add_argument("--instruction", "-i", help="what to change (default: simplify)")
 
+    serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-file", type=Path, help="write the server log here")
+
     doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
     doctor.add_argument("--json", action="store_true")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")
@@ -90,17 +94,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.headless import run_headless
 
             return asyncio.run(run_headless(args))
-        print(
-            "magray-lsp: the language server (`serve`) is not part of this build yet; "
-            "try `magray-lsp explain FILE:LINE`",
-            file=sys.stderr,
-        )
-        return 2
+        from magray_lsp.lsp.server import create_server
+
+        configure_logging(getattr(args, "log_file", None))
+        server = create_server()
+        tcp = getattr(args, "tcp", None)
+        if tcp:
+            host, _, port = tcp.rpartition(":")
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+        return 0
     except MagrayError as exc:
         print(f"magray-lsp: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def configure_logging(path: Path | None) -> None:
+    """Server logs go to a file or stderr, never stdout (that is the LSP channel)."""
+    import logging
+
+    handler: logging.Handler = (
+        logging.FileHandler(path) if path else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
 
 def dump(data: Any) -> str:

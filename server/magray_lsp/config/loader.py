@@ -110,8 +110,11 @@ def interpolate(
 
 
 def _merge(
-    base: dict[str, Any], layer: dict[str, Any], source: Source,
-    origins: dict[tuple[str, ...], Source], path: tuple[str, ...] = (),
+    base: dict[str, Any],
+    layer: dict[str, Any],
+    source: Source,
+    origins: dict[tuple[str, ...], Source],
+    path: tuple[str, ...] = (),
 ) -> None:
     """Deep-merge `layer` into `base`, remembering which source set each key."""
     for key, value in layer.items():

@@ -1,0 +1,99 @@
+"""Is an edit syntactically acceptable? Counting tree-sitter ERROR and MISSING nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .languages import LanguageSpec, get_spec
+from .parsing import parse
+from .positions import encode
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Tree
+
+    from .document import Document
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxIssue:
+    kind: str  # "error" (unparsable text) or "missing" (a token the parser had to invent)
+    line: int  # 0-based
+    column: int  # byte column
+    text: str  # for "missing": the token that is missing, e.g. ")"
+
+
+def _spec(language: str | LanguageSpec | None) -> LanguageSpec | None:
+    if language is None or isinstance(language, LanguageSpec):
+        return language
+    return get_spec(language)
+
+
+def error_count(language: str | LanguageSpec | None, code: bytes | str) -> int:
+    """ERROR plus MISSING nodes in `code`; 0 for languages we cannot parse (nothing to judge)."""
+    spec = _spec(language)
+    if spec is None:
+        return 0
+    data = encode(code) if isinstance(code, str) else code
+    return len(_issues(parse(spec, data).root_node, limit=None))
+
+
+def syntax_errors(
+    language: str | LanguageSpec | None, code: bytes | str, limit: int = 20
+) -> list[SyntaxIssue]:
+    """The first `limit` syntax problems, for a message telling the user what broke."""
+    spec = _spec(language)
+    if spec is None:
+        return []
+    data = encode(code) if isinstance(code, str) else code
+    return _issues(parse(spec, data).root_node, limit=limit)
+
+
+def is_acceptable(language: str | LanguageSpec | None, old_text: str, new_text: str) -> bool:
+    """True when `new_text` has no more syntax errors than `old_text` (a refactor may keep
+    an existing error, but must not add one)."""
+    return error_count(language, new_text) <= error_count(language, old_text)
+
+
+def is_acceptable_edit(doc: Document, start_byte: int, end_byte: int, replacement: str) -> bool:
+    """`is_acceptable` for replacing doc.data[start:end], reusing the document's tree: an
+    incremental parse, cheap even for a large file."""
+    spec, tree = doc.language, doc.tree
+    if spec is None or tree is None:
+        return True
+    size = len(doc.data)
+    start, end = sorted((min(max(start_byte, 0), size), min(max(end_byte, 0), size)))
+    inserted = encode(replacement)
+    new_data = doc.data[:start] + inserted + doc.data[end:]
+    edited: Tree = tree.copy()
+    index = doc.line_index
+    new_end = start + len(inserted)
+    row, col = index.point_at(start)
+    lines = inserted.split(b"\n")
+    end_point = (row + len(lines) - 1, (col if len(lines) == 1 else 0) + len(lines[-1]))
+    edited.edit(start, end, new_end, (row, col), index.point_at(end), end_point)
+    new_tree = parse(spec, new_data, edited)
+    before = len(_issues(tree.root_node, limit=None))
+    return len(_issues(new_tree.root_node, limit=None)) <= before
+
+
+def _issues(root: Node, limit: int | None) -> list[SyntaxIssue]:
+    found: list[SyntaxIssue] = []
+    if not root.has_error:
+        return found
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            point = node.start_point
+            found.append(SyntaxIssue("missing", point.row, point.column, node.type))
+        elif node.is_error:
+            point = node.start_point
+            text = node.text
+            snippet = text[:40].decode("utf-8", "replace") if text is not None else ""
+            found.append(SyntaxIssue("error", point.row, point.column, snippet))
+        if limit is not None and len(found) >= limit:
+            break
+        # Only subtrees flagged has_error can hold errors: the walk stays small.
+        stack.extend(reversed([c for c in node.children if c.has_error or c.is_missing]))
+    return found

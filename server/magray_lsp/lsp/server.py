@@ -1,0 +1,531 @@
+"""The pygls language server: every feature is a short handler that delegates.
+
+Listing code actions is instant (no provider call, no waiting on a parse). Running one reports
+`$/progress`, streams text as `magray/stream`, and ends with a `magray/status` notification
+carrying what it cost. Config lives per workspace folder and reloads on change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from magray_lsp import __version__
+from magray_lsp.actions.perform import ActionError, ActionResult, run_action
+from magray_lsp.actions.target import Target
+from magray_lsp.catalog import Catalog
+from magray_lsp.config.loader import WORKSPACE_FILE
+from magray_lsp.context.document import Document
+from magray_lsp.context.normalize import normalized_unit_key
+from magray_lsp.context.parse_cache import ParseCache
+from magray_lsp.context.positions import Position, PositionEncoding, Range
+from magray_lsp.errors import MagrayError
+from magray_lsp.gateway import Fallback, Gateway, GatewayEvent
+from magray_lsp.lsp import reports
+from magray_lsp.lsp.offers import offers, unit_at
+from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload, status_text
+from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
+from magray_lsp.privacy.policy import is_private
+from magray_lsp.providers.base import TextDelta
+from magray_lsp.task import Action
+
+log = logging.getLogger(__name__)
+ACTIONS: tuple[Action, ...] = ("explain", "document", "refactor")
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+
+def fs_path(uri: str) -> Path:
+    path = to_fs_path(uri)
+    if path is None:
+        raise MagrayError(f"not a file URI: {uri}")
+    return Path(path)
+
+
+class MagrayServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("magray-lsp", __version__)
+        self.parses = ParseCache()
+        self.settings: dict[str, Any] = {}
+        self.workspaces = Workspaces(settings=lambda: self.settings, make_gateway=self._gateway)
+        #: hover memory: (uri, normalized unit key) → markdown explanation
+        self.explanations: dict[tuple[str, str], str] = {}
+        self.encoding: PositionEncoding = "utf-16"
+
+    def _gateway(self, catalog: Catalog, workspace: str) -> Gateway:
+        return Gateway.open(catalog, workspace=workspace, on_warning=self.warn)
+
+    # -- small helpers ------------------------------------------------------
+
+    def warn(self, message: str) -> None:
+        self.window_show_message(
+            lsp.ShowMessageParams(lsp.MessageType.Warning, f"magray: {message}")
+        )
+
+    def log(self, message: str) -> None:
+        self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Info, message))
+
+    def runtime_for(self, uri: str) -> tuple[WorkspaceRuntime, Path | None]:
+        path = fs_path(uri) if uri.startswith("file:") else None
+        return self.workspaces.for_path(path), path
+
+    def document(self, uri: str) -> Document:
+        doc = self.parses.peek(uri)
+        if doc is None:
+            raise MagrayError(f"{uri} is not open in the editor")
+        return doc
+
+    def offsets(self, doc: Document, rng: lsp.Range) -> tuple[int, int]:
+        ours = Range(
+            Position(rng.start.line, rng.start.character), Position(rng.end.line, rng.end.character)
+        )
+        return doc.line_index.range_to_offsets(ours, self.encoding)
+
+    def publish_config_problems(self, runtime: WorkspaceRuntime) -> None:
+        if runtime.config_file is None:
+            return
+        diagnostics = [
+            lsp.Diagnostic(
+                range=lsp.Range(lsp.Position(p.line, p.column), lsp.Position(p.line, 10_000)),
+                message=p.message,
+                severity=lsp.DiagnosticSeverity.Error,
+                source="magray",
+            )
+            for p in runtime.problems
+            if p.path == runtime.config_file
+        ]
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=runtime.config_file.as_uri(), diagnostics=diagnostics)
+        )
+        if runtime.error and not diagnostics:
+            self.warn(f"configuration error: {runtime.error}")
+
+    async def reload(self, root: Path | None) -> None:
+        runtime, replaced = self.workspaces.reload(root)
+        self.publish_config_problems(runtime)
+        if replaced is not None:
+            await replaced.gateway.aclose()
+        self.log(f"magray: configuration reloaded for {root or 'files outside workspace folders'}")
+
+    # -- running actions ----------------------------------------------------
+
+    async def run(
+        self,
+        action: Action,
+        uri: str,
+        rng: lsp.Range,
+        instruction: str | None,
+        work_done_token: lsp.ProgressToken | None = None,
+    ) -> ActionResult:
+        doc = self.document(uri)
+        runtime, path = self.runtime_for(uri)
+        private = is_private(path, runtime.root, runtime.gateway.config.privacy)
+        start, end = self.offsets(doc, rng)
+        tree_doc = await self.parses.get_document(uri)  # waits for a big file's parse
+        if tree_doc is None or tree_doc.version != doc.version:
+            raise MagrayError("the document changed; try again")
+        target = Target(tree_doc, start, end, path, private)
+        request_id = uuid.uuid4().hex[:12]
+        progress = await self._progress_begin(action, work_done_token)
+        chunks = 0
+
+        def on_event(event: GatewayEvent) -> None:
+            nonlocal chunks
+            if isinstance(event, TextDelta):
+                chunks += 1
+                self.protocol.notify(
+                    STREAM_METHOD,
+                    {
+                        "id": request_id,
+                        "action": action,
+                        "uri": uri,
+                        "delta": event.text,
+                        "done": False,
+                    },
+                )
+                if progress and chunks % 8 == 1:
+                    self.work_done_progress.report(
+                        progress, lsp.WorkDoneProgressReport(message=f"{chunks} chunks received")
+                    )
+            elif isinstance(event, Fallback):
+                self.log(f"magray: {event.failed} failed ({event.error}); trying {event.next}")
+
+        try:
+            result = await run_action(
+                runtime.gateway,
+                action,
+                target,
+                instruction=instruction,
+                encoding=self.encoding,
+                on_event=on_event,
+            )
+        finally:
+            self.protocol.notify(
+                STREAM_METHOD,
+                {"id": request_id, "action": action, "uri": uri, "delta": "", "done": True},
+            )
+            if progress:
+                self.work_done_progress.end(progress, lsp.WorkDoneProgressEnd(message="done"))
+        outcome = result.outcome
+        self.log(f"magray: {action} → {outcome.ref.label} ({outcome.route})")
+        status = status_payload(outcome, action=action, local_only=private)
+        self.protocol.notify(STATUS_METHOD, status)
+        if outcome.fallback_from:
+            self.warn(f"{outcome.fallback_from} failed; answered by {outcome.ref.label}")
+        budget = runtime.gateway.budget_status()
+        if budget.warn and outcome.cost_usd:
+            self.warn(f"monthly spend {status['monthUsd']} of {status['budgetUsd']} USD budget")
+        return result
+
+    async def _progress_begin(
+        self, action: Action, token: lsp.ProgressToken | None
+    ) -> lsp.ProgressToken | None:
+        caps = self.client_capabilities.window
+        if token is None:
+            if not (caps and caps.work_done_progress):
+                return None
+            token = f"magray-{uuid.uuid4().hex[:8]}"
+            try:
+                await self.work_done_progress.create_async(token)
+            except Exception:  # a client that refuses progress still gets the answer
+                return None
+        self.work_done_progress.begin(
+            token,
+            lsp.WorkDoneProgressBegin(
+                title=f"magray: {action}", cancellable=True, message="routing…"
+            ),
+        )
+        return token
+
+    def remember_explanation(self, result: ActionResult, uri: str) -> str:
+        target_doc = self.parses.peek(uri)
+        ctx = result.prepared.context
+        header = f"### `{ctx.unit}`\n\n" if ctx.unit else ""
+        footer = status_text(result.outcome)
+        markdown = f"{header}{result.markdown}\n\n---\n*{footer}*"
+        if target_doc is not None:
+            unit = unit_at(target_doc, *ctx.byte_span)
+            if unit is not None:
+                self.explanations[(uri, normalized_unit_key(target_doc, unit))] = markdown
+        return markdown
+
+    async def show_explanation(self, markdown: str, unit: str) -> None:
+        caps = self.client_capabilities.window
+        if caps and caps.show_document and caps.show_document.support:
+            folder = reports.output_dir()
+            path = folder / f"explain-{(unit or 'selection').replace('/', '_')[:60]}.md"
+            path.write_text(markdown, encoding="utf-8")
+            await self.window_show_document_async(
+                lsp.ShowDocumentParams(uri=path.as_uri(), take_focus=False)
+            )
+        else:
+            self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, markdown))
+
+
+def workspace_edit(uri: str, version: int, result: ActionResult) -> lsp.WorkspaceEdit:
+    edits = [
+        lsp.TextEdit(
+            lsp.Range(
+                lsp.Position(e.start_line, e.start_char), lsp.Position(e.end_line, e.end_char)
+            ),
+            e.new_text,
+        )
+        for e in result.edits
+    ]
+    doc_id = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+    return lsp.WorkspaceEdit(
+        document_changes=[lsp.TextDocumentEdit(text_document=doc_id, edits=edits)]
+    )
+
+
+def create_server() -> MagrayServer:
+    server = MagrayServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: MagrayServer, params: lsp.InitializeParams) -> None:
+        options = params.initialization_options
+        if isinstance(options, dict):
+            ls.settings = dict(options.get("magray", options))
+        folders = [fs_path(f.uri) for f in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [fs_path(params.root_uri)]
+        for folder in folders:
+            ls.workspaces.add(folder)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: MagrayServer, params: lsp.InitializedParams) -> None:
+        negotiated = str(ls.workspace.position_encoding or "utf-16")
+        ls.encoding = negotiated if negotiated in ("utf-8", "utf-32") else "utf-16"  # type: ignore[assignment]
+        ls.parses.encoding = ls.encoding
+        caps = ls.client_capabilities.workspace
+        if (
+            caps
+            and caps.did_change_watched_files
+            and caps.did_change_watched_files.dynamic_registration
+        ):
+            watcher = lsp.FileSystemWatcher(glob_pattern=f"**/{WORKSPACE_FILE}")
+            await ls.client_register_capability_async(
+                lsp.RegistrationParams(
+                    [
+                        lsp.Registration(
+                            id="magray-config",
+                            method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
+                                [watcher]
+                            ),
+                        )
+                    ]
+                )
+            )
+        if caps and caps.configuration:
+            await pull_configuration(ls)
+        for runtime in ls.workspaces.folders.values():
+            ls.publish_config_problems(runtime)
+
+    async def pull_configuration(ls: MagrayServer) -> None:
+        try:
+            items = await ls.workspace_configuration_async(
+                lsp.ConfigurationParams([lsp.ConfigurationItem(section="magray")])
+            )
+        except Exception as exc:  # the client may not answer; initializationOptions still apply
+            ls.log(f"magray: workspace/configuration failed: {exc}")
+            return
+        if items and isinstance(items[0], dict) and items[0]:
+            ls.settings = {**ls.settings, **items[0]}
+            for root in [rt.root for rt in ls.workspaces.folders.values()]:
+                await ls.reload(root)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: MagrayServer, params: lsp.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get("magray"), dict):
+            ls.settings = dict(settings["magray"])
+            for root in [rt.root for rt in ls.workspaces.folders.values()]:
+                await ls.reload(root)
+        else:
+            await pull_configuration(ls)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def did_change_watched(ls: MagrayServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        roots = {fs_path(c.uri).parent for c in params.changes if c.uri.endswith(WORKSPACE_FILE)}
+        for root in roots:
+            if str(root) in ls.workspaces.folders:
+                await ls.reload(root)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_folders(
+        ls: MagrayServer, params: lsp.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        for folder in params.event.removed:
+            runtime = ls.workspaces.remove(fs_path(folder.uri))
+            if runtime is not None:
+                await runtime.gateway.aclose()
+        for folder in params.event.added:
+            ls.publish_config_problems(ls.workspaces.add(fs_path(folder.uri)))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MagrayServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        if len(item.text) > MAX_DOCUMENT_BYTES:
+            ls.warn(f"{item.uri} is over {MAX_DOCUMENT_BYTES // 2**20} MB: actions use plain text")
+        ls.parses.open(item.uri, item.text, language_id=item.language_id, version=item.version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MagrayServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        uri, version = params.text_document.uri, params.text_document.version
+        for change in params.content_changes:
+            rng = None
+            if isinstance(change, lsp.TextDocumentContentChangePartial):
+                r = change.range
+                rng = Range(
+                    Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)
+                )
+            ls.parses.apply_change(uri, rng, change.text, version)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    async def did_save(ls: MagrayServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.endswith(WORKSPACE_FILE):
+            root = fs_path(params.text_document.uri).parent
+            if str(root) in ls.workspaces.folders:
+                await ls.reload(root)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MagrayServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.parses.close(params.text_document.uri)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(
+            code_action_kinds=["refactor.magray", "refactor.rewrite.magray"], resolve_provider=True
+        ),
+    )
+    def code_action(ls: MagrayServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        uri = params.text_document.uri
+        doc = ls.parses.peek(uri)
+        if doc is None:
+            return []
+        runtime, path = ls.runtime_for(uri)
+        private = is_private(path, runtime.root, runtime.gateway.config.privacy)
+        start, end = ls.offsets(doc, params.range)
+        only = params.context.only
+        caps = ls.client_capabilities.text_document
+        resolves = bool(
+            caps
+            and caps.code_action
+            and caps.code_action.resolve_support
+            and "edit" in caps.code_action.resolve_support.properties
+        )
+        out = []
+        for offer in offers(runtime.gateway, doc, start, end, private=private):
+            if only and not any(offer.kind == k or offer.kind.startswith(k + ".") for k in only):
+                continue
+            args = [{"uri": uri, "range": ls.protocol._converter.unstructure(params.range)}]
+            action = lsp.CodeAction(title=offer.title, kind=offer.kind)
+            if not resolves:
+                action.command = lsp.Command(offer.title, f"magray.{offer.action}", arguments=args)
+            else:
+                action.data = {**args[0], "action": offer.action, "version": doc.version}
+            out.append(action)
+        return out
+
+    @server.feature(lsp.CODE_ACTION_RESOLVE)
+    async def resolve(ls: MagrayServer, action: lsp.CodeAction) -> lsp.CodeAction:
+        data = action.data if isinstance(action.data, dict) else {}
+        kind = data.get("action")
+        if kind not in ACTIONS:
+            return action
+        rng = ls.protocol._converter.structure(data["range"], lsp.Range)
+        try:
+            result = await ls.run(kind, data["uri"], rng, data.get("instruction"))
+        except (MagrayError, ActionError) as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return action
+        if kind == "explain":  # nothing to edit: choosing the action shows the explanation
+            markdown = ls.remember_explanation(result, data["uri"])
+            await ls.show_explanation(markdown, result.prepared.context.unit)
+            return action
+        action.edit = workspace_edit(data["uri"], ls.document(data["uri"]).version, result)
+        return action
+
+    def command_args(ls: MagrayServer, args: tuple[Any, ...]) -> tuple[str, lsp.Range, str | None]:
+        if not args or not isinstance(args[0], dict) or "uri" not in args[0]:
+            raise MagrayError("expected arguments [{uri, range, instruction?}]")
+        first = args[0]
+        rng = ls.protocol._converter.structure(
+            first.get("range")
+            or {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+            lsp.Range,
+        )
+        instruction = first.get("instruction") or (
+            args[1] if len(args) > 1 and isinstance(args[1], str) else None
+        )
+        return first["uri"], rng, instruction
+
+    async def run_command(
+        ls: MagrayServer, action: Action, args: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        try:
+            uri, rng, instruction = command_args(ls, args)
+            result = await ls.run(action, uri, rng, instruction)
+        except (MagrayError, ActionError) as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return {"ok": False, "error": str(exc)}
+        if action == "explain":
+            markdown = ls.remember_explanation(result, uri)
+            await ls.show_explanation(markdown, result.prepared.context.unit)
+            return {"ok": True, "markdown": markdown}
+        applied = await ls.workspace_apply_edit_async(
+            lsp.ApplyWorkspaceEditParams(
+                edit=workspace_edit(uri, ls.document(uri).version, result),
+                label=f"magray: {action}",
+            )
+        )
+        return {"ok": bool(applied.applied), "edits": len(result.edits)}
+
+    @server.command("magray.explain")
+    async def explain_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        return await run_command(ls, "explain", args)
+
+    @server.command("magray.document")
+    async def document_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        return await run_command(ls, "document", args)
+
+    @server.command("magray.refactor")
+    async def refactor_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        return await run_command(ls, "refactor", args)
+
+    @server.command("magray.showUsage")
+    async def show_usage(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        runtime = next(iter(ls.workspaces.folders.values()), None) or ls.workspaces.add(None)
+        markdown = await asyncio.to_thread(reports.usage_markdown, runtime.gateway)
+        await ls.show_explanation(markdown, "usage")
+        return {"markdown": markdown}
+
+    @server.command("magray.clearCache")
+    async def clear_cache(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        removed = 0
+        for runtime in list(ls.workspaces.folders.values()):
+            if runtime.gateway.cache is not None:
+                removed += await runtime.gateway.cache.clear()
+        ls.explanations.clear()
+        ls.window_show_message(
+            lsp.ShowMessageParams(lsp.MessageType.Info, f"magray: cleared {removed} cached answers")
+        )
+        return {"removed": removed}
+
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: MagrayServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        uri = params.text_document.uri
+        doc = ls.parses.peek(uri)
+        if doc is None or doc.tree is None:
+            return None
+        offset = ls.offsets(doc, lsp.Range(params.position, params.position))[0]
+        unit = unit_at(doc, offset, offset)
+        if unit is None:
+            return None
+        known = ls.explanations.get((uri, normalized_unit_key(doc, unit)))
+        if known is None:
+            runtime, _ = ls.runtime_for(uri)
+            if not runtime.gateway.config.hover.auto:
+                return None  # never spend money on hover unless asked to
+            known = await auto_hover(ls, uri, doc, unit.byte_span, params.position)
+            if known is None:
+                return None
+        return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, known))
+
+    async def auto_hover(
+        ls: MagrayServer, uri: str, doc: Document, span: tuple[int, int], position: lsp.Position
+    ) -> str | None:
+        await asyncio.sleep(0.3)  # debounce: a newer hover request cancels this one meanwhile
+        current = ls.parses.peek(uri)
+        if current is None or current.version != doc.version:
+            return None
+        rng = doc.line_index.offsets_to_range(span[0], span[0], ls.encoding)
+        try:
+            result = await ls.run(
+                "hover",
+                uri,
+                lsp.Range(
+                    lsp.Position(rng.start.line, rng.start.character),
+                    lsp.Position(rng.start.line, rng.start.character),
+                ),
+                None,
+            )
+        except (MagrayError, ActionError):
+            return None
+        return ls.remember_explanation(result, uri)
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(ls: MagrayServer, *args: Any) -> None:
+        for runtime in list(ls.workspaces.folders.values()):
+            await runtime.gateway.aclose()
+
+    return server

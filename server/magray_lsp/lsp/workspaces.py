@@ -1,0 +1,116 @@
+"""Per-workspace-folder runtime: its effective config, catalog and gateway, reloaded on change.
+
+A broken `.magray.toml` keeps the last good configuration running and is reported as a
+diagnostic on the offending line; the next valid save takes effect immediately.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from magray_lsp.catalog import Catalog
+from magray_lsp.config.loader import WORKSPACE_FILE, load_config
+from magray_lsp.errors import ConfigError
+from magray_lsp.gateway import Gateway
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """A config error located in a file: what the editor shows as a diagnostic."""
+
+    path: Path
+    line: int  # 0-based
+    column: int  # 0-based
+    message: str
+
+
+_LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>.*)$")
+
+
+def problems_of(error: ConfigError) -> list[ConfigProblem]:
+    """Split a ConfigError message (`file:line[:col]: key: what`, one per line) into problems."""
+    out = []
+    for line in str(error).splitlines():
+        m = _LOCATED.match(line)
+        if m and m.group("path") != "editor settings":
+            col = int(m.group("col") or 1) - 1
+            out.append(
+                ConfigProblem(Path(m.group("path")), int(m.group("line")) - 1, col, m.group("msg"))
+            )
+    return out
+
+
+@dataclass
+class WorkspaceRuntime:
+    root: Path | None
+    gateway: Gateway
+    problems: list[ConfigProblem] = field(default_factory=list)
+    error: str | None = None  # the last reload's error, while the last good config keeps running
+
+    @property
+    def config_file(self) -> Path | None:
+        return self.root / WORKSPACE_FILE if self.root else None
+
+
+class Workspaces:
+    """All workspace folders of one server, the longest matching root wins for a file."""
+
+    def __init__(
+        self,
+        *,
+        settings: Callable[[], Mapping[str, Any]],
+        make_gateway: Callable[[Catalog, str], Gateway],
+    ) -> None:
+        self._settings = settings
+        self._make_gateway = make_gateway
+        self.folders: dict[str, WorkspaceRuntime] = {}
+
+    def add(self, root: Path | None) -> WorkspaceRuntime:
+        key = str(root) if root else ""
+        runtime = self.folders.get(key)
+        if runtime is None:
+            runtime = self._build(root, previous=None)
+            self.folders[key] = runtime
+        return runtime
+
+    def remove(self, root: Path) -> WorkspaceRuntime | None:
+        return self.folders.pop(str(root), None)
+
+    def for_path(self, path: Path | None) -> WorkspaceRuntime:
+        """The runtime of the innermost folder holding `path`; files outside every folder get a
+        folder-less runtime (user config and editor settings only)."""
+        matches = [
+            rt for key, rt in self.folders.items()
+            if key and path is not None and path.is_relative_to(key)
+        ]  # fmt: skip
+        if matches:
+            return max(matches, key=lambda rt: len(str(rt.root)))
+        return self.add(None)
+
+    def reload(self, root: Path | None) -> tuple[WorkspaceRuntime, WorkspaceRuntime | None]:
+        """Rebuild one folder's runtime. Returns (current, replaced-or-None)."""
+        key = str(root) if root else ""
+        previous = self.folders.get(key)
+        runtime = self._build(root, previous=previous)
+        self.folders[key] = runtime
+        return runtime, (previous if runtime is not previous else None)
+
+    def _build(self, root: Path | None, previous: WorkspaceRuntime | None) -> WorkspaceRuntime:
+        try:
+            loaded = load_config(workspace=root, settings=self._settings())
+        except ConfigError as exc:
+            if previous is not None:
+                previous.problems = problems_of(exc)
+                previous.error = str(exc)
+                return previous
+            # no good config yet: run on defaults (the embedded local model) and report
+            loaded = load_config(workspace=None, settings=None, include_user=False)
+            runtime = WorkspaceRuntime(root, self._make_gateway(Catalog(loaded), str(root or "")))
+            runtime.problems = problems_of(exc)
+            runtime.error = str(exc)
+            return runtime
+        return WorkspaceRuntime(root, self._make_gateway(Catalog(loaded), str(root or "")))
