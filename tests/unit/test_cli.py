@@ -28,9 +28,17 @@ def magray(
     )
 
 
-def test_explain_on_embedded_local_model_json() -> None:
+@pytest.fixture
+def short_answers(tmp_path: Path) -> Path:
+    """Keep the real local model's answers short: the suite runs on 2 shared cores."""
+    config = tmp_path / "short.toml"
+    config.write_text("[llm.local.defaults]\nmax_tokens = 48\n")
+    return config
+
+
+def test_explain_on_embedded_local_model_json(short_answers: Path) -> None:
     pytest.importorskip("llama_cpp")
-    proc = magray("explain", f"{SAMPLE}:14", "--json")
+    proc = magray("explain", f"{SAMPLE}:14", "--json", "--config", str(short_answers))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["provider"] == "local" and out["model"] == "smollm2-135m-instruct"
@@ -40,9 +48,9 @@ def test_explain_on_embedded_local_model_json() -> None:
     assert out["route"] == "embedded local model (the only usable provider)"
 
 
-def test_explain_streams_then_prints_summary_line() -> None:
+def test_explain_streams_then_prints_summary_line(short_answers: Path) -> None:
     pytest.importorskip("llama_cpp")
-    proc = magray("explain", f"{SAMPLE}:14")
+    proc = magray("explain", f"{SAMPLE}:14", "--config", str(short_answers))
     assert proc.returncode == 0, proc.stderr
     body, _, summary = proc.stdout.rstrip().rpartition("\n")
     assert body.strip()

@@ -68,6 +68,11 @@ class ProviderConfig(_Strict):
     api_key: SecretStr | None = Field(None, description='Usually "${OPENAI_API_KEY}" or similar.')
     base_url: str | None = None
     organization: str | None = None
+    remote: bool = Field(
+        False,
+        description="Treat as remote even on a loopback address (an SSH tunnel or a proxy that "
+        "forwards elsewhere): private code is then never sent to it.",
+    )
     timeout_seconds: float = Field(60.0, gt=0, le=3600)
     max_concurrency: int = Field(8, ge=1, le=1024, description="Requests in flight at once.")
     models: dict[str, str] = Field(

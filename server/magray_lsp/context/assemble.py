@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .document import looks_binary
 from .languages import DocStyle, LanguageSpec
 from .positions import DEFAULT_ENCODING, PositionEncoding, Range, decode
-from .tokens import estimate_tokens
+from .tokens import estimate_tokens, token_weight
 from .units import (
     Unit,
     body_of,
@@ -137,7 +137,7 @@ def _assemble(
         _Section("nearby definitions", _siblings(doc, spec, unit, max_siblings, seen)),
         _Section("referenced definitions", _references(doc, spec, unit, root, seen)),
     ]
-    text, included, omitted = _fit(target, sections, budget - target_tokens, spec)
+    text, included, omitted = _fit(target, sections, budget, spec)
     return CodeContext(
         target=target,
         text=text,
@@ -159,11 +159,13 @@ def _assemble(
 
 
 def _fit(
-    target: str, sections: list[_Section], budget: int, spec: LanguageSpec
+    target: str, sections: list[_Section], budget: float, spec: LanguageSpec
 ) -> tuple[str, list[str], int]:
-    """Greedy by priority: each item is a whole syntax unit, taken only if it fits."""
+    """Greedy by priority: each item is a whole syntax unit, taken only if it fits. Costs use
+    the additive token weight of each line-terminated part, so the total never drifts over."""
     lang = spec.name
     parts = [target.rstrip("\n")]
+    budget -= token_weight(parts[0] + "\n", lang)  # the target always goes in
     included: list[str] = []
     omitted = 0
     for section in sections:
@@ -172,10 +174,11 @@ def _fit(
             omitted += next(iter(section.items), None) is not None
             continue
         header = f"\n{spec.line_comment} --- {section.title} ---"
-        fixed = estimate_tokens(header + section.head + section.tail, lang) + 1
+        framing = [p for p in (header, section.head, section.tail) if p]
+        fixed = sum(token_weight(p + "\n", lang) for p in framing)
         taken: list[str] = []
         for item in section.items:
-            cost = estimate_tokens(item, lang) + 1 + (0 if taken else fixed)
+            cost = token_weight(item + "\n", lang) + (0 if taken else fixed)
             if cost <= budget:
                 taken.append(item)
                 budget -= cost
@@ -552,7 +555,7 @@ def _window(doc: Document, start: int, end: int, budget: int) -> CodeContext:
     t_start, t_end = index.line_start(first), index.line_end(last, with_eol=True)
     target = decode(data[t_start:t_end])
     target_tokens = estimate_tokens(target, lang)
-    remaining = budget - target_tokens
+    remaining = budget - token_weight(target, lang)
     above, below = first - 1, last + 1
     lo, hi = t_start, t_end
     omitted = 0
@@ -563,7 +566,7 @@ def _window(doc: Document, start: int, end: int, budget: int) -> CodeContext:
             if line < 0 or line >= index.line_count:
                 continue
             a, b = index.line_start(line), index.line_end(line, with_eol=True)
-            cost = estimate_tokens(data[a:b], lang)
+            cost = token_weight(data[a:b], lang)
             if cost > remaining:
                 continue
             remaining -= cost

@@ -62,6 +62,8 @@ def format_usd(amount: Decimal | None) -> str:
         return "$?"
     if amount == 0:
         return "$0"
+    if amount < Decimal("0.0001"):
+        return "<$0.0001"
     if amount < Decimal("0.01"):
         return f"${amount:.4f}"
     return f"${amount:.2f}"

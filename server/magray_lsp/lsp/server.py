@@ -30,6 +30,7 @@ from magray_lsp.errors import MagrayError
 from magray_lsp.gateway import Fallback, Gateway, GatewayEvent
 from magray_lsp.lsp import reports
 from magray_lsp.lsp.offers import offers, unit_at
+from magray_lsp.lsp.protocol import MagrayProtocol
 from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload, status_text
 from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 from magray_lsp.privacy.policy import is_private
@@ -50,7 +51,7 @@ def fs_path(uri: str) -> Path:
 
 class MagrayServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("magray-lsp", __version__)
+        super().__init__("magray-lsp", __version__, protocol_cls=MagrayProtocol)
         self.parses = ParseCache()
         self.settings: dict[str, Any] = {}
         self.workspaces = Workspaces(settings=lambda: self.settings, make_gateway=self._gateway)

@@ -154,7 +154,7 @@ class GeminiProvider(Provider):
 
     @property
     def is_local(self) -> bool:
-        return is_loopback_url(self._base_url)
+        return is_loopback_url(self._base_url) and not self._cfg.remote
 
     # -- plumbing -----------------------------------------------------------
 

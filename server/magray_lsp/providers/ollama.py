@@ -71,7 +71,7 @@ class OllamaProvider(Provider):
 
     @property
     def is_local(self) -> bool:
-        return is_loopback_url(self.base_url)
+        return is_loopback_url(self.base_url) and not self._cfg.remote
 
     # ------------------------------------------------------------------ plumbing
 

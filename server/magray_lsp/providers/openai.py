@@ -128,7 +128,7 @@ class OpenAIProvider(Provider):
 
     @property
     def is_local(self) -> bool:
-        return is_loopback_url(self.base_url)
+        return is_loopback_url(self.base_url) and not self.cfg.remote
 
     # -- plumbing -------------------------------------------------------------
 
