@@ -1,0 +1,152 @@
+"""Benchmark the context package on a generated Python file.
+
+    python bench/bench_context.py [--lines N] [--repeat R]
+
+Measures medians of: a full parse, an incremental re-parse after a one-line edit (through
+ParseCache, as the server does it), unit lookup, and context assembly; prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+
+from magray_lsp.context import (
+    Document,
+    ParseCache,
+    Position,
+    Range,
+    build_context,
+    find_unit,
+    get_spec,
+)
+from magray_lsp.context.parsing import parse
+
+
+def generate(lines: int) -> str:
+    """Classes with methods and helper functions, like a large real module."""
+    out = ["import os", "import sys", "from typing import Any", "", "LIMIT = 10", ""]
+    i = 0
+    while len(out) < lines:
+        out += [
+            f"class Widget{i}:",
+            f'    """Widget number {i}."""',
+            "",
+            "    def __init__(self, size: int) -> None:",
+            "        self.size = size",
+            "        self.items: list[int] = []",
+            "",
+        ]
+        for m in range(4):
+            out += [
+                f"    def method_{m}(self, x: int) -> int:",
+                f"        y = helper_{i}(x) + self.size * {m} + LIMIT",
+                "        for k in range(y):",
+                "            self.items.append(k)",
+                "        return y",
+                "",
+            ]
+        out += ["", f"def helper_{i}(value: int) -> int:", f"    return value * {i}", "", ""]
+        i += 1
+    return "\n".join(out[:lines]) + "\n"
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+async def run(lines: int, repeat: int) -> list[tuple[str, float, str]]:
+    text = generate(lines)
+    spec = get_spec("python")
+    assert spec is not None
+    data = text.encode()
+    rows: list[tuple[str, float, str]] = []
+
+    full = timed(lambda: parse(spec, data), max(3, repeat // 10))
+    rows.append(("full parse", median_ms(full), f"{len(data) / 1e6:.2f} MB, {lines} lines"))
+
+    cache = ParseCache()
+    uri = "file:///bench.py"
+    cache.open(uri, text, language_id="python", version=0)
+    doc = await cache.get_document(uri)
+    assert doc is not None and doc.tree is not None
+    line = lines // 2
+    while not doc.text.split("\n")[line].startswith("        return y"):
+        line += 1
+    edit_times: list[float] = []
+    lookup_times: list[float] = []
+    assemble_times: list[float] = []
+    total_times: list[float] = []
+    unit = None
+    for version in range(1, repeat + 1):
+        # Type one character, then delete it: every iteration is a real one-line edit.
+        if version % 2:
+            rng, new = Range(Position(line, 8), Position(line, 8)), "x"
+        else:
+            rng, new = Range(Position(line, 8), Position(line, 9)), ""
+        start = time.perf_counter()
+        cache.apply_change(uri, rng, new, version)
+        doc = await cache.get_document(uri)
+        parsed = time.perf_counter()
+        assert doc is not None and doc.tree is not None
+        at = doc.line_index.offset_at(line, 10)
+        unit = find_unit(doc, at)
+        found = time.perf_counter()
+        assert unit is not None
+        context = build_context(doc, unit, 2000)
+        done = time.perf_counter()
+        edit_times.append(parsed - start)
+        lookup_times.append(found - parsed)
+        assemble_times.append(done - found)
+        total_times.append(done - start)
+    assert unit is not None
+    rows.append(
+        ("incremental re-parse (1-line edit)", median_ms(edit_times), "apply_change + get_document")
+    )
+    rows.append(("unit lookup", median_ms(lookup_times), f"{unit.kind} {unit.qualified_name}"))
+    rows.append(
+        (
+            "context assembly (2000-token budget)",
+            median_ms(assemble_times),
+            f"{context.context_tokens} tokens, sections: {', '.join(context.sections[1:])}",
+        )
+    )
+    rows.append(("re-parse + lookup + assembly", median_ms(total_times), "goal: < 5 ms"))
+    standalone = Document.from_text(text, path="bench.py")
+    listing = timed(lambda: Document(uri, 0, spec, standalone.data).file_tokens, repeat)
+    rows.append(
+        ("file size estimate (listing)", median_ms(listing), f"{standalone.file_tokens} tokens")
+    )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    rows = asyncio.run(run(args.lines, args.repeat))
+    print(f"| operation ({args.lines} lines, median of {args.repeat}) | ms | notes |")
+    print("|---|---:|---|")
+    for name, ms, note in rows:
+        print(f"| {name} | {ms:.2f} | {note} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""Fixtures for the context package tests."""
+
+from __future__ import annotations
+
+import pytest
+from context_samples import SAMPLES
+
+
+@pytest.fixture(params=sorted(SAMPLES))
+def language(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
