@@ -40,8 +40,8 @@ async def actions(client: LanguageClient, uri: str, rng: lsp.Range) -> list[lsp.
     return [a for a in result if isinstance(a, lsp.CodeAction)]
 
 
-async def wait_for(predicate: Any, timeout: float = 10) -> None:
-    for _ in range(int(timeout / 0.02)):
+async def wait_for(predicate: Any, within: float = 10) -> None:
+    for _ in range(int(within / 0.02)):
         if predicate():
             return
         await asyncio.sleep(0.02)

@@ -302,7 +302,9 @@ async def test_budget_hard_limit_overshoots_by_at_most_one_estimate(
 
 
 async def test_rejected_answer_is_paid_not_cached_and_the_next_model_answers(
-    make_gateway: MakeGateway, primary: FakeOpenAI, secondary: FakeAnthropic,
+    make_gateway: MakeGateway,
+    primary: FakeOpenAI,
+    secondary: FakeAnthropic,
 ) -> None:
     primary.default = Reply(text="def broken(:", input_tokens=100, output_tokens=10)
     secondary.default = Reply(text="def fixed(): pass")
