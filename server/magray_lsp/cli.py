@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
     doctor.add_argument("--json", action="store_true")
+    stats = sub.add_parser("stats", parents=[common], help="spend vs budget, provider health")
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--days", type=int, help="look back N days instead of this month")
+    stats.add_argument("--provider", help="only this provider")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")
     return parser
 
@@ -90,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.doctor import run_doctor
 
             return asyncio.run(run_doctor(args))
+        if args.command == "stats":
+            from magray_lsp.stats import run_stats
+
+            return asyncio.run(run_stats(args))
         if args.command in ACTIONS:
             from magray_lsp.headless import run_headless
 

@@ -134,3 +134,35 @@ def test_schema_is_json() -> None:
     proc = magray("schema")
     assert proc.returncode == 0
     assert "ProviderConfig" in json.loads(proc.stdout)["$defs"]
+
+
+def test_stats_reports_spend_and_provider_health(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from magray_lsp.cost.ledger import Ledger, LedgerEntry, default_ledger_path
+
+    ledger = Ledger(default_ledger_path())
+    for cost, outcome in [("0.25", "ok"), ("0.50", "ok"), (None, "error")]:
+        ledger.record(
+            LedgerEntry(
+                action="explain",
+                provider="openai",
+                model="gpt-4o",
+                cost_usd=Decimal(cost) if cost else None,
+                outcome=outcome,  # type: ignore[arg-type]
+                error_type=None if cost else "ServerError",
+                latency_ms=400,
+            )
+        )
+    ledger.close()
+    (tmp_path / ".magray.toml").write_text("[budget]\nmonthly_usd = 1\nwarn_at = 0.5\n")
+    proc = magray("stats", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["budget"]["spentUsd"] == "0.75" and report["budget"]["limitUsd"] == "1"
+    assert report["budget"]["warn"] is True and report["budget"]["exhausted"] is False
+    [model] = report["models"]
+    assert (model["requests"], model["ok"], model["errors"]) == (3, 2, 1)
+    text = magray("stats", cwd=tmp_path).stdout
+    assert "spent this month: $0.75 of $1.00 — WARNING" in text
+    assert "openai/gpt-4o" in text

@@ -49,7 +49,7 @@ OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 #: latency buckets per doubling; metrics find percentiles bucket-first (see ``latency_bucket``)
 _BUCKETS_PER_DOUBLING = 16
 #: errors that say something about the request, not about the provider's health
-NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong")
+NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong", "InvalidAnswer")
 
 
 def hour_of(r: str = "", unit: int = 3600) -> str:

@@ -1,0 +1,94 @@
+"""`magray-lsp stats`: spend this month against the budget, and how each provider is doing."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from magray_lsp import metrics
+from magray_lsp.cli import dump, find_workspace
+from magray_lsp.config.loader import load_config
+from magray_lsp.cost.budget import BudgetGuard
+from magray_lsp.cost.ledger import Ledger, default_ledger_path, month_bounds
+from magray_lsp.cost.prices import format_usd
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{100 * float(value):.0f}%"
+
+
+def _ms(value: Any) -> str:
+    return "–" if value is None else f"{float(value):,.0f} ms"
+
+
+def _report(ledger: Ledger, args: argparse.Namespace, budget: BudgetGuard) -> dict[str, Any]:
+    since = time.time() - args.days * 86400 if args.days else month_bounds()[0]
+    summary = metrics.summary(ledger, since=since, provider=args.provider)
+    status = budget.status()
+    return {
+        "budget": {
+            "spentUsd": status.spent,
+            "reservedUsd": status.reserved,
+            "limitUsd": status.limit,
+            "fraction": status.fraction,
+            "warn": status.warn,
+            "exhausted": status.exhausted,
+            "unpricedRequests": status.unpriced,
+        },
+        "ledger": str(ledger.path),
+        **summary,
+    }
+
+
+def _print(report: dict[str, Any], days: int | None) -> None:
+    b = report["budget"]
+    limit = f" of {format_usd(b['limitUsd'])}" if b["limitUsd"] is not None else " (no budget set)"
+    print(
+        f"spent this month: {format_usd(b['spentUsd'])}{limit}"
+        + (" — WARNING: budget threshold reached" if b["warn"] else "")
+    )
+    t = report["totals"]
+    window = f"last {days} days" if days else "this month"
+    print(
+        f"{window}: {t['requests']} requests · success {_pct(t['success_rate'])} · "
+        f"cache hits {_pct(t['cache_hit_rate'])} (saved {format_usd(t['saved_usd'])}) · "
+        f"fallbacks {_pct(t['fallback_rate'])} · p50 {_ms(t['latency_ms']['p50'])}"
+    )
+    if report["models"]:
+        print(f"\n{'model':<44} {'reqs':>6} {'success':>8} {'p50':>9} {'p99':>9} {'cost':>10}")
+        for m in report["models"]:
+            name = f"{m['provider']}/{m['model']}"
+            print(
+                f"{name:<44} {m['requests']:>6} {_pct(m['success_rate']):>8} "
+                f"{_ms(m['latency_ms']['p50']):>9} {_ms(m['latency_ms']['p99']):>9} "
+                f"{format_usd(m['cost_usd']):>10}"
+            )
+    if report["providers"]:
+        print(f"\n{'provider':<20} {'uptime':>7} {'outages':>8} {'mean recovery':>14}")
+        for p in report["providers"]:
+            rec = p["recovery"]
+            mean = "–" if rec["mean_s"] is None else f"{rec['mean_s']:.1f} s"
+            ongoing = " (down now)" if rec.get("ongoing_since") else ""
+            print(
+                f"{p['provider']:<20} {_pct(p['uptime']):>7} {rec['outages']:>8} {mean:>14}{ongoing}"
+            )
+
+
+async def run_stats(args: argparse.Namespace) -> int:
+    workspace: Path = args.workspace or find_workspace(Path.cwd())
+    loaded = load_config(workspace=workspace, extra_files=args.config)
+    ledger = Ledger(default_ledger_path())
+    try:
+        report = await asyncio.to_thread(
+            _report, ledger, args, BudgetGuard(ledger, loaded.config.budget)
+        )
+    finally:
+        ledger.close()
+    if args.json:
+        print(dump(metrics.jsonable(report)))
+    else:
+        _print(report, args.days)
+    return 0
