@@ -21,7 +21,8 @@ Definitions (over the window ``since <= ts < until``):
   which the gateway records on a cache hit as what the cached answer cost when first paid for.
 - *provider attempts*: the provider that answered (or failed last) plus each provider in the
   request's ``fallback_chain`` (each of those failed). Cache hits and request-specific errors
-  (``BadRequest``, ``ContentFiltered``, ``ContextTooLong``, ``InvalidAnswer``) are not attempts. Fallback items carry
+  (``BadRequest``, ``ContentFiltered``, ``ContextTooLong``, ``InvalidAnswer``) are not attempts.
+  Fallback items carry
   no error type, so a context-window fallback also counts against the provider that was too small.
 - *uptime*: the mean, over time buckets (whole hours) with attempts, of the share that succeeded.
 - *recovery time*: an outage opens at a provider's first failed attempt and closes at its next

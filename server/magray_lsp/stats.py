@@ -73,7 +73,8 @@ def _print(report: dict[str, Any], days: int | None) -> None:
             mean = "–" if rec["mean_s"] is None else f"{rec['mean_s']:.1f} s"
             ongoing = " (down now)" if rec.get("ongoing_since") else ""
             print(
-                f"{p['provider']:<20} {_pct(p['uptime']):>7} {rec['outages']:>8} {mean:>14}{ongoing}"
+                f"{p['provider']:<20} {_pct(p['uptime']):>7} {rec['outages']:>8} {mean:>14}"
+                f"{ongoing}"
             )
 
 

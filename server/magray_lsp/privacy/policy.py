@@ -7,6 +7,8 @@ marker file sits in its folder or any folder above it up to the workspace root.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from magray_lsp.config.models import PrivacyConfig
@@ -14,21 +16,40 @@ from magray_lsp.config.models import PrivacyConfig
 MARKER_FILE = ".magray-private"
 
 
-def _matches(relative: PurePosixPath, pattern: str) -> bool:
-    pattern = pattern.strip().lstrip("/")
-    if not pattern:
-        return False
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """gitignore-like: `**` spans folders, `*` and `?` stay within one; a pattern without a
+    slash matches a file or folder name anywhere; a trailing slash means everything below."""
+    pattern = pattern.strip()
     if pattern.endswith("/"):
         pattern += "**"
-    # PurePath.full_match (3.13) is not available on 3.11: try the glob on every suffix of `**`
-    if relative.match(pattern):
-        return True
-    if pattern.startswith("**/"):
-        return relative.match(pattern[3:])
-    if pattern.endswith("/**"):
-        prefix = PurePosixPath(pattern[:-3])
-        return relative == prefix or prefix in relative.parents
-    return False
+    anchored = "/" in pattern.rstrip("/")
+    pattern = pattern.lstrip("/")
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    body = "".join(out)
+    prefix = "" if anchored else "(?:.*/)?"
+    return re.compile(f"{prefix}{body}(?:/.*)?")
+
+
+def _matches(relative: PurePosixPath, pattern: str) -> bool:
+    return bool(pattern.strip()) and _glob_regex(pattern).fullmatch(relative.as_posix()) is not None
 
 
 def is_private(path: Path | None, root: Path | None, privacy: PrivacyConfig) -> bool:
