@@ -27,6 +27,7 @@ from magray_lsp.cost.prices import price_usd
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
+    PrivacyViolation,
     MagrayError,
     ProviderError,
     StreamInterrupted,
@@ -317,6 +318,10 @@ class Gateway:
         ref = cand.ref
         label = ref.label
         provider = self.catalog.provider(ref.provider)
+        if task.private and not provider.is_local:
+            # The router already filters these; checked again where the request is sent so that
+            # no future code path (a pin, a rule, a bug) can leak private code.
+            raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
         request_id = uuid.uuid4().hex
         parts: list[str] = []

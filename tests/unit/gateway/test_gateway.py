@@ -321,3 +321,17 @@ async def test_rejected_answer_is_paid_not_cached_and_the_next_model_answers(
     secondary.default = Reply(text="def broken(:")
     with pytest.raises(AllModelsFailed, match="InvalidAnswer"):
         await gw.run(task(key="other"), accept=lambda text: "(:" not in text)
+
+
+async def test_private_task_is_refused_where_the_request_is_sent(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    from magray_lsp.errors import PrivacyViolation
+    from magray_lsp.routing.router import Plan
+
+    gw = make_gateway(llm={"openai": {"remote": True}})
+    public_plan = gw.plan(task())  # a plan made for public code ...
+    with pytest.raises(PrivacyViolation, match="openai.default"):
+        async for _ in gw._execute(task(private=True), Plan(public_plan.candidates[:1]), None):
+            pass  # ... used for private code by mistake never reaches the wire
+    assert primary.requests == []
