@@ -27,8 +27,8 @@ from magray_lsp.cost.prices import price_usd
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
-    PrivacyViolation,
     MagrayError,
+    PrivacyViolation,
     ProviderError,
     StreamInterrupted,
     Timeout,
