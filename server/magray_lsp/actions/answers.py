@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
+_TRAILING_MARKERS = re.compile(r'\s*(?:"""|\'\'\'|\*/)\s*$')
 _DOC_MARKERS = re.compile(r'^\s*(?:"""|\'\'\'|/\*\*|/\*|\*/|\*(?!\*)|///|//!|//|#|---|--)\s?')
 
 
@@ -27,7 +28,10 @@ def doc_text_from_answer(answer: str) -> str:
     text = fenced_block(answer)
     if text is None:
         text = answer.strip()
-    lines = [_DOC_MARKERS.sub("", line, count=1).rstrip() for line in text.splitlines()]
+    lines = [
+        _TRAILING_MARKERS.sub("", _DOC_MARKERS.sub("", line, count=1)).rstrip()
+        for line in text.splitlines()
+    ]
     lines = [line for line in lines if line not in ('"""', "'''", "*/")]
     while lines and not lines[0].strip():
         lines.pop(0)
