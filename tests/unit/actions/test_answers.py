@@ -8,7 +8,10 @@ from magray_lsp.actions.answers import code_from_answer, doc_text_from_answer, f
 
 
 def test_fenced_block_takes_the_longest_block_and_keeps_inner_backticks() -> None:
-    answer = "Here:\n```python\nx = 1\n```\nand the full version:\n```python\ndef f():\n    return '`'\n```\n"
+    answer = (
+        "Here:\n```python\nx = 1\n```\n"
+        "and the full version:\n```python\ndef f():\n    return '`'\n```\n"
+    )
     assert fenced_block(answer) == "def f():\n    return '`'"
     assert fenced_block("no code here") is None
     assert fenced_block("~~~\ntilde\n~~~") == "tilde"
