@@ -100,7 +100,14 @@ class Gateway:
         self.budget = BudgetGuard(ledger, self.config.budget)
         self.cache = cache
         self.health = health or HealthBoard()
-        self.router = Router(catalog, self.health, budget_allows_paid=self._budget_allows_paid)
+        #: context windows learnt from providers that report them (Ollama's /api/show)
+        self._windows: dict[str, int | None] = {}
+        self.router = Router(
+            catalog,
+            self.health,
+            budget_allows_paid=self._budget_allows_paid,
+            window_hint=lambda ref: self._windows.get(ref.label),
+        )
         self.workspace = workspace
         self._rng = rng or random.Random()
         self._sleep = sleep
@@ -136,6 +143,20 @@ class Gateway:
         ]
         room = (max(windows, default=DEFAULT_CONTEXT_BUDGET * 4) - max_output_tokens - 400) // 2
         return max(256, min(DEFAULT_CONTEXT_BUDGET, room))
+
+    async def _learn_windows(self) -> None:
+        """Ask providers that know their models' windows (Ollama) once per model."""
+        for ref in self.router.candidates():
+            if ref.label in self._windows or ref.kind != "ollama":
+                continue
+            ask = getattr(self.catalog.provider(ref.provider), "context_window", None)
+            self._windows[ref.label] = None
+            if ask is None:
+                continue
+            try:
+                self._windows[ref.label] = await asyncio.wait_for(ask(ref.model), 2.0)
+            except (TimeoutError, MagrayError):
+                pass  # unknown: the built-in table applies, and we do not ask again
 
     def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
         now = time.monotonic()
@@ -202,6 +223,7 @@ class Gateway:
                 yield TextDelta(outcome.text)
                 yield outcome
                 return
+        await self._learn_windows()
         plan = self.plan(task)
         if key is None:
             async for event in self._execute(task, plan, accept):

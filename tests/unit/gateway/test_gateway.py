@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Callable
 from decimal import Decimal
@@ -335,3 +336,19 @@ async def test_private_task_is_refused_where_the_request_is_sent(
         async for _ in gw._execute(task(private=True), Plan(public_plan.candidates[:1]), None):
             pass  # ... used for private code by mistake never reaches the wire
     assert primary.requests == []
+
+
+async def test_ollama_context_window_comes_from_api_show(make_gateway: MakeGateway) -> None:
+    from tests.fakes.ollama import FakeModel, FakeOllama
+
+    with FakeOllama(models=[FakeModel("tiny-coder:1b", context_length=2048)]) as ollama:
+        gw = make_gateway(
+            llm={"ollama": {"base_url": ollama.url, "models": {"default": "tiny-coder:1b"}}},
+            routing={"default": "ollama.default"},
+        )
+        big = dataclasses.replace(task(), context_tokens=3000)
+        outcome = await gw.run(big)  # 3,000 tokens do not fit the 2,048 Ollama reports ...
+        assert outcome.ref.provider != "ollama"  # ... so another model takes it
+        assert gw.router.window(gw.catalog.resolve("ollama.default")) == 2048
+        assert "window 2,048" in dict(gw.plan(big).rejected)["ollama.default"]
+        assert sum(1 for r in ollama.requests if r.path == "/api/chat") == 0
