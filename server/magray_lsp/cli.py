@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--days", type=int, help="look back N days instead of this month")
     stats.add_argument("--provider", help="only this provider")
+    sub.add_parser("clear-cache", parents=[common], help="remove every cached answer")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")
     return parser
 
@@ -94,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.doctor import run_doctor
 
             return asyncio.run(run_doctor(args))
+        if args.command == "clear-cache":
+            return asyncio.run(clear_cache(args))
         if args.command == "stats":
             from magray_lsp.stats import run_stats
 
@@ -118,6 +121,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+async def clear_cache(args: argparse.Namespace) -> int:
+    from magray_lsp.cache import ResponseCache
+    from magray_lsp.config.loader import load_config
+
+    loaded = load_config(
+        workspace=args.workspace or find_workspace(Path.cwd()), extra_files=args.config
+    )
+    cache = ResponseCache(loaded.config.cache, on_warning=lambda m: print(m, file=sys.stderr))
+    try:
+        removed = await cache.clear()
+    finally:
+        await cache.aclose()
+    print(f"removed {removed} cached answers")
+    return 0
 
 
 def configure_logging(path: Path | None) -> None:

@@ -183,3 +183,28 @@ async def test_outage_falls_back_and_the_status_says_so(
     await wait_for(
         lambda: any("answered by anthropic.default" in m.message for m in lsp_client.messages)
     )
+
+
+async def test_show_usage_reports_spend_and_models(
+    client: Client, workspace: Path, openai_fake: FakeOpenAI
+) -> None:
+    lsp_client, _ = client
+    openai_fake.default = Reply(text="Explained.", input_tokens=1000, output_tokens=100)
+    uri = open_sample(lsp_client, workspace)
+    args = [
+        {
+            "uri": uri,
+            "range": {"start": {"line": 4, "character": 4}, "end": {"line": 4, "character": 4}},
+        }
+    ]
+    await lsp_client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams("magray.explain", args)
+    )
+    report = await lsp_client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams("magray.showUsage", [])
+    )
+    markdown = report["markdown"]
+    assert markdown.startswith("# magray usage")
+    assert "**This month:** $" in markdown and "(no budget set)" in markdown
+    assert "| openai/gpt-4o-mini |" in markdown
+    assert "| openai.default | closed |" in markdown

@@ -166,3 +166,22 @@ def test_stats_reports_spend_and_provider_health(tmp_path: Path) -> None:
     text = magray("stats", cwd=tmp_path).stdout
     assert "spent this month: $0.75 of $1.00 — WARNING" in text
     assert "openai/gpt-4o" in text
+
+
+def test_clear_cache_empties_the_disk_tier(tmp_path: Path) -> None:
+    import asyncio
+
+    from magray_lsp.cache import CachedAnswer, ResponseCache
+    from magray_lsp.config.models import CacheConfig
+
+    async def fill() -> None:
+        cache = ResponseCache(CacheConfig())
+        for i in range(3):
+            await cache.put(f"k{i}", CachedAnswer(text="t", provider="openai", model="m"))
+        await cache.aclose()
+
+    asyncio.run(fill())
+    proc = magray("clear-cache", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "removed 3 cached answers"
+    assert magray("clear-cache", cwd=tmp_path).stdout.strip() == "removed 0 cached answers"
