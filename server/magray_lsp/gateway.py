@@ -13,7 +13,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -76,6 +76,58 @@ DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is
 
 # Reserved for models with no known price: as expensive as the priciest common models.
 _UNKNOWN_PRICE = ModelPrice(input_per_mtok=Decimal(15), output_per_mtok=Decimal(75))
+
+
+@dataclass
+class _Attempt:
+    """One call to one model: what the ledger needs to know about it."""
+
+    task: Task
+    cand: Candidate
+    failures: list[str]  # earlier failures of this request (the fallback chain)
+    reservation: Reservation | None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    wall_started: float = field(default_factory=time.time)
+    parts: list[str] = field(default_factory=list)
+    first_token_ms: float | None = None
+    done: Completion | None = None
+    cost: Decimal | None = None
+
+    def received(self, text: str) -> None:
+        if self.first_token_ms is None:
+            self.first_token_ms = self.elapsed_ms()
+        self.parts.append(text)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def fallback_chain(self) -> list[str]:
+        """Other models that failed before this one (retries of this model have their own rows)."""
+        labels = dict.fromkeys(f.split(":", 1)[0] for f in self.failures)
+        return [label for label in labels if label != self.cand.ref.label]
+
+    def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
+        usage = self.done.usage if self.done and self.done.usage else None
+        return LedgerEntry(
+            id=self.request_id,
+            ts=self.wall_started,
+            workspace=workspace,
+            action=self.task.action,
+            source_path=self.task.source_path,
+            provider=self.cand.ref.provider,
+            model=self.cand.ref.model,
+            input_tokens=usage.input_tokens if usage else 0,
+            output_tokens=usage.output_tokens if usage else len(self.parts),
+            cached_input_tokens=usage.cached_input_tokens if usage else 0,
+            cost_usd=self.cost,
+            estimated_usd=self.cand.estimate_usd,
+            latency_ms=self.elapsed_ms(),
+            first_token_ms=self.first_token_ms,
+            fallback_chain=self.fallback_chain(),
+            outcome=outcome,
+            error_type=error_type,
+        )
 
 
 class AllModelsFailed(ProviderError):
@@ -345,12 +397,8 @@ class Gateway:
             # no future code path (a pin, a rule, a bug) can leak private code.
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
-        request_id = uuid.uuid4().hex
-        parts: list[str] = []
-        first_token_ms: float | None = None
-        started = time.perf_counter()
-        slot = self._slot(ref.provider)
-        async with slot:
+        run = _Attempt(task, cand, list(failures), reservation)
+        async with self._slot(ref.provider):
             gen = provider.generate(request, stream=True)
             try:
                 while True:
@@ -364,81 +412,39 @@ class Gateway:
                     except TimeoutError:
                         raise Timeout("overall deadline reached", provider=ref.provider) from None
                     if isinstance(event, TextDelta):
-                        if first_token_ms is None:
-                            first_token_ms = (time.perf_counter() - started) * 1000
-                        parts.append(event.text)
+                        run.received(event.text)
                         yield event
                         continue
                     done: Completion = event
                     break
             except ProviderError as exc:
                 self.health.record_failure(label)
-                await self._record(
-                    task,
-                    cand,
-                    request_id,
-                    started,
-                    first_token_ms,
-                    parts,
-                    None,
-                    failures,
-                    reservation if parts else None,
-                    "error",
-                    type(exc).__name__,
-                )
-                if parts:
+                # a partial answer was paid for: settle; otherwise the reservation stays for a retry
+                await self._record(run, "error", type(exc).__name__, settle=bool(run.parts))
+                if run.parts:
                     raise StreamInterrupted(
-                        f"the answer from {label} broke off after {len(parts)} chunks: {exc}",
+                        f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
                         provider=ref.provider,
                     ) from exc
                 raise
             except (asyncio.CancelledError, GeneratorExit):
                 self.health.get(label).breaker.release_probe()
-                await asyncio.shield(
-                    self._record(
-                        task,
-                        cand,
-                        request_id,
-                        started,
-                        first_token_ms,
-                        parts,
-                        None,
-                        failures,
-                        reservation,
-                        "cancelled",
-                        None,
-                    )
-                )
+                await asyncio.shield(self._record(run, "cancelled", None))
                 raise
             finally:
                 await gen.aclose()
-        latency_ms = (time.perf_counter() - started) * 1000
+        latency_ms = run.elapsed_ms()
         self.health.record_success(label, latency_ms)
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
-        if accept is not None and not accept("".join(parts)):
-            await self._record(
-                task, cand, request_id, started, first_token_ms, parts, done, failures,
-                reservation, "error", "InvalidAnswer", cost=cost,
-            )  # fmt: skip
+        run.done, run.cost = done, cost
+        if accept is not None and not accept("".join(run.parts)):
+            await self._record(run, "error", "InvalidAnswer")
             raise InvalidAnswer(f"the answer from {label} was not usable", provider=ref.provider)
-        await self._record(
-            task,
-            cand,
-            request_id,
-            started,
-            first_token_ms,
-            parts,
-            done,
-            failures,
-            reservation,
-            "ok",
-            None,
-            cost=cost,
-        )
+        await self._record(run, "ok", None)
         status = self.budget_status(max_age=0)
         yield Outcome(
-            text="".join(parts),
+            text="".join(run.parts),
             ref=ref,
             usage=done.usage,
             cost_usd=cost,
@@ -449,16 +455,15 @@ class Gateway:
             attempts=tuple(failures),
             month_usd=status.spent,
             budget_usd=status.limit,
-            request_id=request_id,
+            request_id=run.request_id,
         )
 
     # -- helpers ------------------------------------------------------------
 
     def _slot(self, provider: str) -> asyncio.Semaphore:
         if provider not in self._slots:
-            self._slots[provider] = asyncio.Semaphore(
-                self.catalog.sections[provider].max_concurrency
-            )
+            limit = self.catalog.sections[provider].max_concurrency
+            self._slots[provider] = asyncio.Semaphore(limit)
         return self._slots[provider]
 
     async def _reserve(self, cand: Candidate, task: Task) -> Reservation | None:
@@ -471,73 +476,13 @@ class Gateway:
             assert estimate is not None
         return await asyncio.to_thread(self.budget.reserve, estimate, request_id=uuid.uuid4().hex)
 
-    def _entry(
-        self,
-        task: Task,
-        cand: Candidate,
-        request_id: str,
-        started: float,
-        first_token_ms: float | None,
-        parts: list[str],
-        done: Completion | None,
-        failures: list[str],
-        outcome: LedgerOutcome,
-        error_type: str | None,
-        cost: Decimal | None,
-    ) -> LedgerEntry:
-        usage = done.usage if done and done.usage else None
-        return LedgerEntry(
-            id=request_id,
-            ts=time.time() - (time.perf_counter() - started),
-            workspace=self.workspace,
-            action=task.action,
-            source_path=task.source_path,
-            provider=cand.ref.provider,
-            model=cand.ref.model,
-            input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else len(parts),
-            cached_input_tokens=usage.cached_input_tokens if usage else 0,
-            cost_usd=cost,
-            estimated_usd=cand.estimate_usd,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            first_token_ms=first_token_ms,
-            cached=False,
-            fallback_chain=[f.split(":", 1)[0] for f in failures],
-            outcome=outcome,
-            error_type=error_type,
-        )
-
     async def _record(
-        self,
-        task: Task,
-        cand: Candidate,
-        request_id: str,
-        started: float,
-        first_token_ms: float | None,
-        parts: list[str],
-        done: Completion | None,
-        failures: list[str],
-        reservation: Reservation | None,
-        outcome: LedgerOutcome,
-        error_type: str | None,
-        *,
-        cost: Decimal | None = None,
+        self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
     ) -> None:
-        entry = self._entry(
-            task,
-            cand,
-            request_id,
-            started,
-            first_token_ms,
-            parts,
-            done,
-            failures,
-            outcome,
-            error_type,
-            cost,
-        )
-        if reservation is not None:
-            await asyncio.to_thread(self.budget.settle, reservation, entry)
+        """One ledger row per attempt; settling its reservation in the same transaction."""
+        entry = run.entry(self.workspace, outcome, error_type)
+        if run.reservation is not None and settle:
+            await asyncio.to_thread(self.budget.settle, run.reservation, entry)
         else:
             await asyncio.to_thread(self.ledger.record, entry)
 
