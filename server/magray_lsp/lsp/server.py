@@ -58,6 +58,7 @@ class MagrayServer(LanguageServer):
         #: hover memory: (uri, normalized unit key) → markdown explanation
         self.explanations: dict[tuple[str, str], str] = {}
         self.encoding: PositionEncoding = "utf-16"
+        self.closing: asyncio.Future[Any] | None = None
 
     def _gateway(self, catalog: Catalog, workspace: str) -> Gateway:
         return Gateway.open(catalog, workspace=workspace, on_warning=self.warn)
@@ -525,8 +526,10 @@ def create_server() -> MagrayServer:
         return ls.remember_explanation(result, uri)
 
     @server.feature(lsp.SHUTDOWN)
-    async def shutdown(ls: MagrayServer, *args: Any) -> None:
-        for runtime in list(ls.workspaces.folders.values()):
-            await runtime.gateway.aclose()
+    def shutdown(ls: MagrayServer, *args: Any) -> None:
+        # Synchronous on purpose: pygls marks the server shut down only after this returns, and
+        # cancels in-flight requests itself (their ledger rows say "cancelled").
+        gateways = [runtime.gateway for runtime in ls.workspaces.folders.values()]
+        ls.closing = asyncio.ensure_future(asyncio.gather(*(g.aclose() for g in gateways)))
 
     return server
