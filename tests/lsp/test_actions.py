@@ -208,3 +208,62 @@ async def test_show_usage_reports_spend_and_models(
     assert "**This month:** $" in markdown and "(no budget set)" in markdown
     assert "| openai/gpt-4o-mini |" in markdown
     assert "| openai.default | closed |" in markdown
+
+
+async def test_refactor_resolves_to_a_minimal_edit_and_the_command_applies_it(
+    client: Client, workspace: Path, openai_fake: FakeOpenAI
+) -> None:
+    lsp_client, _ = client
+    new_fn = (
+        "def parse_header(line: str) -> tuple[str, str]:\n"
+        "    name, _, value = line.partition(':')\n"
+        "    return name.strip().casefold(), value.strip()\n"
+    )
+    openai_fake.default = Reply(text=f"```python\n{new_fn}```")
+    uri = open_sample(lsp_client, workspace)
+    refactor = next(
+        a for a in await actions(lsp_client, uri, at(4)) if a.title.startswith("Refactor")
+    )
+    resolved = await lsp_client.code_action_resolve_async(refactor)
+    assert resolved.edit is not None and resolved.edit.document_changes
+    change = resolved.edit.document_changes[0]
+    assert isinstance(change, lsp.TextDocumentEdit) and change.text_document.version == 1
+    edits = [e for e in change.edits if isinstance(e, lsp.TextEdit)]
+    # only the lines that changed are touched, nothing of the class below
+    assert all(3 <= e.range.start.line <= 5 and e.range.end.line <= 6 for e in edits)
+    specs = [
+        TextEditSpec(
+            e.range.start.line,
+            e.range.start.character,
+            e.range.end.line,
+            e.range.end.character,
+            e.new_text,
+        )
+        for e in edits
+    ]
+    old_fn = SAMPLE[SAMPLE.index("def parse_header") : SAMPLE.index("\n\n\nclass") + 1]
+    assert apply_edits(SAMPLE, specs) == SAMPLE.replace(old_fn, new_fn)
+
+    applied: list[lsp.ApplyWorkspaceEditParams] = []
+
+    @lsp_client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def on_apply(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        applied.append(params)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    args = [
+        {
+            "uri": uri,
+            "range": {"start": {"line": 4, "character": 4}, "end": {"line": 4, "character": 4}},
+            "instruction": "use casefold",
+        }
+    ]
+    result = await lsp_client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams("magray.refactor", args)
+    )
+    assert result == {"ok": True, "edits": len(edits)}
+    assert applied and applied[0].label == "magray: refactor"
+    prompt = next(r.body for r in reversed(openai_fake.requests) if r.method == "POST")["messages"][
+        -1
+    ]["content"]
+    assert "Instruction: use casefold" in prompt
