@@ -588,7 +588,7 @@ async def test_dropped_connection_is_server_error(
 
 
 async def test_early_close_disconnects(fake: FakeGemini, provider: GeminiProvider) -> None:
-    fake.script(Reply(chunks=[f"w{i} " for i in range(100)], chunk_delay=0.03))
+    fake.script(Reply(chunks=[f"w{i} " for i in range(300)], chunk_delay=0.02))
     gen = provider.generate(chat())
     assert isinstance(gen, AsyncGenerator)
     first = await anext(gen)
@@ -601,7 +601,7 @@ async def test_early_close_disconnects(fake: FakeGemini, provider: GeminiProvide
 async def test_cancelling_the_consumer_disconnects(
     fake: FakeGemini, provider: GeminiProvider
 ) -> None:
-    fake.script(Reply(chunks=[f"w{i} " for i in range(100)], chunk_delay=0.03))
+    fake.script(Reply(chunks=[f"w{i} " for i in range(300)], chunk_delay=0.02))
     got_first = asyncio.Event()
 
     async def consume() -> None:

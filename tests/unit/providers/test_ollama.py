@@ -406,7 +406,7 @@ async def test_context_too_long_non_stream(fake: FakeOllama, provider: OllamaPro
 
 
 async def test_early_close_disconnects(fake: FakeOllama, provider: OllamaProvider) -> None:
-    fake.script(Reply(text=" ".join(["word"] * 50), chunk_delay=0.05))
+    fake.script(Reply(text=" ".join(["word"] * 300), chunk_delay=0.02))
     gen = provider.generate(chat())
     first = await anext(gen)
     assert first == TextDelta("word")
@@ -416,7 +416,7 @@ async def test_early_close_disconnects(fake: FakeOllama, provider: OllamaProvide
 
 
 async def test_cancelled_task_disconnects(fake: FakeOllama, provider: OllamaProvider) -> None:
-    fake.script(Reply(text=" ".join(["word"] * 50), chunk_delay=0.05))
+    fake.script(Reply(text=" ".join(["word"] * 300), chunk_delay=0.02))
     got_first = asyncio.Event()
 
     async def consume() -> None:

@@ -596,7 +596,7 @@ async def test_error_event_inside_stream(fake: FakeOpenAI, provider: OpenAIProvi
 async def test_closing_the_stream_early_disconnects(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    fake.script(Reply(text=" ".join(["word"] * 30), chunk_delay=0.05))
+    fake.script(Reply(text=" ".join(["word"] * 300), chunk_delay=0.02))
     gen = cast(AsyncGenerator[StreamEvent, None], provider.generate(chat()))
     assert isinstance(await anext(gen), TextDelta)
     await gen.aclose()
@@ -607,7 +607,7 @@ async def test_closing_the_stream_early_disconnects(
 async def test_cancelling_the_consumer_disconnects(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
-    fake.script(Reply(text=" ".join(["word"] * 30), chunk_delay=0.05))
+    fake.script(Reply(text=" ".join(["word"] * 300), chunk_delay=0.02))
     first = asyncio.Event()
 
     async def consume() -> None:
