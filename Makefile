@@ -36,3 +36,8 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench: venv
+	@$(PY) bench/bench_context.py
+	@$(PY) bench/bench_gateway.py
+	@$(PY) bench/bench_lsp.py

@@ -1,0 +1,152 @@
+"""Helpers the benchmarks share: paths, percentiles, markdown tables, a machine description.
+
+Every benchmark reports medians and tail percentiles of samples taken in the same run as its
+baseline, so numbers from a noisy, shared machine can still be compared as ratios/differences.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = ROOT / "server"
+
+
+def setup_path() -> None:
+    """Import `magray_lsp` from the tree and `tests.fakes` from the repo root."""
+    for path in (str(SERVER), str(ROOT)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100), linear interpolation between closest ranks."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def median(samples: Sequence[float]) -> float:
+    return statistics.median(samples) if samples else math.nan
+
+
+def ms(seconds: float) -> str:
+    """Seconds → a millisecond string with sensible precision."""
+    value = seconds * 1000
+    if math.isnan(value):
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
+
+
+def verdict(value: float, goal: float) -> str:
+    return "**met**" if value < goal else "**not met**"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str = "") -> str:
+    """A markdown table; ``align`` holds one of 'l'/'r' per column (default: first l, rest r)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    """One line: cores, CPU model, OS, Python."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"{cores} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def command_line() -> str:
+    """How this benchmark was invoked, for the report."""
+    script = Path(sys.argv[0]).resolve()
+    try:
+        shown = str(script.relative_to(ROOT))
+    except ValueError:
+        shown = str(script)
+    return " ".join(["python", shown, *sys.argv[1:]])
+
+
+# The loopback OpenAI fake in a child process: prints its base URL, stops when stdin closes.
+_FAKE = """
+import sys
+sys.path[:0] = [{root!r}, {server!r}]
+from tests.fakes.base import Reply
+from tests.fakes.openai import FakeOpenAI
+fake = FakeOpenAI()
+fake.default = Reply(chunks={chunks!r}, input_tokens=120, output_tokens={n})
+fake.start()
+print(fake.base_url, flush=True)
+sys.stdin.read()
+fake.stop()
+"""
+
+
+def reply_chunks(n: int) -> list[str]:
+    return [f"word{i} " for i in range(n)]
+
+
+@contextlib.contextmanager
+def fake_openai(chunks: int, in_process: bool = False) -> Iterator[str]:
+    """`tests.fakes.openai.FakeOpenAI` answering every request with `chunks` SSE text chunks;
+    yields its base URL. In a child process by default, so serving requests does not compete
+    with the measured client for one GIL."""
+    pieces = reply_chunks(chunks)
+    if in_process:
+        setup_path()
+        from tests.fakes.base import Reply
+        from tests.fakes.openai import FakeOpenAI
+
+        with FakeOpenAI() as fake:
+            fake.default = Reply(chunks=pieces, input_tokens=120, output_tokens=chunks)
+            yield fake.base_url
+        return
+    code = _FAKE.format(root=str(ROOT), server=str(SERVER), chunks=pieces, n=chunks)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url.startswith("http"):
+            raise RuntimeError("the fake OpenAI server did not start")
+        yield url
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,473 @@
+"""Benchmark what the gateway adds to a provider call, against the loopback OpenAI fake.
+
+    python bench/bench_gateway.py [--requests N] [--repeat R] [--chunks C] [--fake-in-process]
+
+Per request, sequentially, after a warm-up, interleaved request by request (a, b, c, c′, d, a, ...)
+so that drift on a shared machine hits every variant alike:
+  a) raw httpx POST (the product's aiohttp transport, `_http.make_client`), SSE consumed fully
+  b) the same through `OpenAIProvider.generate`
+  c) through `Gateway.run` with no cache (and, for reference, with the cache on and a unique key)
+  d) a cache hit through `Gateway.run` (same key, cache on)
+Then the wall-clock time of each gateway phase during real requests, and a cProfile of (c)
+and (d).
+Goals (issue): gateway overhead < 0.3 ms median, cache hit < 0.5 ms.
+
+The fake runs in a child process by default, so its request handling does not compete with the
+client for this process's GIL (`--fake-in-process` runs it in a thread here instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import io
+import pstats
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    command_line,
+    fake_openai,
+    machine,
+    median,
+    ms,
+    percentile,
+    setup_path,
+    table,
+    verdict,
+)
+
+setup_path()
+
+from magray_lsp.cache import ResponseCache  # noqa: E402
+from magray_lsp.catalog import Catalog  # noqa: E402
+from magray_lsp.config.loader import load_config  # noqa: E402
+from magray_lsp.config.models import CacheConfig  # noqa: E402
+from magray_lsp.cost.budget import BudgetGuard  # noqa: E402
+from magray_lsp.cost.ledger import Ledger  # noqa: E402
+from magray_lsp.gateway import Gateway  # noqa: E402
+from magray_lsp.providers._http import make_client  # noqa: E402
+from magray_lsp.providers.base import ChatRequest, Completion  # noqa: E402
+from magray_lsp.providers.openai import OpenAIProvider  # noqa: E402
+from magray_lsp.task import Task  # noqa: E402
+
+GOAL_OVERHEAD = 0.0003
+GOAL_CACHE_HIT = 0.0005
+MODEL = "gpt-4o-mini"
+API_KEY = "sk-bench"
+
+
+def settings(base_url: str) -> dict[str, Any]:
+    """As tests/unit/gateway/conftest.py, with OpenAI only and the local model disabled."""
+    return {
+        "llm": {
+            "openai": {
+                "api_key": API_KEY,
+                "base_url": base_url,
+                "timeout_seconds": 10,
+                "models": {"default": MODEL},
+                "prices": {MODEL: {"input_per_mtok": "1", "output_per_mtok": "2"}},
+                "max_concurrency": 64,
+            },
+            "local": {"enabled": False},
+        },
+        "routing": {"default": "openai.default"},
+        "retry": {"max_attempts": 3, "base_delay_seconds": 0.001, "max_delay_seconds": 0.01},
+    }
+
+
+def make_task(key: str = "") -> Task:
+    return Task(
+        action="explain",
+        system="You explain code.",
+        prompt="def add(a, b):\n    return a + b\n",
+        language="python",
+        unit="add",
+        context_tokens=120,
+        max_output_tokens=200,
+        cache_key=key,
+        source_path="bench.py",
+    )
+
+
+def raw_body(request: ChatRequest) -> dict[str, Any]:
+    """What OpenAIProvider sends for `request` (same fields, same order)."""
+    return {
+        "max_tokens": request.max_tokens,
+        "model": request.model,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+Sampler = Callable[[], Awaitable[object]]
+
+
+async def sample(fn: Sampler, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+class Bench:
+    def __init__(self, base_url: str, tmp: Path) -> None:
+        loaded = load_config(settings=settings(base_url), env={}, include_user=False)
+        self.loaded = loaded
+        self.tmp = tmp
+        # Each variant gets its own client pool (own keep-alive connection), as in the product.
+        self.nocache = Gateway(Catalog(loaded), ledger=Ledger(tmp / "l1.sqlite3"), workspace="b")
+        self.cached = Gateway(
+            Catalog(loaded),
+            ledger=Ledger(tmp / "l2.sqlite3"),
+            cache=ResponseCache(CacheConfig(dir=str(tmp / "cache"))),
+            workspace="b",
+        )
+        self.task = make_task()
+        self.ref = self.nocache.plan(self.task).primary.ref
+        self.request = self.nocache.request_for(self.task, self.ref)
+        self.provider = OpenAIProvider("openai", loaded.config.llm["openai"])
+        self.client = make_client(
+            base_url=base_url,
+            timeout_seconds=10,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": "magray-lsp/bench",
+                "Authorization": f"Bearer {API_KEY}",
+            },
+        )
+        self.body = raw_body(self.request)
+        self.hit_task = make_task("the-same-key")
+
+    async def raw(self) -> None:
+        async with self.client.stream("POST", "/chat/completions", json=self.body) as response:
+            response.raise_for_status()
+            async for _ in response.aiter_bytes():
+                pass
+
+    async def via_provider(self) -> None:
+        async for _ in self.provider.generate(self.request, stream=True):
+            pass
+
+    async def via_gateway(self) -> None:
+        await self.nocache.run(self.task)
+
+    async def via_gateway_miss(self) -> None:
+        await self.cached.run(make_task(uuid.uuid4().hex))
+
+    async def cache_hit(self) -> None:
+        outcome = await self.cached.run(self.hit_task)
+        assert outcome.cached
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        await self.provider.aclose()
+        await self.nocache.aclose()
+        await self.cached.aclose()
+
+
+VARIANTS = [
+    ("a", "raw httpx (aiohttp transport), SSE read fully", "raw"),
+    ("b", "OpenAIProvider.generate", "via_provider"),
+    ("c", "Gateway.run, cache disabled", "via_gateway"),
+    ("c′", "Gateway.run, cache on, miss (unique key)", "via_gateway_miss"),
+    ("d", "Gateway.run, cache hit", "cache_hit"),
+]
+
+
+async def measure(bench: Bench, requests: int, repeat: int) -> dict[str, list[list[float]]]:
+    rounds: dict[str, list[list[float]]] = {code: [] for code, _, _ in VARIANTS}
+    await bench.cached.run(bench.hit_task)  # the answer every (d) request then hits
+    for _, _, name in VARIANTS:  # warm-up: connections, thread-local SQLite connections, caches
+        await sample(getattr(bench, name), 30)
+    clock = time.perf_counter
+    calls = [(code, getattr(bench, name)) for code, _, name in VARIANTS]
+    for _ in range(repeat):
+        samples: dict[str, list[float]] = {code: [] for code, _ in calls}
+        for _ in range(requests):  # a, b, c, c′, d, a, b, ...: drift hits every variant alike
+            for code, fn in calls:
+                start = clock()
+                await fn()
+                samples[code].append(clock() - start)
+        for code, values in samples.items():
+            rounds[code].append(values)
+    return rounds
+
+
+Phases = dict[str, list[float]]
+
+# (owner, attribute, label, how): what `instrument` times while a real request runs.
+# "sync"/"async": a method; "stream": an async generator timed from its start to its Completion.
+PHASES: list[tuple[type, str, str, str]] = [
+    (Gateway, "key_for", "`Gateway.key_for` (cache key)", "sync"),
+    (ResponseCache, "get", "`ResponseCache.get`", "async"),
+    (Gateway, "_learn_windows", "`Gateway._learn_windows`", "async"),
+    (Gateway, "plan", "`Gateway.plan` (router)", "sync"),
+    (Gateway, "_reserve", "`Gateway._reserve` (`to_thread`)", "async"),
+    (BudgetGuard, "reserve", "↳ `BudgetGuard.reserve` in the worker", "sync"),
+    (OpenAIProvider, "generate", "`OpenAIProvider.generate` until its Completion", "stream"),
+    (Gateway, "_record", "`Gateway._record` (`to_thread`)", "async"),
+    (BudgetGuard, "settle", "↳ `BudgetGuard.settle` in the worker", "sync"),
+    (Gateway, "budget_status", "`Gateway.budget_status`", "sync"),
+    (ResponseCache, "put", "`ResponseCache.put` (memory + disk thread)", "async"),
+    (Gateway, "_cached_outcome", "`Gateway._cached_outcome` (`to_thread`)", "async"),
+    (Ledger, "record", "↳ `Ledger.record` in the worker", "sync"),
+]
+
+
+@contextlib.contextmanager
+def instrument() -> Iterator[Phases]:
+    """Wrap the PHASES methods (class attributes, restored afterwards) with wall-clock timers.
+    A method the gateway no longer has is skipped (its row stays empty)."""
+    times: Phases = {label: [] for _, _, label, _ in PHASES}
+    saved = []
+    for owner, attr, label, how in PHASES:
+        orig = owner.__dict__.get(attr)
+        if orig is None:
+            continue
+        saved.append((owner, attr, orig))
+        setattr(owner, attr, _timed(orig, times[label], how))
+    try:
+        yield times
+    finally:
+        for owner, attr, orig in saved:
+            setattr(owner, attr, orig)
+
+
+def _timed(orig: Any, out: list[float], how: str) -> Any:
+    clock = time.perf_counter
+    if how == "sync":
+
+        def sync(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return orig(*args, **kwargs)
+            finally:
+                out.append(clock() - start)  # list.append is atomic: worker threads too
+
+        return sync
+    if how == "async":
+
+        async def coro(*args: Any, **kwargs: Any) -> Any:
+            start = clock()
+            try:
+                return await orig(*args, **kwargs)
+            finally:
+                out.append(clock() - start)
+
+        return coro
+
+    async def stream(*args: Any, **kwargs: Any) -> Any:
+        start = clock()
+        async for event in orig(*args, **kwargs):
+            if isinstance(event, Completion):
+                out.append(clock() - start)
+            yield event
+
+    return stream
+
+
+async def phases(bench: Bench, n: int) -> list[tuple[str, list[float], Phases]]:
+    """Each gateway variant run n times with its phases timed (after the main measurement, so
+    the timers do not touch the headline numbers)."""
+    out = []
+    for code, _, name in VARIANTS[1:]:
+        fn = getattr(bench, name)
+        await sample(fn, 20)
+        with instrument() as times:
+            total = await sample(fn, n)
+        out.append((code, total, times))
+    return out
+
+
+async def thread_hop(n: int) -> float:
+    async def hop() -> None:
+        await asyncio.to_thread(int)
+
+    await sample(hop, 20)
+    return median(await sample(hop, n))
+
+
+@contextlib.contextmanager
+def inline_threads() -> Iterator[None]:
+    """Run `asyncio.to_thread` calls inline so cProfile (which sees one thread) sees them."""
+
+    async def inline(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    original = asyncio.to_thread
+    asyncio.to_thread = inline  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        asyncio.to_thread = original
+
+
+async def profile(bench: Bench, n: int, what: str) -> tuple[str, str]:
+    fn = bench.via_gateway if what == "run" else bench.cache_hit
+    await sample(fn, 20)
+    prof = cProfile.Profile()
+    with inline_threads():
+        prof.enable()
+        await sample(fn, n)
+        prof.disable()
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = max((v[3] for v in raw.values()), default=0.0)
+    rows = []
+    ours = [(k, v) for k, v in raw.items() if "/magray_lsp/" in k[0]]
+    ours.sort(key=lambda kv: kv[1][3], reverse=True)
+    for (filename, line, func), (_cc, nc, tt, ct, _callers) in ours[:10]:
+        where = filename.split("/magray_lsp/", 1)[1]
+        rows.append((f"`{where}:{line}({func})`", f"{nc / n:.3g}", ms(tt / n), ms(ct / n)))
+    header = ["function (magray_lsp)", "calls/request", "self ms/request", "cum ms/request"]
+    top_self = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:6]
+    self_rows = [
+        (f"`{Path(k[0]).name}:{k[1]}({k[2]})`", f"{v[1] / n:.3g}", ms(v[2] / n))
+        for k, v in top_self
+    ]
+    return (
+        table(header, rows, "lrrr"),
+        f"(largest cumulative: {ms(total / n)} ms/request)\n\nTop self time, any module:\n\n"
+        + table(["function", "calls/request", "self ms/request"], self_rows, "lrr"),
+    )
+
+
+async def main_async(args: argparse.Namespace) -> str:
+    with (
+        tempfile.TemporaryDirectory(prefix="magray-bench-") as tmpdir,
+        fake_openai(args.chunks, args.fake_in_process) as url,
+    ):
+        bench = Bench(url, Path(tmpdir))
+        try:
+            started = time.perf_counter()
+            rounds = await measure(bench, args.requests, args.repeat)
+            steps = await phases(bench, max(100, args.requests))
+            hop = await thread_hop(max(100, args.requests))
+            prof_run = await profile(bench, max(100, args.requests), "run")
+            prof_hit = await profile(bench, max(100, args.requests), "hit")
+            elapsed = time.perf_counter() - started
+        finally:
+            await bench.aclose()
+    return report(args, rounds, steps, hop, prof_run, prof_hit, elapsed)
+
+
+def report(
+    args: argparse.Namespace,
+    rounds: dict[str, list[list[float]]],
+    steps: list[tuple[str, list[float], Phases]],
+    hop: float,
+    prof_run: tuple[str, str],
+    prof_hit: tuple[str, str],
+    elapsed: float,
+) -> str:
+    pooled = {code: [s for r in rs for s in r] for code, rs in rounds.items()}
+    p50 = {code: median(s) for code, s in pooled.items()}
+    base = p50["a"]
+    rows = []
+    for code, label, _ in VARIANTS:
+        s = pooled[code]
+        rows.append(
+            (f"({code}) {label}", ms(p50[code]), ms(percentile(s, 99)),
+             f"{p50[code] / base:.2f}×", ms(p50[code] - base))
+        )  # fmt: skip
+
+    def per_round(x: str, y: str) -> str:
+        diffs = [median(rx) - median(ry) for rx, ry in zip(rounds[x], rounds[y], strict=True)]
+        return f"{ms(min(diffs))} … {ms(max(diffs))}"
+
+    def diff(x: str, y: str, goal: float | None) -> tuple[str, str, str, str]:
+        value = p50[x] - p50[y]
+        if goal is None:
+            return ms(value), per_round(x, y), "", ""
+        return ms(value), per_round(x, y), f"< {goal * 1000:g} ms", verdict(value, goal)
+
+    hit = p50["d"]
+    added = [
+        ("provider over raw HTTP: (b) − (a)", *diff("b", "a", None)),
+        ("**gateway over raw HTTP: (c) − (a)**", *diff("c", "a", GOAL_OVERHEAD)),
+        ("gateway over provider: (c) − (b)", *diff("c", "b", None)),
+        ("gateway with cache on, miss: (c′) − (a)", *diff("c′", "a", GOAL_OVERHEAD)),
+        ("**cache hit (d)**, absolute", ms(hit), "", "< 0.5 ms", verdict(hit, GOAL_CACHE_HIT)),
+    ]
+    out = [
+        f"Machine: {machine()}",
+        "",
+        f"Command: `{command_line()}` (took {elapsed:.0f} s)",
+        "",
+        f"{args.requests} sequential requests × {args.repeat} rounds per variant, interleaved "
+        "request by request, "
+        f"reply of {args.chunks} SSE chunks + usage chunk, fake "
+        f"{'in a thread of this process' if args.fake_in_process else 'in a child process'}.",
+        "",
+        table(["variant", "p50 ms", "p99 ms", "× (a)", "p50 − (a) ms"], rows, "lrrrr"),
+        "",
+        table(
+            ["added latency (difference of medians)", "ms", "per-round range ms", "goal", ""],
+            added,
+            "lrrrl",
+        ),
+        "",
+        "Where the time goes: wall-clock time of each phase *during* real requests (median per "
+        "call, calls per request in brackets; ↳ rows run inside the `to_thread` row above "
+        f"them). An empty `asyncio.to_thread` round trip costs {ms(hop)} ms here.",
+        "",
+        phase_table(steps),
+        "",
+        "cProfile of (c) `Gateway.run`, cache disabled; `asyncio.to_thread` run inline so the "
+        "profiler (one thread) sees the SQLite work; per request:",
+        "",
+        prof_run[0],
+        "",
+        prof_run[1],
+        "",
+        "cProfile of (d), cache hit, same method:",
+        "",
+        prof_hit[0],
+        "",
+        prof_hit[1],
+    ]
+    return "\n".join(out)
+
+
+def phase_table(steps: list[tuple[str, list[float], Phases]]) -> str:
+    header = ["phase", *(f"({code})" for code, _, _ in steps)]
+    rows: list[list[str]] = []
+    for _, _, label, _ in PHASES:
+        row = [label]
+        for _, total, times in steps:
+            calls = len(times[label]) / len(total)
+            row.append(f"{ms(median(times[label]))} ({calls:g})" if calls else "")
+        if any(row[1:]):
+            rows.append(row)
+    accounted = ["sum of top-level phases"]
+    for _, total, times in steps:
+        accounted.append(
+            ms(sum(median(v) * len(v) / len(total) for k, v in times.items() if v and "↳" not in k))
+        )
+    rows.append(accounted)
+    rows.append(["whole request (timers on)", *(ms(median(t)) for _, t, _ in steps)])
+    return table(header, rows, "l" + "r" * len(steps))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per round and variant")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
+    parser.add_argument("--chunks", type=int, default=20, help="SSE text chunks per reply")
+    parser.add_argument("--fake-in-process", action="store_true")
+    args = parser.parse_args()
+    print(asyncio.run(main_async(args)))
+
+
+if __name__ == "__main__":
+    main()
