@@ -267,3 +267,32 @@ async def test_refactor_resolves_to_a_minimal_edit_and_the_command_applies_it(
         -1
     ]["content"]
     assert "Instruction: use casefold" in prompt
+
+
+async def test_big_file_listing_names_the_unit_again_after_edits(
+    client: Client, workspace: Path
+) -> None:
+    lsp_client, _ = client
+    big = "".join(f"def f{i}(x):\n    return x + {i}\n\n\n" for i in range(8000))  # ~250 KB
+    uri = (workspace / "big.py").as_uri()
+    lsp_client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "python", 1, big))
+    )
+    for version in range(2, 6):
+        lsp_client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                [lsp.TextDocumentContentChangePartial(range=at(0, 0), text="#\n")],
+            )
+        )
+    listed: list[lsp.CodeAction] = []
+
+    async def names_unit() -> bool:
+        listed[:] = await actions(lsp_client, uri, at(4 + 4 * 100 + 1))
+        return bool(listed) and "`f100`" in listed[0].title
+
+    for _ in range(250):
+        if await names_unit():
+            break
+        await asyncio.sleep(0.02)
+    assert "`f100`" in listed[0].title  # the tree caught up once typing paused

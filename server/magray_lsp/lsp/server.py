@@ -59,6 +59,8 @@ class MagrayServer(LanguageServer):
         self.explanations: dict[tuple[str, str], str] = {}
         self.encoding: PositionEncoding = "utf-16"
         self.closing: asyncio.Future[Any] | None = None
+        self._reparse_timers: dict[str, asyncio.TimerHandle] = {}
+        self._background: set[asyncio.Future[Any]] = set()
 
     def _gateway(self, catalog: Catalog, workspace: str) -> Gateway:
         return Gateway.open(catalog, workspace=workspace, on_warning=self.warn)
@@ -88,6 +90,23 @@ class MagrayServer(LanguageServer):
             Position(rng.start.line, rng.start.character), Position(rng.end.line, rng.end.character)
         )
         return doc.line_index.range_to_offsets(ours, self.encoding)
+
+    def refresh_tree_soon(self, uri: str) -> None:
+        """Big documents are not re-parsed on every keystroke; once typing pauses, bring the
+        tree up to date in the background so listing (which never waits) names the unit."""
+        doc = self.parses.peek(uri)
+        if doc is None or doc.tree is not None:
+            return
+        if (timer := self._reparse_timers.pop(uri, None)) is not None:
+            timer.cancel()
+
+        def reparse() -> None:
+            self._reparse_timers.pop(uri, None)
+            task = asyncio.ensure_future(self.parses.get_document(uri))
+            self._background.add(task)  # keep a reference until it is done
+            task.add_done_callback(self._background.discard)
+
+        self._reparse_timers[uri] = asyncio.get_running_loop().call_later(0.25, reparse)
 
     def publish_config_problems(self, runtime: WorkspaceRuntime) -> None:
         if runtime.config_file is None:
@@ -351,6 +370,7 @@ def create_server() -> MagrayServer:
                     Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)
                 )
             ls.parses.apply_change(uri, rng, change.text, version)
+        ls.refresh_tree_soon(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     async def did_save(ls: MagrayServer, params: lsp.DidSaveTextDocumentParams) -> None:
