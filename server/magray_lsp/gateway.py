@@ -467,6 +467,9 @@ class Gateway:
         return self._slots[provider]
 
     async def _reserve(self, cand: Candidate, task: Task) -> Reservation | None:
+        budget = self.config.budget
+        if budget.monthly_usd is None or not budget.hard_stop:
+            return None  # nothing can be refused: skip a transaction on the hot path
         if cand.estimate_usd is not None and cand.estimate_usd == 0:
             return None  # free models are never refused and need no reservation
         estimate = cand.estimate_usd
