@@ -264,6 +264,10 @@ class FakeServer:
                     await asyncio.sleep(chunk_delay)
                 await resp.write(item.encode())
                 sent += 1
+            # Counted before the final flush: a client that has read everything may return (and
+            # a test look at this counter) before write_eof() comes back here.
+            with self._lock:
+                self.completed_streams += 1
             await resp.write_eof()
         except ConnectionResetError:
             with self._lock:
@@ -273,8 +277,6 @@ class FakeServer:
             with self._lock:
                 self.client_disconnects += 1
             raise
-        with self._lock:
-            self.completed_streams += 1
         return resp
 
     async def drop(self, request: web.Request) -> web.StreamResponse:
