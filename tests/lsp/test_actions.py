@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
@@ -14,6 +13,7 @@ from magray_lsp.context.syntax_check import error_count
 from magray_lsp.cost.ledger import Ledger
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import wait_for
 from tests.lsp.conftest import HOME, SAMPLE, Notes
 
 Client = tuple[LanguageClient, Notes]
@@ -38,14 +38,6 @@ async def actions(client: LanguageClient, uri: str, rng: lsp.Range) -> list[lsp.
     assert result is not None
     assert all(isinstance(a, lsp.CodeAction) for a in result), result
     return [a for a in result if isinstance(a, lsp.CodeAction)]
-
-
-async def wait_for(predicate: Any, within: float = 10) -> None:
-    for _ in range(int(within / 0.02)):
-        if predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def test_listing_titles_carry_model_and_estimate(client: Client, workspace: Path) -> None:

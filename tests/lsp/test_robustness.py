@@ -11,8 +11,9 @@ from pytest_lsp import LanguageClient
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import wait_for
 from tests.lsp.conftest import Notes, magray_toml
-from tests.lsp.test_actions import actions, at, open_sample, wait_for
+from tests.lsp.test_actions import actions, at, open_sample
 
 Client = tuple[LanguageClient, Notes]
 

@@ -7,7 +7,6 @@ adapter is tested against the wire format the SDK (and the real API) speaks.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -33,6 +32,7 @@ from tests.fakes.base import (
     Reply,
     Status,
 )
+from tests.helpers import closed_port
 
 from magray_lsp.config.models import GenerationDefaults, ProviderConfig
 from magray_lsp.errors import (
@@ -120,12 +120,6 @@ async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- success paths
@@ -454,7 +448,7 @@ async def test_stall_mid_stream_is_timeout(
 
 @pytest.mark.parametrize("stream", [True, False])
 async def test_connection_refused_is_unavailable(make_provider: MakeProvider, stream: bool) -> None:
-    provider = make_provider(base_url=f"http://127.0.0.1:{free_port()}")
+    provider = make_provider(base_url=f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(Unavailable):
         await collect(provider, chat(), stream=stream)
 
@@ -613,7 +607,7 @@ async def test_list_models_errors(fake: FakeAnthropic, make_provider: MakeProvid
     with pytest.raises(ServerError):
         await make_provider().list_models()
     with pytest.raises(Unavailable):
-        await make_provider(base_url=f"http://127.0.0.1:{free_port()}").list_models()
+        await make_provider(base_url=f"http://127.0.0.1:{closed_port()}").list_models()
 
 
 async def test_is_local_and_lazy_client(fake: FakeAnthropic) -> None:

@@ -6,7 +6,6 @@ Real HTTP over 127.0.0.1 throughout; nothing is mocked.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
@@ -34,6 +33,7 @@ from tests.fakes.gemini import (
     SafetyBlock,
     google_error,
 )
+from tests.helpers import closed_port, wait_for
 
 from magray_lsp.config.models import GenerationDefaults, ProviderConfig
 from magray_lsp.errors import (
@@ -109,22 +109,6 @@ async def collect(
             done.append(event)
     assert len(done) == 1
     return deltas, done[0]
-
-
-async def wait_for(cond: Any, within: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while not cond():
-        if loop.time() > end:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 # ---------------------------------------------------------------- success paths
@@ -502,7 +486,7 @@ async def test_slow_stream_between_chunks_times_out(fake: FakeGemini, stream: bo
 @BOTH
 async def test_connection_refused_is_unavailable(stream: bool) -> None:
     cfg = ProviderConfig(
-        api_key=SecretStr(KEY), base_url=f"http://127.0.0.1:{free_port()}", timeout_seconds=2
+        api_key=SecretStr(KEY), base_url=f"http://127.0.0.1:{closed_port()}", timeout_seconds=2
     )
     p = GeminiProvider("google", cfg)
     try:

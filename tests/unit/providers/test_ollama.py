@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.fakes.base import (
     Status,
 )
 from tests.fakes.ollama import CONTEXT_TOO_LONG_MESSAGE, FakeModel, FakeOllama, StreamError
+from tests.helpers import closed_port, wait_for
 
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import (
@@ -106,21 +106,6 @@ async def fail(
             assert isinstance(event, TextDelta), "a failing call must not complete"
             deltas.append(event.text)
     return deltas, info.value
-
-
-async def wait_for(predicate: Any, seconds: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.02)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 # ---------------------------------------------------------------- success
@@ -301,7 +286,7 @@ async def test_hang_mid_stream_times_out(fake: FakeOllama) -> None:
 
 
 async def test_connection_refused_is_unavailable() -> None:
-    p = make_provider(f"http://127.0.0.1:{free_port()}")
+    p = make_provider(f"http://127.0.0.1:{closed_port()}")
     try:
         _, err = await fail(p, chat())
         assert isinstance(err, Unavailable)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any, cast
@@ -21,6 +20,7 @@ from tests.fakes.openai import (
     model_not_found,
     rate_limited,
 )
+from tests.helpers import closed_port, wait_for
 
 from magray_lsp.config.models import GenerationDefaults, ProviderConfig
 from magray_lsp.errors import (
@@ -100,19 +100,6 @@ async def collect(
             completion = event
     assert completion is not None
     return deltas, completion
-
-
-async def wait_for(predicate: Any, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- the fake, checked by the SDK
