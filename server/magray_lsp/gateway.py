@@ -154,6 +154,7 @@ class Gateway:
         self.health = health or HealthBoard()
         #: context windows learnt from providers that report them (Ollama's /api/show)
         self._windows: dict[str, int | None] = {}
+        self._pending_writes: set[asyncio.Future[None]] = set()
         self.router = Router(
             catalog,
             self.health,
@@ -527,7 +528,10 @@ class Gateway:
             outcome="ok",
             error_type=None,
         )
-        await asyncio.to_thread(self.ledger.record, entry)
+        # A hit costs nothing and changes no budget: its row is written off the critical path.
+        write = asyncio.ensure_future(asyncio.to_thread(self.ledger.record, entry))
+        self._pending_writes.add(write)
+        write.add_done_callback(self._pending_writes.discard)
         status = self.budget_status()
         return Outcome(
             hit.text,
@@ -549,7 +553,13 @@ class Gateway:
         cfg = self.catalog.sections.get(provider)
         return (provider_kind(provider, cfg) if cfg else None) or "openai"
 
+    async def flush(self) -> None:
+        """Wait for ledger rows still being written in the background (cache hits)."""
+        if self._pending_writes:
+            await asyncio.gather(*self._pending_writes, return_exceptions=True)
+
     async def aclose(self) -> None:
+        await self.flush()
         await self.catalog.aclose()
         if self.cache is not None:
             await self.cache.aclose()
