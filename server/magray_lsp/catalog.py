@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from magray_lsp.config.loader import LoadedConfig
 from magray_lsp.config.models import BUILTIN_DEFAULT_MODEL, ProviderConfig, provider_kind
-from magray_lsp.errors import ConfigError, MagrayError
+from magray_lsp.errors import ConfigError
 from magray_lsp.providers import Provider, create_provider
 
 LOCAL = "local"
@@ -84,18 +84,6 @@ class Catalog:
         if not model:
             raise ConfigError(f"{spec}: empty model id")
         return ModelRef(name, kind, model, alias)
-
-    def default_model(self) -> ModelRef:
-        """`[routing] default`, else the first usable configured provider, else the local model."""
-        routing_default = self.loaded.config.routing.default
-        if routing_default:
-            return self.resolve(routing_default)
-        names = self.enabled()
-        if not names:
-            raise MagrayError(
-                "no provider is available: " + "; ".join(self.loaded.disabled.values())
-            )
-        return self.resolve(names[0])
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

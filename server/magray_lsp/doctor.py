@@ -16,6 +16,9 @@ from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import provider_kind
 from magray_lsp.errors import MagrayError
 from magray_lsp.providers._http import is_loopback_url
+from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.router import Router
+from magray_lsp.task import Task
 
 CHECK_TIMEOUT_SECONDS = 8.0
 _KEYLESS_KINDS = {"local", "ollama"}
@@ -54,8 +57,10 @@ async def run_doctor(args: argparse.Namespace) -> int:
     catalog = Catalog(loaded)
     try:
         rows = await asyncio.gather(*(_probe(catalog, n) for n in catalog.sections))
-        try:
-            default = catalog.default_model().label
+        try:  # what an explanation of a typical function would use right now
+            typical = Task(action="explain", system="", prompt="", context_tokens=2000)
+            plan = Router(catalog, HealthBoard()).plan(typical)
+            default = f"{plan.primary.ref.label} ({plan.why})"
         except MagrayError as exc:
             default = f"none ({exc})"
     finally:
@@ -74,7 +79,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
         )
     else:
         print("config files: " + (", ".join(loaded.sources) or "none (built-in defaults)"))
-        print(f"default model: {default}")
+        print(f"explain would use: {default}")
         for note in loaded.notes:
             print(f"  note: {note}")
         for r in rows:

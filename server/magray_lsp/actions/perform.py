@@ -18,7 +18,6 @@ from magray_lsp.context.docstrings import docstring_edit
 from magray_lsp.context.edits import TextEditSpec, diff_edits
 from magray_lsp.context.positions import DEFAULT_ENCODING, PositionEncoding
 from magray_lsp.context.syntax_check import is_acceptable_edit
-from magray_lsp.context.units import find_unit
 from magray_lsp.errors import MagrayError
 from magray_lsp.gateway import Gateway, GatewayEvent, Outcome
 from magray_lsp.task import Action
@@ -117,8 +116,3 @@ async def run_action(
         raise ActionError(f"the {action} answer from {outcome.ref.label} does not fit the code")
     edits = diff_edits(target.doc.text, new_text, encoding)
     return ActionResult(action, outcome, prepared, edits=tuple(edits), new_text=new_text)
-
-
-def unit_label(target: Target) -> str:
-    unit = find_unit(target.doc, target.start, target.end)
-    return unit.qualified_name if unit is not None and unit.name else ""
