@@ -262,6 +262,8 @@ class FakeServer:
                     return resp
                 if chunk_delay and sent:
                     await asyncio.sleep(chunk_delay)
+                if request.transport is None or request.transport.is_closing():
+                    raise ConnectionResetError("the client went away")  # seen without a write
                 await resp.write(item.encode())
                 sent += 1
             # Counted before the final flush: a client that has read everything may return (and
