@@ -11,10 +11,11 @@ from pytest_lsp import LanguageClient
 from magray_lsp.context.edits import TextEditSpec, apply_edits
 from magray_lsp.context.syntax_check import error_count
 from magray_lsp.cost.ledger import Ledger
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
-from tests.lsp.conftest import HOME, SAMPLE, Notes
+from tests.lsp.conftest import HOME, SAMPLE, Notes, magray_toml
 
 Client = tuple[LanguageClient, Notes]
 
@@ -288,3 +289,31 @@ async def test_big_file_listing_names_the_unit_again_after_edits(
             break
         await asyncio.sleep(0.02)
     assert "`f100`" in listed[0].title  # the tree caught up once typing paused
+
+
+async def test_hover_spends_nothing_by_default_and_asks_a_cheap_model_when_enabled(
+    client: Client, workspace: Path, openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic
+) -> None:
+    lsp_client, notes = client
+    uri = open_sample(lsp_client, workspace)
+    params = lsp.HoverParams(lsp.TextDocumentIdentifier(uri), lsp.Position(5, 10))
+    assert await lsp_client.text_document_hover_async(params) is None
+    assert openai_fake.requests == []  # never spends money on hover by default
+    config = workspace / ".magray.toml"
+    config.write_text(magray_toml(openai_fake, anthropic_fake) + "\n[hover]\nauto = true\n")
+    lsp_client.workspace_did_change_watched_files(
+        lsp.DidChangeWatchedFilesParams(
+            [lsp.FileEvent(config.as_uri(), lsp.FileChangeType.Changed)]
+        )
+    )
+    openai_fake.default = Reply(text="Splits a header line.", input_tokens=80, output_tokens=5)
+    hover = None
+    for _ in range(50):  # the reload is asynchronous
+        hover = await lsp_client.text_document_hover_async(params)
+        if hover is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert hover is not None and "Splits a header line." in hover.contents.value  # type: ignore[union-attr]
+    assert notes.status[-1]["action"] == "hover"
+    body = next(r.body for r in openai_fake.requests if r.method == "POST")
+    assert body["max_tokens"] == 120  # a short answer
