@@ -95,6 +95,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     peer: str
+    #: for streamed answers: "completed" or "disconnected" (the client went away mid-stream)
+    stream_outcome: str | None = None
 
 
 # ---------------------------------------------------------------- server
@@ -220,18 +222,18 @@ class FakeServer:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", "replace")
+        record = RecordedRequest(
+            request.method,
+            request.path,
+            dict(request.query),
+            {k.lower(): v for k, v in request.headers.items()},
+            body,
+            peer_s,
+        )
+        request["record"] = record  # stream_lines() notes how this request's stream ended
         with self._lock:
             self.peers.add(peer_s)
-            self.requests.append(
-                RecordedRequest(
-                    request.method,
-                    request.path,
-                    dict(request.query),
-                    {k.lower(): v for k, v in request.headers.items()},
-                    body,
-                    peer_s,
-                )
-            )
+            self.requests.append(record)
         result: web.StreamResponse = await handler(request)
         return result
 
@@ -268,18 +270,25 @@ class FakeServer:
                 sent += 1
             # Counted before the final flush: a client that has read everything may return (and
             # a test look at this counter) before write_eof() comes back here.
-            with self._lock:
-                self.completed_streams += 1
+            self._stream_ended(request, "completed")
             await resp.write_eof()
         except ConnectionResetError:
-            with self._lock:
-                self.client_disconnects += 1
+            self._stream_ended(request, "disconnected")
             return resp
         except asyncio.CancelledError:
-            with self._lock:
-                self.client_disconnects += 1
+            self._stream_ended(request, "disconnected")
             raise
         return resp
+
+    def _stream_ended(self, request: web.Request, outcome: str) -> None:
+        record = request.get("record")
+        with self._lock:
+            if outcome == "completed":
+                self.completed_streams += 1
+            else:
+                self.client_disconnects += 1
+            if isinstance(record, RecordedRequest) and record.stream_outcome is None:
+                record.stream_outcome = outcome
 
     async def drop(self, request: web.Request) -> web.StreamResponse:
         if request.transport is not None:

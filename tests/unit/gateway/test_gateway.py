@@ -12,6 +12,7 @@ import pytest
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import ContextTooLong, CutStream, Hang, Malformed, Reply, Status
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import wait_for
 from tests.unit.gateway.conftest import Sleeps, task
 
 from magray_lsp.errors import BadRequest, StreamInterrupted
@@ -246,11 +247,7 @@ async def test_cancel_closes_the_provider_stream_and_records_it(
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await runner
-    for _ in range(200):
-        if primary.client_disconnects:
-            break
-        await asyncio.sleep(0.01)
-    assert primary.client_disconnects == 1 and primary.completed_streams == 0
+    await wait_for(lambda: primary.requests[-1].stream_outcome == "disconnected")
     rows = gw.ledger.recent()
     assert [r.outcome for r in rows] == ["cancelled"]
     assert 0 < rows[0].output_tokens < 200

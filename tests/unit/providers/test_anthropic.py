@@ -135,7 +135,7 @@ async def test_stream_yields_deltas_then_completion(
     assert done.finish_reason == "stop"
     assert done.model == MODEL
     assert fake.requests[-1].body["stream"] is True
-    assert fake.completed_streams == 1
+    assert fake.requests[-1].stream_outcome == "completed"
 
 
 async def test_non_stream_is_one_call_one_delta(
@@ -149,7 +149,7 @@ async def test_non_stream_is_one_call_one_delta(
     assert done.model == MODEL
     assert len(fake.requests) == 1
     assert fake.requests[0].body["stream"] is False
-    assert fake.completed_streams == 0
+    assert fake.requests[-1].stream_outcome is None
 
 
 async def test_complete_collects_non_stream_answer(provider: AnthropicProvider) -> None:
@@ -165,7 +165,7 @@ async def test_deltas_arrive_before_the_stream_finishes(
     gen = provider.generate(chat())
     first = await anext(gen)
     assert first == TextDelta("one")
-    assert fake.completed_streams == 0  # not buffered: the fake is still sending
+    assert fake.requests[-1].stream_outcome is None  # not buffered: the fake is still sending
     rest = [e async for e in gen]
     assert [e for e in rest if isinstance(e, TextDelta)] == [TextDelta(" two"), TextDelta(" three")]
 
@@ -228,7 +228,7 @@ async def test_parallel_streams_do_not_interfere(
     fake.default = Reply(text="same answer for everyone", chunk_delay=0.01)
     results = await asyncio.gather(*(collect(provider, chat(f"q{i}")) for i in range(10)))
     assert all("".join(d) == "same answer for everyone" for d, _ in results)
-    assert fake.completed_streams == 10
+    assert sum(r.stream_outcome == "completed" for r in fake.requests) == 10
 
 
 # ---------------------------------------------------------------- request shape
@@ -546,8 +546,7 @@ async def test_closing_the_stream_early_disconnects(
     gen = provider.generate(chat())
     assert isinstance(await anext(gen), TextDelta)
     await gen.aclose()
-    await until(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await until(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 async def test_cancelling_the_consumer_disconnects(
@@ -565,8 +564,7 @@ async def test_cancelling_the_consumer_disconnects(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await until(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await until(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 # ---------------------------------------------------------------- models, lifecycle
@@ -660,7 +658,7 @@ async def test_fake_enforces_the_real_api_rules(fake: FakeAnthropic) -> None:
             assert r.status_code == status
             assert r.json()["type"] == "error"
             assert r.json()["error"]["type"] == error_type
-        assert not fake.completed_streams
+        assert all(r.stream_outcome is None for r in fake.requests)
 
 
 # ---------------------------------------------------------------- the official SDK accepts the fake

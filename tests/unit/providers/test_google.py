@@ -136,7 +136,7 @@ async def test_stream_yields_each_piece_then_completion(
     assert req.method == "POST"
     assert req.path == f"/v1beta/models/{MODEL}:streamGenerateContent"
     assert req.query == {"alt": "sse"}
-    assert fake.completed_streams == 1
+    assert fake.requests[-1].stream_outcome == "completed"
 
 
 async def test_stream_usage_is_the_last_events(fake: FakeGemini, provider: GeminiProvider) -> None:
@@ -556,7 +556,9 @@ async def test_stream_without_finish_reason_ended_early(
             assert isinstance(event, TextDelta)
             seen.append(event.text)
     assert "".join(seen) == "looks complete but is not"
-    await wait_for(lambda: fake.completed_streams == 1)  # the server finished; the protocol did not
+    await wait_for(
+        lambda: fake.requests[-1].stream_outcome == "completed"
+    )  # the server finished; the protocol did not
 
 
 @BOTH
@@ -578,8 +580,7 @@ async def test_early_close_disconnects(fake: FakeGemini, provider: GeminiProvide
     first = await anext(gen)
     assert first == TextDelta("w0 ")
     await gen.aclose()
-    await wait_for(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 async def test_cancelling_the_consumer_disconnects(
@@ -597,8 +598,7 @@ async def test_cancelling_the_consumer_disconnects(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_for(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 async def test_connections_are_pooled(fake: FakeGemini, provider: GeminiProvider) -> None:

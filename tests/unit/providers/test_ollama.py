@@ -118,7 +118,7 @@ async def test_streaming_text_and_usage(fake: FakeOllama, provider: OllamaProvid
     assert done == Completion(Usage(42, 6), "stop", "llama3.1")
     assert fake.requests[-1].path == "/api/chat"
     assert fake.requests[-1].body["stream"] is True
-    await wait_for(lambda: fake.completed_streams == 1)
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "completed")
 
 
 async def test_non_streaming_is_one_call(fake: FakeOllama, provider: OllamaProvider) -> None:
@@ -396,8 +396,7 @@ async def test_early_close_disconnects(fake: FakeOllama, provider: OllamaProvide
     first = await anext(gen)
     assert first == TextDelta("word")
     await gen.aclose()  # type: ignore[attr-defined]
-    await wait_for(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 async def test_cancelled_task_disconnects(fake: FakeOllama, provider: OllamaProvider) -> None:
@@ -413,7 +412,7 @@ async def test_cancelled_task_disconnects(fake: FakeOllama, provider: OllamaProv
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_for(lambda: fake.client_disconnects == 1)
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 # ---------------------------------------------------------------- models

@@ -275,7 +275,7 @@ async def test_streams_text_then_completion_with_usage(
     assert completion.usage == Usage(input_tokens=30, output_tokens=4, cached_input_tokens=16)
     assert completion.finish_reason == "stop"
     assert completion.model == "gpt-4o-mini-2024-07-18"
-    await wait_for(lambda: fake.completed_streams == 1)
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "completed")
 
 
 async def test_deltas_are_yielded_as_they_arrive(
@@ -285,7 +285,7 @@ async def test_deltas_are_yielded_as_they_arrive(
     gen = provider.generate(chat())
     first = await anext(gen)
     assert first == TextDelta("one")
-    assert fake.completed_streams == 0  # the fake is still sending
+    assert fake.requests[-1].stream_outcome is None  # the fake is still sending
     rest = [e async for e in gen]
     assert isinstance(rest[-1], Completion)
 
@@ -587,8 +587,7 @@ async def test_closing_the_stream_early_disconnects(
     gen = cast(AsyncGenerator[StreamEvent, None], provider.generate(chat()))
     assert isinstance(await anext(gen), TextDelta)
     await gen.aclose()
-    await wait_for(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 async def test_cancelling_the_consumer_disconnects(
@@ -606,8 +605,7 @@ async def test_cancelling_the_consumer_disconnects(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await wait_for(lambda: fake.client_disconnects == 1)
-    assert fake.completed_streams == 0
+    await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 
 # ---------------------------------------------------------------- models, construction
