@@ -285,7 +285,7 @@ class FakeAnthropic(FakeServer):
                     cut_after=1 + b.after,
                     chunk_delay=b.reply.chunk_delay,
                 )
-            return await self._cut_body(request, self._message(body, b.reply))
+            return await self.cut_json_body(request, self._message(body, b.reply))
         if isinstance(b, StreamError):
             status = STATUS_FOR_TYPE.get(b.error_type, 500)
             if not stream:
@@ -297,7 +297,7 @@ class FakeAnthropic(FakeServer):
             )
         if isinstance(b, EndEarly):
             if not stream:
-                return await self._cut_body(request, self._message(body, b.reply))
+                return await self.cut_json_body(request, self._message(body, b.reply))
             events = self._events(body, b.reply)[: 1 + b.after]
             return await self.stream_lines(
                 request, events, content_type="text/event-stream; charset=utf-8"
@@ -385,19 +385,6 @@ class FakeAnthropic(FakeServer):
             + sse({"type": "message_stop"}, event="message_stop")
         )
         return writes
-
-    async def _cut_body(self, request: web.Request, message: dict[str, Any]) -> web.StreamResponse:
-        """Announce the whole JSON body, send half of it, then drop the connection."""
-        raw = json.dumps(message).encode()
-        resp = web.StreamResponse(
-            status=200,
-            headers={"Content-Type": "application/json", "Content-Length": str(len(raw))},
-        )
-        await resp.prepare(request)
-        await resp.write(raw[: len(raw) // 2])
-        if request.transport is not None:
-            request.transport.abort()
-        return resp
 
     # -- GET /v1/models -------------------------------------------------------
 

@@ -290,6 +290,19 @@ class FakeServer:
             if isinstance(record, RecordedRequest) and record.stream_outcome is None:
                 record.stream_outcome = outcome
 
+    async def cut_json_body(self, request: web.Request, body: Any) -> web.StreamResponse:
+        """Announce a whole JSON body (Content-Length), send half of it, drop the connection."""
+        raw = json.dumps(body).encode()
+        resp = web.StreamResponse(
+            status=200,
+            headers={"Content-Type": "application/json", "Content-Length": str(len(raw))},
+        )
+        await resp.prepare(request)
+        await resp.write(raw[: len(raw) // 2])
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+
     async def drop(self, request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.abort()

@@ -413,7 +413,7 @@ class FakeGemini(FakeServer):
                 return await self.stream_lines(
                     request, events, content_type="text/event-stream", cut_after=behaviour.after
                 )
-            return await self._cut_body(request, self._full_response(behaviour.reply, model))
+            return await self.cut_json_body(request, self._full_response(behaviour.reply, model))
         if isinstance(behaviour, Drop):
             return await self.drop(request)
         raise AssertionError(f"unknown behaviour {behaviour!r}")  # pragma: no cover
@@ -552,16 +552,3 @@ class FakeGemini(FakeServer):
                 return False
             await asyncio.sleep(min(0.05, max(0.0, end - loop.time())))
         return True
-
-    async def _cut_body(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
-        """Promise the whole JSON body, send half of it, then drop the connection."""
-        raw = json.dumps(body).encode()
-        resp = web.StreamResponse(
-            status=200,
-            headers={"Content-Type": "application/json", "Content-Length": str(len(raw))},
-        )
-        await resp.prepare(request)
-        await resp.write(raw[: len(raw) // 2])
-        if request.transport is not None:
-            request.transport.abort()
-        return resp

@@ -302,7 +302,7 @@ class FakeOpenAI(FakeServer):
                 return await self.stream_lines(
                     request, lines, content_type=_SSE, cut_after=1 + behaviour.after
                 )
-            return await self._cut_body(request, self._completion(body, behaviour.reply))
+            return await self.cut_json_body(request, self._completion(body, behaviour.reply))
         assert isinstance(behaviour, Reply)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
@@ -487,19 +487,6 @@ class FakeOpenAI(FakeServer):
         if obfuscate:
             data["obfuscation"] = _rand(secrets.randbelow(12) + 1)
         return sse(data)
-
-    async def _cut_body(self, request: web.Request, payload: dict[str, Any]) -> web.StreamResponse:
-        """Announce the whole JSON body, send half of it, then drop the connection."""
-        raw = json.dumps(payload).encode()
-        resp = web.StreamResponse(
-            status=200,
-            headers={"Content-Type": "application/json", "Content-Length": str(len(raw))},
-        )
-        await resp.prepare(request)
-        await resp.write(raw[: len(raw) // 2])
-        if request.transport is not None:
-            request.transport.abort()
-        return resp
 
 
 _SSE = "text/event-stream; charset=utf-8"
