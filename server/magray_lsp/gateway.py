@@ -371,7 +371,6 @@ class Gateway:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
             if nxt and last is not None:
-                self.health.fallbacks += 1
                 yield Fallback(label, f"{type(last).__name__}: {last}", nxt)
             if asyncio.get_running_loop().time() >= deadline:
                 failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")

@@ -38,7 +38,6 @@ class HealthBoard:
         self._threshold = breaker_threshold
         self._cooldown = breaker_cooldown
         self._models: dict[str, ModelHealth] = {}
-        self.fallbacks = 0
 
     def get(self, key: str) -> ModelHealth:
         if key not in self._models:
