@@ -8,7 +8,7 @@ LLAMA_CPP   := 0.3.36
 # Portable build: a native (-march=native) build crashes on some VMs' CPUs at the first decode.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv system demo test lint bench clean
 
 venv: $(VENV)/.installed
 
@@ -26,7 +26,11 @@ demo: venv
 	@echo ">> magray-lsp explain examples/http_headers.py:14 — offline, on the embedded SmolLM2-135M model"
 	@$(VENV)/bin/magray-lsp explain examples/http_headers.py:14 --model local
 
-test: venv
+# Debian packages the suite drives for real (Redis, Chromium, ...); installs what is missing.
+system:
+	@bash scripts/install-system-deps.sh
+
+test: venv system
 	@$(VENV)/bin/pytest -q
 
 lint: venv
