@@ -15,15 +15,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
-from magray_lsp.cost.ledger import Ledger, LedgerEntry, default_ledger_path
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.prices import price_usd
+from magray_lsp.cost.writer import LedgerWriter
+from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
@@ -33,6 +36,8 @@ from magray_lsp.errors import (
     StreamInterrupted,
     Timeout,
 )
+from magray_lsp.privacy.locality import private_content
+from magray_lsp.privacy.outbound import prepare_outbound, seal_answer, unseal_answer
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
@@ -150,11 +155,16 @@ class Gateway:
         self.config = catalog.loaded.config
         self.ledger = ledger
         self.budget = BudgetGuard(ledger, self.config.budget)
+        # Every ledger write of this gateway goes through one thread, many rows per transaction;
+        # after each commit it recomputes the budget status, so reading it costs no query.
+        self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(
+            ledger, after_batch=self.budget.status_in
+        )
         self.cache = cache
         self.health = health or HealthBoard()
         #: context windows learnt from providers that report them (Ollama's /api/show)
         self._windows: dict[str, int | None] = {}
-        self._pending_writes: set[asyncio.Future[None]] = set()
+        self._windows_asked = False
         self.router = Router(
             catalog,
             self.health,
@@ -167,6 +177,8 @@ class Gateway:
         self._flights: SingleFlight[Outcome] = SingleFlight()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._budget_cache: tuple[float, BudgetStatus] | None = None
+        self._calls_in_flight = 0  # provider calls streaming right now
+        self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
 
     @classmethod
     def open(
@@ -199,6 +211,8 @@ class Gateway:
 
     async def _learn_windows(self) -> None:
         """Ask providers that know their models' windows (Ollama) once per model."""
+        if self._windows_asked:  # the configuration, hence the models, is fixed
+            return
         for ref in self.router.candidates():
             if ref.label in self._windows or ref.kind != "ollama":
                 continue
@@ -210,15 +224,23 @@ class Gateway:
                 self._windows[ref.label] = await asyncio.wait_for(ask(ref.model), 2.0)
             except (TimeoutError, MagrayError):
                 pass  # unknown: the built-in table applies, and we do not ask again
+        self._windows_asked = True
 
     def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
+        """This month's spend: the writer's status after its last commit, or a fresh query when
+        that is older than ``max_age`` seconds (other processes may have spent meanwhile)."""
         now = time.monotonic()
-        if self._budget_cache is None or now - self._budget_cache[0] > max_age:
-            self._budget_cache = (now, self.budget.status())
+        for cached in (self.writer.latest, self._budget_cache):
+            if cached is not None and now - cached[0] <= max_age:
+                return cached[1]
+        self._budget_cache = (now, self.budget.status())
         return self._budget_cache[1]
 
     def _budget_allows_paid(self) -> bool:
-        return not (self.config.budget.hard_stop and self.budget_status().exhausted)
+        budget = self.config.budget
+        if budget.monthly_usd is None or not budget.hard_stop:
+            return True  # nothing can be refused: no status needed
+        return not self.budget_status().exhausted
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
         defaults = self.catalog.sections[ref.provider].defaults
@@ -238,10 +260,12 @@ class Gateway:
             task.model_pin
             or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
         )
-        params = {
-            name: cfg.defaults.model_dump(exclude_none=True)
-            for name, cfg in sorted(self.catalog.sections.items())
-        }
+        if self._key_params is None:  # the configuration is fixed for this gateway's life
+            self._key_params = {
+                name: cfg.defaults.model_dump(exclude_none=True)
+                for name, cfg in sorted(self.catalog.sections.items())
+            }
+        params = self._key_params
         return cache_key(
             action=task.action,
             template_version=task.extra.get("template", ""),
@@ -254,7 +278,8 @@ class Gateway:
     # -- running ------------------------------------------------------------
 
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
-        async for event in self.stream(task, accept=accept):
+        """The outcome only: the provider is asked for one whole (non-streamed) answer."""
+        async for event in self.stream(task, accept=accept, incremental=False):
             if isinstance(event, Outcome):
                 return event
         raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
@@ -264,10 +289,11 @@ class Gateway:
         return list(await asyncio.gather(*(self.run(t) for t in tasks), return_exceptions=True))
 
     async def stream(
-        self, task: Task, *, accept: Accept | None = None
+        self, task: Task, *, accept: Accept | None = None, incremental: bool = True
     ) -> AsyncIterator[GatewayEvent]:
         """Run `task`; `accept(text)` may reject an answer, which then counts as a failure of
-        that model (it is paid for and recorded, but not cached) and the next model is tried."""
+        that model (it is paid for and recorded, but not cached) and the next model is tried.
+        ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
         key = self.key_for(task)
         if key and self.cache is not None:
             hit = await self.cache.get(key)
@@ -279,7 +305,7 @@ class Gateway:
         await self._learn_windows()
         plan = self.plan(task)
         if key is None:
-            async for event in self._execute(task, plan, accept):
+            async for event in self._execute(task, plan, accept, incremental):
                 yield event
             return
         # Identical requests in flight share one provider call. The shared work runs in its own
@@ -287,12 +313,18 @@ class Gateway:
         live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
 
         async def work() -> Outcome:
-            async for event in self._execute(task, plan, accept):
+            async for event in self._execute(task, plan, accept, incremental):
                 if isinstance(event, Outcome):
                     if self.cache is not None and event.finish_reason != "length":
-                        await self.cache.put(key, self._to_cache(event))
+                        # the user's secrets stay out of the cache: stored as placeholders
+                        sealed = replace(event, text=seal_answer(task, event.text))
+                        # awaited inside the flight: a request whose cache lookup missed just
+                        # before this put still finds the flight and joins it
+                        await self.cache.put(key, self._to_cache(sealed))
                     return event
                 live.put_nowait(event)
+                # yield so the caller forwards this chunk now, not after the buffered rest
+                await asyncio.sleep(0)
             raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
 
         runner = asyncio.ensure_future(self._flights.run(key, work))
@@ -311,11 +343,14 @@ class Gateway:
             runner.cancel()
         if follower:
             yield TextDelta(outcome.text)
-            outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0))
+            # served by another request's call: a free row of its own, like a cache hit
+            usage = outcome.usage or Usage()
+            row = await self._free_row(task, outcome.ref, usage, outcome.cost_usd)
+            outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0), request_id=row)
         yield outcome
 
     async def _execute(
-        self, task: Task, plan: Plan, accept: Accept | None
+        self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
     ) -> AsyncIterator[GatewayEvent]:
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
@@ -338,7 +373,7 @@ class Gateway:
             for attempt in range(1, retry.max_attempts + 1):
                 try:
                     async for event in self._attempt(
-                        task, plan, cand, reservation, failures, deadline, accept
+                        task, plan, cand, reservation, failures, deadline, accept, incremental
                     ):
                         yield event
                     return
@@ -366,7 +401,7 @@ class Gateway:
                             continue
                     break
             if reservation is not None:
-                await asyncio.to_thread(self.budget.release, reservation)
+                await self._write(partial(self.budget.release_in, reservation=reservation))
             if last is not None and not last.fallback:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
@@ -388,6 +423,7 @@ class Gateway:
         failures: list[str],
         deadline: float,
         accept: Accept | None,
+        incremental: bool = True,
     ) -> AsyncIterator[GatewayEvent]:
         ref = cand.ref
         label = ref.label
@@ -398,13 +434,20 @@ class Gateway:
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
         run = _Attempt(task, cand, list(failures), reservation)
-        async with self._slot(ref.provider):
-            gen = provider.generate(request, stream=True)
+        try:  # content safety, then redaction for a remote model: a refusal sends nothing
+            outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
+        except MagrayError as exc:
+            await self._record(run, "error", type(exc).__name__)
+            raise
+        async with self._slot(ref.provider), Deadline(deadline) as until:
+            gen = provider.generate(outbound.request, stream=incremental)
+            self._calls_in_flight += 1
             try:
                 while True:
                     try:
-                        async with asyncio.timeout_at(deadline):
-                            event = await anext(gen)
+                        # the transport's locality guard refuses non-local sends meanwhile
+                        with private_content(f"private code for {label}", active=task.private):
+                            event = await until.next(gen)
                     except StopAsyncIteration:
                         raise ProviderError(
                             "stream ended without a completion", provider=ref.provider
@@ -412,10 +455,14 @@ class Gateway:
                     except TimeoutError:
                         raise Timeout("overall deadline reached", provider=ref.provider) from None
                     if isinstance(event, TextDelta):
-                        run.received(event.text)
-                        yield event
+                        if text := outbound.restore(event.text):  # placeholders → values
+                            run.received(text)
+                            yield TextDelta(text)
                         continue
                     done: Completion = event
+                    if tail := outbound.flush():
+                        run.received(tail)
+                        yield TextDelta(tail)
                     break
             except ProviderError as exc:
                 self.health.record_failure(label)
@@ -432,6 +479,7 @@ class Gateway:
                 await asyncio.shield(self._record(run, "cancelled", None))
                 raise
             finally:
+                self._calls_in_flight -= 1
                 await gen.aclose()
         latency_ms = run.elapsed_ms()
         self.health.record_success(label, latency_ms)
@@ -442,7 +490,7 @@ class Gateway:
             await self._record(run, "error", "InvalidAnswer")
             raise InvalidAnswer(f"the answer from {label} was not usable", provider=ref.provider)
         await self._record(run, "ok", None)
-        status = self.budget_status(max_age=0)
+        status = self.budget_status()  # the writer's, as of the commit that holds this row
         yield Outcome(
             text="".join(run.parts),
             ref=ref,
@@ -477,17 +525,33 @@ class Gateway:
             usage = Usage(task.context_tokens, task.max_output_tokens)
             estimate = price_usd("custom", "unknown", usage, {"unknown": _UNKNOWN_PRICE})
             assert estimate is not None
-        return await asyncio.to_thread(self.budget.reserve, estimate, request_id=uuid.uuid4().hex)
+        reservation = self.budget.reservation(estimate, request_id=uuid.uuid4().hex)
+        await self._write(lambda tx: self.budget.reserve_in(tx, reservation))
+        return reservation
+
+    async def _write(self, body: Callable[[LedgerTx], None]) -> None:
+        """Apply ``body`` through the writer thread; returns once its transaction committed."""
+        # A lone request commits right here (no thread hop); under load, rows go to the writer
+        # thread, which commits them in batches while the event loop serves other requests.
+        if self._calls_in_flight <= 1:
+            done = self.writer.write(body)
+        else:
+            done = self.writer.submit(body)
+        if not done.done():
+            await asyncio.wrap_future(done)
+        done.result()
 
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
     ) -> None:
-        """One ledger row per attempt; settling its reservation in the same transaction."""
+        """One ledger row per attempt; settling its reservation in the same transaction.
+        Returns once the row is committed, so an answer is never acknowledged before its row."""
         entry = run.entry(self.workspace, outcome, error_type)
-        if run.reservation is not None and settle:
-            await asyncio.to_thread(self.budget.settle, run.reservation, entry)
+        reservation = run.reservation
+        if reservation is not None and settle:
+            await self._write(lambda tx: self.budget.settle_in(tx, reservation, entry))
         else:
-            await asyncio.to_thread(self.ledger.record, entry)
+            await self._write(lambda tx: tx.record(entry))
 
     def _to_cache(self, outcome: Outcome) -> CachedAnswer:
         usage = outcome.usage or Usage()
@@ -503,23 +567,25 @@ class Gateway:
             created_at=time.time(),
         )
 
-    async def _cached_outcome(self, task: Task, hit: CachedAnswer) -> Outcome:
-        ref = ModelRef(hit.provider, self._kind(hit.provider), hit.model)
-        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cached_input_tokens)
+    async def _free_row(
+        self, task: Task, ref: ModelRef, usage: Usage, saved: Decimal | None
+    ) -> str:
+        """Record an answer that cost nothing (a cache hit, a coalesced request); its id.
+        Returns once the row is committed: no request is acknowledged without its row."""
         entry = LedgerEntry(
             id=uuid.uuid4().hex,
             ts=time.time(),
             workspace=self.workspace,
             action=task.action,
             source_path=task.source_path,
-            provider=hit.provider,
-            model=hit.model,
+            provider=ref.provider,
+            model=ref.model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cached_input_tokens=usage.cached_input_tokens,
             cost_usd=Decimal(0),
             estimated_usd=None,
-            saved_usd=hit.cost_usd,
+            saved_usd=saved,
             latency_ms=0.0,
             first_token_ms=None,
             cached=True,
@@ -527,13 +593,16 @@ class Gateway:
             outcome="ok",
             error_type=None,
         )
-        # A hit costs nothing and changes no budget: its row is written off the critical path.
-        write = asyncio.ensure_future(asyncio.to_thread(self.ledger.record, entry))
-        self._pending_writes.add(write)
-        write.add_done_callback(self._pending_writes.discard)
+        await self._write(lambda tx: tx.record(entry))
+        return entry.id
+
+    async def _cached_outcome(self, task: Task, hit: CachedAnswer) -> Outcome:
+        ref = ModelRef(hit.provider, self._kind(hit.provider), hit.model)
+        usage = Usage(hit.input_tokens, hit.output_tokens, hit.cached_input_tokens)
+        row = await self._free_row(task, ref, usage, hit.cost_usd)
         status = self.budget_status()
         return Outcome(
-            hit.text,
+            unseal_answer(task, hit.text),
             ref,
             usage,
             Decimal(0),
@@ -543,7 +612,7 @@ class Gateway:
             cached=True,
             month_usd=status.spent,
             budget_usd=status.limit,
-            request_id=entry.id,
+            request_id=row,
         )
 
     def _kind(self, provider: str) -> str:
@@ -553,13 +622,14 @@ class Gateway:
         return (provider_kind(provider, cfg) if cfg else None) or "openai"
 
     async def flush(self) -> None:
-        """Wait for ledger rows still being written in the background (cache hits)."""
-        if self._pending_writes:
-            await asyncio.gather(*self._pending_writes, return_exceptions=True)
+        """Wait until every ledger write submitted so far is committed."""
+        if self.writer.pending:
+            await asyncio.to_thread(self.writer.flush)
 
     async def aclose(self) -> None:
         await self.flush()
         await self.catalog.aclose()
         if self.cache is not None:
             await self.cache.aclose()
+        await asyncio.to_thread(self.writer.close)
         await asyncio.to_thread(self.ledger.close)

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.ledger import (
@@ -89,84 +90,104 @@ class BudgetGuard:
         self.reservation_ttl = reservation_ttl
         self._clock = clock
 
-    def reserve(self, estimate: Decimal, *, request_id: str) -> Reservation:
-        """Set ``estimate`` aside, or raise ``BudgetExceeded`` if it would cross a hard limit.
-
-        Callers that cannot price a request should pass a conservative estimate, not zero.
-        """
-        amount_pico = to_pico(estimate)
+    def reservation(self, estimate: Decimal, *, request_id: str) -> Reservation:
+        """A reservation of ``estimate`` to be made with ``reserve_in`` (nothing written yet)."""
+        to_pico(estimate)  # validates the amount before anything is queued
         now = self._clock()
-        reservation = Reservation(
+        return Reservation(
             id=uuid.uuid4().hex,
             request_id=request_id,
             amount=estimate,
             created=now,
             expires=now + self.reservation_ttl,
         )
-        if amount_pico == 0:
-            return reservation  # free requests are never refused and hold nothing
-        cfg = self.cfg
 
-        def body(tx: LedgerTx) -> None:
-            tx.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
-            if cfg.monthly_usd is not None and cfg.hard_stop:
-                spent = tx.month_spend_pico(now)
-                row = tx.execute(
-                    "SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?",
-                    (now,),
-                ).fetchone()
-                reserved = int(row[0])
-                if spent + reserved + amount_pico > _limit_pico(cfg.monthly_usd):
-                    raise BudgetExceeded(
-                        f"monthly budget {format_usd(cfg.monthly_usd)} reached: "
-                        f"{format_usd(from_pico(spent))} spent, "
-                        f"{format_usd(from_pico(reserved))} reserved; this request needs about "
-                        f"{format_usd(estimate)}"
-                    )
-            tx.execute(
-                "INSERT INTO reservations (id, request_id, amount_usd, amount_pico, created, "
-                "expires) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    reservation.id,
-                    request_id,
-                    format(estimate, "f"),
-                    amount_pico,
-                    reservation.created,
-                    reservation.expires,
-                ),
-            )
+    def reserve(self, estimate: Decimal, *, request_id: str) -> Reservation:
+        """Set ``estimate`` aside, or raise ``BudgetExceeded`` if it would cross a hard limit.
 
-        self.ledger.write(body)
+        Callers that cannot price a request should pass a conservative estimate, not zero.
+        """
+        reservation = self.reservation(estimate, request_id=request_id)
+        if to_pico(estimate) != 0:  # free requests are never refused and hold nothing
+            self.ledger.write(lambda tx: self.reserve_in(tx, reservation))
         return reservation
+
+    def reserve_in(self, tx: LedgerTx, reservation: Reservation) -> None:
+        """``reserve`` inside a write transaction (the gateway's writer batches these)."""
+        amount_pico = to_pico(reservation.amount)
+        if amount_pico == 0:
+            return
+        cfg, now = self.cfg, reservation.created
+        tx.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
+        if cfg.monthly_usd is not None and cfg.hard_stop:
+            spent = tx.month_spend_pico(now)
+            row = tx.execute(
+                "SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?",
+                (now,),
+            ).fetchone()
+            reserved = int(row[0])
+            if spent + reserved + amount_pico > _limit_pico(cfg.monthly_usd):
+                raise BudgetExceeded(
+                    f"monthly budget {format_usd(cfg.monthly_usd)} reached: "
+                    f"{format_usd(from_pico(spent))} spent, "
+                    f"{format_usd(from_pico(reserved))} reserved; this request needs about "
+                    f"{format_usd(reservation.amount)}"
+                )
+        tx.execute(
+            "INSERT INTO reservations (id, request_id, amount_usd, amount_pico, created, "
+            "expires) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                reservation.id,
+                reservation.request_id,
+                format(reservation.amount, "f"),
+                amount_pico,
+                reservation.created,
+                reservation.expires,
+            ),
+        )
 
     def settle(self, reservation: Reservation, entry: LedgerEntry) -> None:
         """Record what the request really cost and free its reservation, atomically."""
+        self.ledger.write(lambda tx: self.settle_in(tx, reservation, entry))
 
-        def body(tx: LedgerTx) -> None:
-            tx.record(entry)
-            tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
-
-        self.ledger.write(body)
+    @staticmethod
+    def settle_in(tx: LedgerTx, reservation: Reservation, entry: LedgerEntry) -> None:
+        tx.record(entry)
+        tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
 
     def release(self, reservation: Reservation) -> None:
         """Free a reservation without recording anything (the call never cost money)."""
         if to_pico(reservation.amount) == 0:
             return
-        self.ledger.write(
-            lambda tx: tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
-        )
+        self.ledger.write(lambda tx: self.release_in(tx, reservation))
+
+    @staticmethod
+    def release_in(tx: LedgerTx, reservation: Reservation) -> None:
+        tx.execute("DELETE FROM reservations WHERE id = ?", (reservation.id,))
 
     def status(self, now: datetime | float | None = None) -> BudgetStatus:
         """Spend this month (UTC), money reserved by requests in flight, and the thresholds."""
+        return self.status_in(self.ledger.read, now)
+
+    def status_in(
+        self,
+        read: Callable[[str, Sequence[Any]], Any] | LedgerTx,
+        now: datetime | float | None = None,
+    ) -> BudgetStatus:
+        """``status`` via ``read`` (``Ledger.read``) or inside a transaction (a ``LedgerTx``)."""
         at = self._clock() if now is None else now
         clock_now = at.timestamp() if isinstance(at, datetime) else at
         start, end = month_hours(at)
-        spent_pico, reserved_pico, unpriced = self.ledger.read(
+        query = (
             "SELECT (SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?), "
             "(SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?), "
-            "(SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?)",
-            (start, end, clock_now, start, end),
-        )[0]
+            "(SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?)"
+        )
+        params = (start, end, clock_now, start, end)
+        if isinstance(read, LedgerTx):
+            spent_pico, reserved_pico, unpriced = read.execute(query, params).fetchone()
+        else:
+            spent_pico, reserved_pico, unpriced = read(query, params)[0]
         spent, reserved = from_pico(int(spent_pico)), from_pico(int(reserved_pico))
         limit = self.cfg.monthly_usd
         if limit is None:

@@ -17,6 +17,7 @@ failing with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -304,7 +305,16 @@ def month_bounds(now: datetime | float | None = None) -> tuple[float, float]:
 
 def month_hours(now: datetime | float | None = None) -> tuple[int, int]:
     """[start, end) of the UTC month containing ``now``, in rollup hours."""
-    start, end = month_bounds(now)
+    if isinstance(now, datetime):
+        start, end = month_bounds(now)
+        return int(start) // 3600, int(end) // 3600
+    return _month_hours_of(int(time.time() if now is None else now) // 3600)
+
+
+@functools.lru_cache(maxsize=64)
+def _month_hours_of(hour: int) -> tuple[int, int]:
+    # every budget check asks this; datetime arithmetic is slow next to a cached lookup
+    start, end = month_bounds(hour * 3600.0)
     return int(start) // 3600, int(end) // 3600
 
 
@@ -650,6 +660,17 @@ class Ledger:
                 raise
         with self.transaction() as tx:
             return body(tx)
+
+    def write_nowait(self, body: Callable[[LedgerTx], T]) -> T:
+        """``write``, but raise ``LedgerBusy`` at once if another connection holds the write
+        lock (for callers that must not block, such as an event loop; they queue instead)."""
+        conn = self._conn()
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            return self.write(body)
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # closed if the file was replaced
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

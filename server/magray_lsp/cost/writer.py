@@ -1,0 +1,232 @@
+"""Group commit: one background thread applies this process's ledger writes, many per transaction.
+
+A request's ledger row (and its reservation, settlement or release) is ``submit``ted as a small
+function of a ``LedgerTx``. The writer thread takes everything queued, runs each function in its
+own SAVEPOINT inside one ``BEGIN IMMEDIATE`` transaction (so one refused reservation or duplicate
+id fails alone), commits once, and only then resolves each submitter's future. A caller that
+awaits the future therefore knows its row is committed: in WAL mode with ``synchronous=NORMAL``
+a committed transaction is in the OS page cache and survives the process being killed.
+
+Under load the batch grows by itself (everything that arrived while the previous batch was
+committing goes into the next one), so 100 concurrent requests cost a handful of transactions,
+and the event loop never touches SQLite on the hot path.
+
+After every batch, ``after_batch`` runs in the same transaction (the gateway computes its budget
+status there), and its result is published as ``latest`` so readers need no query.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Generic, TypeVar
+
+from magray_lsp.cost.ledger import Ledger, LedgerBusy, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.errors import MagrayError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+S = TypeVar("S")
+
+#: at most this many writes per transaction (bounds how long the file lock is held)
+MAX_BATCH = 512
+
+
+#: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
+_OWN_FAILURES = (sqlite3.IntegrityError, MagrayError, ValueError)
+
+
+class _JobFailed(Exception):
+    """Aborts the transaction of a batch of one; carries its job's error."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Job:
+    __slots__ = ("body", "error", "future", "result")
+
+    def __init__(self, body: Callable[[LedgerTx], Any], future: Future[Any]) -> None:
+        self.body = body
+        self.future = future
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class LedgerWriter(Generic[S]):
+    """The process's single ledger writer thread. Thread-safe; ``close`` drains it."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        after_batch: Callable[[LedgerTx], S] | None = None,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.ledger = ledger
+        self._after_batch = after_batch
+        self._max_batch = max_batch
+        self._queue: list[_Job] = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self._busy = False
+        #: the last ``after_batch`` result and the monotonic time of its commit
+        self.latest: tuple[float, S] | None = None
+        #: transactions committed and writes applied, for benchmarks and tests
+        self.batches = 0
+        self.writes = 0
+        #: of which committed on the caller's thread, the writer being idle
+        self.inline = 0
+        self._thread = threading.Thread(target=self._run, name="magray-ledger-writer", daemon=True)
+        self._thread.start()
+
+    # -- submitting ---------------------------------------------------------------------------
+
+    def submit(self, body: Callable[[LedgerTx], T]) -> Future[T]:
+        """Queue ``body``; its future resolves (to its result) once its transaction committed,
+        or fails with the exception ``body`` raised or the ``LedgerError`` of the commit."""
+        future: Future[T] = Future()
+        with self._cond:
+            if self._closing:
+                raise LedgerError(f"the ledger writer for {self.ledger.path} is closed")
+            self._queue.append(_Job(body, future))
+            if len(self._queue) == 1:
+                self._cond.notify()
+        return future
+
+    def record(self, entry: LedgerEntry) -> Future[None]:
+        return self.submit(lambda tx: tx.record(entry))
+
+    def write(self, body: Callable[[LedgerTx], T]) -> Future[T]:
+        """``submit``, except that when the writer is idle ``body`` is committed right here, on
+        the calling thread (no thread hop: the cheapest way for a lone request), unless another
+        process holds the write lock: then it is queued rather than waited for."""
+        with self._cond:
+            idle = not (self._queue or self._busy or self._closing)
+            if idle:
+                self._busy = True  # the thread leaves the file to us meanwhile
+        if not idle:
+            return self.submit(body)
+        job = _Job(body, Future())
+        try:
+            self._commit([job], nowait=True)
+        except LedgerBusy:
+            return self.submit(body)
+        finally:
+            with self._cond:
+                self._busy = False
+                if self._queue:
+                    self._cond.notify_all()
+        self.inline += 1
+        return job.future
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything submitted so far is committed (or failed); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._busy:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Commit what is queued, then stop the thread. Later ``submit``s raise."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + (1 if self._busy else 0)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                # (busy here: a caller is committing inline; its turn first)
+                while (not self._queue or self._busy) and not self._closing:
+                    self._cond.wait()
+                if not self._queue:  # closing and drained
+                    self._cond.notify_all()
+                    return
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                self._busy = True
+            try:
+                self._commit(batch)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _commit(self, batch: list[_Job], *, nowait: bool = False) -> None:
+        """Apply ``batch`` in one transaction; if it fails, every job fails with its error.
+        ``nowait``: if another process holds the lock, raise ``LedgerBusy``, jobs untouched."""
+        status: list[S] = []
+
+        def body(tx: LedgerTx) -> None:
+            status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
+            if len(batch) == 1:  # alone (the usual case): no savepoint needed
+                try:
+                    batch[0].result = batch[0].body(tx)
+                except _OWN_FAILURES as exc:
+                    raise _JobFailed(exc) from exc
+            else:
+                for job in batch:
+                    job.result, job.error = None, None
+                    tx.execute("SAVEPOINT job")
+                    try:
+                        job.result = job.body(tx)
+                    except _OWN_FAILURES as exc:
+                        # this job's own failure: undo it alone; any other SQLite error fails
+                        # the transaction (and so every job)
+                        job.error = exc
+                        tx.execute("ROLLBACK TO job")
+                    tx.execute("RELEASE job")
+            if self._after_batch is not None:
+                try:
+                    status.append(self._after_batch(tx))
+                except (sqlite3.Error, MagrayError) as exc:  # the rows still count
+                    log.warning("ledger status after a write failed: %s", exc)
+
+        try:
+            if nowait:
+                self.ledger.write_nowait(body)
+            else:
+                self.ledger.write(body)
+        except _JobFailed as failed:  # a batch of one whose job failed: nothing committed
+            _resolve(batch[0].future, None, failed.error)
+            return
+        except Exception as exc:
+            if nowait and isinstance(exc, LedgerBusy):
+                raise
+            # the transaction itself failed: so did every job in it
+            log.warning("ledger write of %d rows failed: %s", len(batch), exc)
+            for job in batch:
+                _resolve(job.future, None, exc)
+            return
+        self.batches += 1
+        self.writes += len(batch)
+        if status:
+            self.latest = (time.monotonic(), status[0])
+        for job in batch:
+            _resolve(job.future, job.result, job.error)
+
+
+def _resolve(future: Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
