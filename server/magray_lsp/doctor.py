@@ -9,6 +9,7 @@ import argparse
 import asyncio
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.cli import dump, find_workspace
@@ -24,10 +25,22 @@ CHECK_TIMEOUT_SECONDS = 8.0
 _KEYLESS_KINDS = {"local", "ollama"}
 
 
+def display_url(url: str | None) -> str | None:
+    """A base URL fit to print: credentials in the userinfo and the query are masked."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = "&".join(f"{k}=***" for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 async def _probe(catalog: Catalog, name: str) -> dict[str, Any]:
     cfg = catalog.sections[name]
     kind = provider_kind(name, cfg) or "?"
-    row: dict[str, Any] = {"provider": name, "kind": kind, "baseUrl": cfg.base_url}
+    row: dict[str, Any] = {"provider": name, "kind": kind, "baseUrl": display_url(cfg.base_url)}
     reason = catalog.disabled_reason(name)
     if cfg.api_key is not None:
         row["apiKey"] = "present"

@@ -17,6 +17,9 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
+from tests.lsp import canary
+
+canary.install()  # record every LSP message and server stderr line for the session-end scan
 
 # One home for the server processes of this module run: config, cache and ledger live here.
 HOME = Path(tempfile.mkdtemp(prefix="magray-lsp-home-"))
@@ -57,14 +60,14 @@ def anthropic_fake() -> Iterator[FakeAnthropic]:
 def magray_toml(openai: FakeOpenAI, anthropic: FakeAnthropic, extra: str = "") -> str:
     return f"""
 [llm.openai]
-api_key = "sk-lsp-test"
+api_key = "{canary.OPENAI_KEY}"
 base_url = "{openai.base_url}"
 timeout_seconds = 5
 [llm.openai.models]
 default = "gpt-4o-mini"
 
 [llm.anthropic]
-api_key = "sk-ant-lsp-test"
+api_key = "{canary.ANTHROPIC_KEY}"
 base_url = "{anthropic.url}"
 timeout_seconds = 5
 [llm.anthropic.models]
@@ -80,6 +83,23 @@ default = "openai.default"
 max_attempts = 1
 {extra}
 """
+
+
+@pytest.fixture(autouse=True)
+def _canary_archive(openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic) -> Iterator[None]:
+    """Keep each test's provider requests for the canary scan (the next test resets the fakes)."""
+    yield
+    canary.RECORDER.archive(openai_fake, anthropic_fake)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _canary_scan() -> Iterator[None]:
+    """After the whole LSP suite: the canary keys and secret leaked nowhere (see canary.py)."""
+    yield
+    leaks = canary.leaks(HOME)
+    assert not leaks, "canary leaked:\n" + "\n".join(leaks)
+    missing = canary.coverage()
+    assert not missing, "the canary scan saw too little to mean anything: " + "; ".join(missing)
 
 
 @pytest.fixture

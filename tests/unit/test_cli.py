@@ -185,3 +185,13 @@ def test_clear_cache_empties_the_disk_tier(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "removed 3 cached answers"
     assert magray("clear-cache", cwd=tmp_path).stdout.strip() == "removed 0 cached answers"
+
+
+def test_doctor_masks_credentials_in_base_urls() -> None:
+    from magray_lsp.doctor import display_url
+
+    assert display_url("https://user:hunter2@proxy.example/v1?key=AIzaSECRET&x=1") == (
+        "https://***@proxy.example/v1?key=***&x=***"
+    )
+    assert display_url("http://127.0.0.1:11434") == "http://127.0.0.1:11434"
+    assert display_url(None) is None

@@ -146,6 +146,37 @@ class PrivacyConfig(_Strict):
     redact: bool = Field(True, description="Redact secrets and PII before remote calls.")
 
 
+class SafetyConfig(_Strict):
+    enabled: bool = Field(True, description="Check each request for unsafe content before sending.")
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="Score (0-1) at which a request is refused unsent."
+    )
+    checker: str = Field(
+        "builtin",
+        description='"builtin" (rule-based), "none", or the name of an installed '
+        "`magray_lsp.safety_checkers` entry point.",
+    )
+
+
+class LimitsConfig(_Strict):
+    """Size limits that keep one huge file or one runaway answer from costing the session."""
+
+    max_document_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        description="Documents larger than this stay in sync but get no magray code actions.",
+    )
+    max_document_lines: int = Field(
+        200_000, ge=100, description="Documents with more lines get no magray code actions."
+    )
+    max_answer_chars: int = Field(
+        400_000,
+        ge=1000,
+        description="An answer longer than this is cut off with an error (fallback-worthy); "
+        "no provider can stream into unbounded memory.",
+    )
+
+
 class HoverConfig(_Strict):
     auto: bool = Field(False, description="Ask a cheap model on hover (costs money).")
 
@@ -157,7 +188,9 @@ class MagrayConfig(_Strict):
     cache: CacheConfig = Field(default_factory=CacheConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    safety: SafetyConfig = Field(default_factory=SafetyConfig)
     hover: HoverConfig = Field(default_factory=HoverConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
 
 def provider_kind(name: str, cfg: ProviderConfig) -> str | None:

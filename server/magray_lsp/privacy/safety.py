@@ -1,0 +1,152 @@
+"""Content safety: score a request before it is sent; above the threshold nothing goes out.
+
+The check is pluggable. ``[safety] checker = "builtin"`` is the rule-based scorer below; any other
+name is looked up among the ``magray_lsp.safety_checkers`` entry points of installed packages
+(or registered in-process with ``register_checker``) — never imported from a path named in a
+workspace file, so a cloned repository's ``.magray.toml`` cannot make the server run its code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Protocol
+
+from magray_lsp.errors import ConfigError, ContentFiltered
+
+ENTRY_POINT_GROUP = "magray_lsp.safety_checkers"
+
+
+class UnsafeContent(ContentFiltered):
+    """The request was judged unsafe before sending; no provider saw it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``score`` in [0, 1]; ``reasons`` name the rules that fired (never the matched text)."""
+
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+class SafetyChecker(Protocol):
+    def check(self, texts: Sequence[str]) -> Verdict: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    reason: str
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _rule(reason: str, weight: float, pattern: str) -> Rule:
+    return Rule(reason, weight, re.compile(pattern, re.IGNORECASE | re.DOTALL))
+
+
+_MAKE = r"\b(?:write|create|build|make|generate|implement|code|develop|turn (?:this|it) into)\b"
+_MALWARE = (
+    r"(?:key ?logger|ransomware|(?:credential|password|info|cookie|token)[- ]?stealer|botnet|"
+    r"rootkit|crypto ?jacker|remote access trojan|trojan|self[- ]replicating|computer virus|"
+    r"\bworm\b|reverse shell backdoor|backdoor)"
+)
+
+#: The built-in rules: requests for malware or credential theft, and prompt-injection phrasing.
+#: Weights combine as independent evidence: 1 - Π(1 - w).
+BUILTIN_RULES: tuple[Rule, ...] = (
+    _rule("malware request", 0.9, _MAKE + r".{0,60}?" + _MALWARE),
+    _rule(
+        "credential theft",
+        0.9,
+        r"\b(?:steal|exfiltrate|harvest|siphon)\w*\b.{0,50}?\b(?:credentials?|passwords?|"
+        r"cookies|session tokens?|api keys?|private keys?|wallets?|seed phrases?)",
+    ),
+    _rule(
+        "covert exfiltration",
+        0.6,
+        r"\b(?:send|upload|post|forward)\b.{0,40}?\b(?:passwords?|credentials?|keystrokes|"
+        r"private keys?)\b.{0,40}?\b(?:my|a remote|attacker'?s?|external) (?:server|host|webhook)",
+    ),
+    _rule(
+        "security evasion",
+        0.8,
+        r"\b(?:evade|bypass|disable|avoid)\b.{0,30}?\b(?:antivirus|anti-virus|edr|"
+        r"windows defender|amsi|av detection|malware detection)",
+    ),
+    _rule(
+        "prompt injection",
+        0.9,
+        r"\b(?:ignore|disregard|forget)\b (?:all |any |the )?(?:previous|prior|above|earlier|"
+        r"preceding|system) (?:instructions|prompts?|rules|messages)",
+    ),
+    _rule(
+        "system prompt extraction",
+        0.6,
+        r"\b(?:reveal|print|show|repeat|output|leak)\b (?:me )?(?:your|the) (?:system prompt|"
+        r"hidden instructions|initial instructions)",
+    ),
+    _rule("jailbreak persona", 0.7, r"\byou are now (?:dan|in developer mode|jailbroken)\b"),
+)
+
+
+class RuleBasedChecker:
+    """Scores text by the rules that match anywhere in it."""
+
+    def __init__(self, rules: Sequence[Rule] = BUILTIN_RULES) -> None:
+        self.rules = tuple(rules)
+
+    def check(self, texts: Sequence[str]) -> Verdict:
+        fired = [r for r in self.rules if any(r.pattern.search(t) for t in texts)]
+        remaining = 1.0
+        for rule in fired:
+            remaining *= 1.0 - rule.weight
+        return Verdict(round(1.0 - remaining, 6), tuple(r.reason for r in fired))
+
+
+class _AllowAll:
+    def check(self, texts: Sequence[str]) -> Verdict:
+        return Verdict(0.0)
+
+
+CheckerFactory = Callable[[], SafetyChecker]
+_REGISTERED: dict[str, CheckerFactory] = {
+    "builtin": RuleBasedChecker,
+    "none": _AllowAll,
+}
+
+
+def register_checker(name: str, factory: CheckerFactory) -> None:
+    """Make ``[safety] checker = name`` use ``factory()`` (plugins, tests)."""
+    _REGISTERED[name] = factory
+    load_checker.cache_clear()
+
+
+@lru_cache(maxsize=16)
+def load_checker(name: str) -> SafetyChecker:
+    factory = _REGISTERED.get(name)
+    if factory is None:
+        found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+        if not found:
+            known = ", ".join(sorted(_REGISTERED))
+            raise ConfigError(
+                f"safety.checker: unknown checker {name!r}; use one of {known} or install a "
+                f"package with a {ENTRY_POINT_GROUP!r} entry point of that name"
+            )
+        factory = found[0].load()
+    return factory()
+
+
+def check_request(texts: Sequence[str], *, checker: str, threshold: float) -> Verdict:
+    """Raise ``UnsafeContent`` when the score reaches ``threshold``; else return the verdict."""
+    verdict = load_checker(checker).check(texts)
+    if verdict.score >= threshold:
+        why = ", ".join(verdict.reasons) or "flagged by the checker"
+        raise UnsafeContent(
+            f"the request was not sent: it looks unsafe ({why}; score {verdict.score:.2f} ≥ "
+            f"threshold {threshold:.2f}). Rephrase it, or adjust [safety] in .magray.toml.",
+            provider="safety",
+        )
+    return verdict
