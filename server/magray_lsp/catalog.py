@@ -57,7 +57,9 @@ class Catalog:
         if reason:
             raise ConfigError(f"provider {name} is not available: {reason}")
         if name not in self._providers:
-            self._providers[name] = create_provider(name, self.sections[name])
+            self._providers[name] = create_provider(
+                name, self.sections[name], self.loaded.config.limits
+            )
         return self._providers[name]
 
     def resolve(self, spec: str) -> ModelRef:

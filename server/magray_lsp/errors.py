@@ -82,6 +82,11 @@ class MalformedResponse(ServerError):
     """The provider answered with a body we cannot parse (treated like a server error)."""
 
 
+class AnswerTooLong(ProviderError):
+    """The answer (or the response body) passed its size limit and was cut off. Asking the same
+    model again would run away again; another model may answer within the limit."""
+
+
 class StreamInterrupted(ProviderError):
     """The stream broke after text already reached the caller; the answer is incomplete."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,20 @@ class Drop:
     """Close the connection without any response."""
 
 
-Behaviour = Reply | Status | Hang | Malformed | CutStream | ContextTooLong | Drop | Any
+@dataclass
+class Until:
+    """``before`` for every request until ``time.monotonic()`` reaches ``deadline``, then
+    ``after``: an outage (or a slow spell) that ends by itself, e.g. as ``fake.default``."""
+
+    deadline: float
+    before: Any  # a Behaviour
+    after: Any = field(default_factory=Reply)
+
+    def now(self) -> Any:
+        return self.before if time.monotonic() < self.deadline else self.after
+
+
+Behaviour = Reply | Status | Hang | Malformed | CutStream | ContextTooLong | Drop | Until | Any
 # (protocol fakes add their own behaviour classes, hence `Any`)
 
 
@@ -97,6 +111,10 @@ class RecordedRequest:
     peer: str
     #: for streamed answers: "completed" or "disconnected" (the client went away mid-stream)
     stream_outcome: str | None = None
+
+
+# Where a request's RecordedRequest travels from the handler to stream_lines().
+RECORD_KEY = web.RequestKey("record", RecordedRequest)
 
 
 # ---------------------------------------------------------------- server
@@ -132,7 +150,10 @@ class FakeServer:
 
     def next_behaviour(self) -> Behaviour:
         with self._lock:
-            return self._script.popleft() if self._script else self.default
+            behaviour = self._script.popleft() if self._script else self.default
+        while isinstance(behaviour, Until):
+            behaviour = behaviour.now()
+        return behaviour
 
     def reset(self) -> None:
         with self._lock:
@@ -230,7 +251,7 @@ class FakeServer:
             body,
             peer_s,
         )
-        request["record"] = record  # stream_lines() notes how this request's stream ended
+        request[RECORD_KEY] = record  # stream_lines() notes how this request's stream ended
         with self._lock:
             self.peers.add(peer_s)
             self.requests.append(record)
@@ -281,7 +302,7 @@ class FakeServer:
         return resp
 
     def _stream_ended(self, request: web.Request, outcome: str) -> None:
-        record = request.get("record")
+        record = request.get(RECORD_KEY)
         with self._lock:
             if outcome == "completed":
                 self.completed_streams += 1

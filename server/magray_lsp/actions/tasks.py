@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from magray_lsp.actions.prompts import render
@@ -16,7 +15,6 @@ from magray_lsp.task import Action, Task
 
 MAX_OUTPUT_TOKENS = {"explain": 700, "document": 400, "refactor": 2000, "hover": 120}
 DEFAULT_INSTRUCTION = "Make it clearer and simpler without changing what it does."
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,8 @@ def prepare(
     )
     # Whitespace and comments in the target don't change the answer; any real edit does.
     target_key = normalized_code_key(language, ctx.target)
-    context_hash = hashlib.sha256(_SPACE.sub(" ", ctx.text).encode()).hexdigest()[:32]
+    # The same for the rest of the context: a reformat or a new comment elsewhere costs nothing.
+    context_hash = normalized_code_key(language, ctx.text)[:32]
     content_key = hashlib.sha256(f"{target_key}|{instruction or ''}".encode()).hexdigest()
     task = Task(
         action=action,

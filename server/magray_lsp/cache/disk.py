@@ -13,6 +13,8 @@ import concurrent.futures
 import functools
 import logging
 import os
+import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,7 +56,10 @@ class _JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
     def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
         if mode == diskcache.core.MODE_PICKLE:
             raise _Refused
-        return super().fetch(mode, filename, value, read)
+        try:
+            return super().fetch(mode, filename, value, read)
+        except UnicodeDecodeError:  # a value file torn by a crash or overwritten: not ours
+            raise _Refused from None
 
 
 class DiskTier:
@@ -96,9 +101,30 @@ class DiskTier:
 
     def _open(self) -> Any:
         self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._open_cache()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a torn page, ...
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked, read-only, no space: not corruption, nothing to move aside
+            moved = self._quarantine()
+            log.warning("disk cache index was corrupt (%s); moved to %s", exc, moved)
+            return self._open_cache()
+
+    def _open_cache(self) -> Any:
         return diskcache.Cache(
             str(self.directory), timeout=DISK_TIMEOUT_SECONDS, disk=_JsonOnlyDisk
         )
+
+    def _quarantine(self) -> Path:
+        """Move a corrupt index aside (kept for a post-mortem) so a fresh one can be made; the
+        answers it indexed are only a cache, losing them costs a provider call each."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.directory / f"cache.db.corrupt-{stamp}-{os.getpid()}"
+        for suffix in ("", "-wal", "-shm"):
+            source = self.directory / f"cache.db{suffix}"
+            if source.exists():
+                source.replace(target.with_name(target.name + suffix))
+        return target
 
     def _warn(self, message: str) -> None:
         if self._warned:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .languages import LanguageSpec, language_for
@@ -16,6 +17,18 @@ if TYPE_CHECKING:
 MAX_PARSE_BYTES = 4 * 1024 * 1024
 #: A NUL in the first bytes means binary content (the same test git and grep use).
 _BINARY_PROBE = 8192
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates (a client can send them as JSON escapes; they are not
+    Unicode and break every later encode) replaced by U+FFFD. Position-neutral: both are one
+    UTF-16 unit, three UTF-8 bytes and one code point."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def looks_binary(data: bytes) -> bool:

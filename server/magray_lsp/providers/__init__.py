@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from magray_lsp.config.models import ProviderConfig, provider_kind
+from magray_lsp.config.models import LimitsConfig, ProviderConfig, provider_kind
 from magray_lsp.errors import ConfigError
 from magray_lsp.providers.base import (
     Answer,
@@ -29,14 +29,15 @@ _ADAPTERS: dict[str, str] = {
 }
 
 
-def create_provider(name: str, cfg: ProviderConfig) -> Provider:
-    """Build the adapter for section `[llm.<name>]`."""
+def create_provider(name: str, cfg: ProviderConfig, limits: LimitsConfig | None = None) -> Provider:
+    """Build the adapter for section `[llm.<name>]`, its answers held to `limits`."""
     kind = provider_kind(name, cfg)
     if kind is None:
         raise ConfigError(f'llm.{name}: unknown provider; set kind = "openai" (or another kind)')
     module_name, _, class_name = _ADAPTERS[kind].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     provider: Provider = cls(name, cfg)
+    provider.max_answer_chars = (limits or LimitsConfig()).max_answer_chars
     return provider
 
 

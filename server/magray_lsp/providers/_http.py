@@ -6,16 +6,20 @@ under concurrency, and the httpx API stays the same for the adapters.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 import httpx
 
 from magray_lsp.errors import (
+    AnswerTooLong,
     AuthError,
     BadRequest,
     ContentFiltered,
@@ -27,6 +31,10 @@ from magray_lsp.errors import (
     Timeout,
     Unavailable,
 )
+from magray_lsp.privacy.locality import check_destination, is_local_url
+
+#: Largest response body read from a provider (streamed or not); far above any real answer.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 # Phrases providers use when the prompt exceeds the model's window.
 _CONTEXT_PATTERNS = re.compile(
@@ -43,8 +51,14 @@ def make_client(
     timeout_seconds: float,
     headers: Mapping[str, str],
     max_connections: int = 64,
+    provider: str = "",
+    remote: bool = False,
 ) -> httpx.AsyncClient:
-    """One pooled client per provider; every call inherits its timeouts."""
+    """One pooled client per provider; every call inherits its timeouts.
+
+    The transport is wrapped in the locality guard: while private content is in flight, a request
+    to anywhere but this machine (or to a section marked ``remote``) is refused unsent.
+    """
     from httpx_aiohttp import AiohttpTransport
 
     limits = httpx.Limits(
@@ -55,9 +69,91 @@ def make_client(
         base_url=base_url,
         headers=dict(headers),
         timeout=timeout,
-        transport=AiohttpTransport(limits=limits, trust_env=False),
+        transport=LocalityGuardTransport(
+            CappedTransport(
+                AiohttpTransport(limits=limits, trust_env=False, verify=_ssl_context()),
+                provider=provider or base_url,
+            ),
+            provider=provider or base_url,
+            remote=remote,
+        ),
         trust_env=False,
     )
+
+
+class LocalityGuardTransport(httpx.AsyncBaseTransport):
+    """Checks every request against the locality guard before the inner transport sees it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, provider: str, remote: bool) -> None:
+        self._inner = inner
+        self._provider = provider
+        self._remote = remote
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        check_destination(request.url, provider=self._provider, remote=self._remote)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Caps every response body at ``MAX_RESPONSE_BYTES``: a provider that streams forever (or
+    sends a gigabyte of JSON) fails with ``AnswerTooLong`` instead of filling memory. Applies to
+    streamed and whole bodies alike, before any adapter parses a byte."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, provider: str) -> None:
+        self._inner = inner
+        self._provider = provider
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        limit = MAX_RESPONSE_BYTES
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await response.aclose()
+            raise self._too_large(f"announced a {int(declared)}-byte body")
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _CappedStream(response.stream, limit, self._too_large)
+        return response
+
+    def _too_large(self, what: str) -> AnswerTooLong:
+        return AnswerTooLong(
+            f"the response {what}, over the {MAX_RESPONSE_BYTES}-byte limit; cut off",
+            provider=self._provider,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    def __init__(
+        self,
+        inner: httpx.AsyncByteStream,
+        limit: int,
+        too_large: Callable[[str], AnswerTooLong],
+    ) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._too_large = too_large
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self._inner:
+            received += len(chunk)
+            if received > self._limit:
+                raise self._too_large(f"passed {self._limit} bytes")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context for every client: loading the CA bundle costs tens of ms."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -193,7 +289,9 @@ async def iter_ndjson(response: httpx.Response, *, provider: str) -> AsyncIterat
             yield parse_json(line, provider=provider)
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback_url(url: str) -> bool:
-    """True when ``url`` points at this machine (used to classify providers as local)."""
-    host = httpx.URL(url).host
-    return host in ("localhost", "::1") or host.startswith("127.") or url.startswith("unix:")
+    """True when ``url`` points at this machine (used to classify providers as local).
+
+    Cached: the router asks for every candidate of every request."""
+    return is_local_url(url)

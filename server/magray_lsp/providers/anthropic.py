@@ -114,6 +114,8 @@ class AnthropicProvider(Provider):
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
                 max_connections=max(self._cfg.max_concurrency, 8),
+                provider=self.name,
+                remote=self._cfg.remote,
             )
         return self._client
 
@@ -190,7 +192,7 @@ class AnthropicProvider(Provider):
 
     # -- Provider ------------------------------------------------------------------
 
-    async def generate(
+    async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         body = self._body(request, stream=stream)

@@ -90,6 +90,8 @@ class Provider(abc.ABC):
 
     #: wire protocol name: openai, anthropic, google, ollama, huggingface, local
     kind: str = ""
+    #: `[limits] max_answer_chars` (set by `create_provider` from the configuration)
+    max_answer_chars: int = 400_000  # == LimitsConfig().max_answer_chars
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -99,15 +101,26 @@ class Provider(abc.ABC):
     def is_local(self) -> bool:
         """True when requests never leave this machine (loopback, unix socket or in-process)."""
 
-    @abc.abstractmethod
     def generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         """Run one chat request: zero or more ``TextDelta`` then one ``Completion``.
 
         Raises a ``ProviderError`` subclass on failure. Closing the generator early (or cancelling
-        the task consuming it) closes the underlying connection.
+        the task consuming it) closes the underlying connection. Every event is validated on the
+        way out (``providers/guard.py``), whatever the adapter.
         """
+        from magray_lsp.providers.guard import checked_stream
+
+        return checked_stream(
+            self._generate(request, stream=stream),
+            provider=self.name,
+            max_chars=self.max_answer_chars,
+        )
+
+    @abc.abstractmethod
+    def _generate(self, request: ChatRequest, *, stream: bool) -> AsyncGenerator[StreamEvent, None]:
+        """The adapter's own wire call; `generate` is what callers use."""
 
     async def complete(self, request: ChatRequest) -> Answer:
         """Non-streaming convenience: one wire call without streaming, collected."""

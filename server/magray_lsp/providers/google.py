@@ -168,6 +168,8 @@ class GeminiProvider(Provider):
                 base_url=self._base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
+                provider=self.name,
+                remote=self._cfg.remote,
             )
         return self._client
 
@@ -296,7 +298,7 @@ class GeminiProvider(Provider):
 
     # -- Provider API ---------------------------------------------------------
 
-    async def generate(
+    async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         body = self.build_body(request)

@@ -114,7 +114,7 @@ class LocalProvider(Provider):
         self.check_installed()
         return [ModelInfo(self.model_id(), self.n_ctx)]
 
-    async def generate(
+    async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         self.check_installed()

@@ -89,6 +89,8 @@ class OllamaProvider(Provider):
                 base_url=self.base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
+                provider=self.name,
+                remote=self._cfg.remote,
             )
         return self._client
 
@@ -101,6 +103,9 @@ class OllamaProvider(Provider):
         self, status: int | None, message: str, headers: Mapping[str, str] | None = None
     ) -> ProviderError:
         """Map an Ollama error (HTTP status, or ``None`` for an error line mid-stream)."""
+        key = self._cfg.api_key.get_secret_value() if self._cfg.api_key else ""
+        if key:  # an auth proxy in front of Ollama may echo the key back
+            message = message.replace(key, "[redacted]")
         if status in (None, 400, 413, 422, 500) and _CONTEXT_RE.search(message):
             return ContextTooLong(message, provider=self.name, status=status)
         if status == 404 or (status in (None, 400) and _NOT_FOUND_RE.search(message)):
@@ -202,7 +207,7 @@ class OllamaProvider(Provider):
             raise MalformedResponse("message.content is not a string", provider=self.name)
         return content
 
-    async def generate(
+    async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         body = self._body(request, stream)

@@ -151,6 +151,8 @@ class OpenAIProvider(Provider):
                 base_url=self.base_url,
                 timeout_seconds=self.cfg.timeout_seconds,
                 headers=self._headers(),
+                provider=self.name,
+                remote=self.cfg.remote,
             )
         return self._client
 
@@ -231,7 +233,7 @@ class OpenAIProvider(Provider):
 
     # -- generation -----------------------------------------------------------
 
-    async def generate(
+    async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         client = self._http()
