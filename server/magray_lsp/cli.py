@@ -69,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--days", type=int, help="look back N days instead of this month")
     stats.add_argument("--provider", help="only this provider")
+    dashboard = sub.add_parser(
+        "dashboard", parents=[common], help="usage dashboard and /metrics on a loopback web page"
+    )
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="loopback address only (default: 127.0.0.1)"
+    )
+    dashboard.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    dashboard.add_argument("--no-browser", action="store_true", help="only print the URL")
+    dashboard.add_argument(
+        "--ledger", type=Path, metavar="PATH", help="usage ledger (default: the shared one)"
+    )
     sub.add_parser("clear-cache", parents=[common], help="remove every cached answer")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")
     return parser
@@ -101,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.stats import run_stats
 
             return asyncio.run(run_stats(args))
+        if args.command == "dashboard":
+            from magray_lsp.dashboard.command import run_dashboard
+
+            return asyncio.run(run_dashboard(args))
         if args.command in ACTIONS:
             from magray_lsp.headless import run_headless
 
