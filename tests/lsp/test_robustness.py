@@ -173,3 +173,36 @@ async def test_bad_input_gets_errors_and_the_server_keeps_answering(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
     assert result["ok"] and "Still alive." in result["markdown"]
+
+
+async def test_reload_while_an_action_runs_lets_it_finish(
+    client: Client, workspace: Path, openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic
+) -> None:
+    """A config change mid-request: the running explain finishes on the gateway it started on
+    (closed only afterwards), and the next request runs on the new configuration."""
+    lsp_client, notes = client
+    uri = open_sample(lsp_client, workspace)
+    openai_fake.default = Reply(text="Slow but complete answer.", chunk_delay=0.1)
+    running = asyncio.ensure_future(
+        lsp_client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
+        )
+    )
+    await wait_for(lambda: any(not s["done"] for s in notes.stream))  # streaming has begun
+    config = workspace / ".magray.toml"
+    config.write_text(
+        magray_toml(openai_fake, anthropic_fake).replace(
+            'default = "openai.default"', 'default = "anthropic.default"'
+        )
+    )
+    lsp_client.workspace_did_change_watched_files(
+        lsp.DidChangeWatchedFilesParams(
+            [lsp.FileEvent(config.as_uri(), lsp.FileChangeType.Changed)]
+        )
+    )
+    await wait_for(lambda: any("reloaded" in m.message for m in lsp_client.log_messages))
+    result = await running
+    assert result["ok"] and "Slow but complete answer." in result["markdown"]
+    assert notes.status[-1]["model"] == "gpt-4o-mini"
+    titles = [a.title for a in await actions(lsp_client, uri, at(4))]
+    assert "claude-3-5-haiku-latest" in titles[0]

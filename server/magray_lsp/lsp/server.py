@@ -3,43 +3,47 @@
 Listing code actions is instant (no provider call, no waiting on a parse). Running one reports
 `$/progress`, streams text as `magray/stream`, and ends with a `magray/status` notification
 carrying what it cost. Config lives per workspace folder and reloads on change.
+
+Start-up: `initialize` is answered after importing little more than pygls; the rest of magray
+(config, gateway, context, actions: as long again) is imported and each folder's runtime built by
+a task started right after (`MagrayServer.start_setup`). Every other handler is `@after_setup`:
+it waits for that task, so none sees a half-built server. Hence the imports inside functions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from magray_lsp import __version__
-from magray_lsp.actions.perform import ActionError, ActionResult, run_action
-from magray_lsp.actions.target import Target
-from magray_lsp.catalog import Catalog
-from magray_lsp.config.loader import WORKSPACE_FILE
-from magray_lsp.context.document import Document
-from magray_lsp.context.normalize import normalized_unit_key
-from magray_lsp.context.parse_cache import ParseCache
-from magray_lsp.context.positions import Position, PositionEncoding, Range
 from magray_lsp.errors import MagrayError
-from magray_lsp.gateway import Fallback, Gateway, GatewayEvent
-from magray_lsp.lsp import reports
-from magray_lsp.lsp.offers import offers, unit_at
 from magray_lsp.lsp.protocol import MagrayProtocol
-from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload, status_text
-from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
-from magray_lsp.privacy.policy import is_private
-from magray_lsp.providers.base import TextDelta
+from magray_lsp.lsp.stdio import serve_stdio
 from magray_lsp.task import Action
+
+if TYPE_CHECKING:
+    from magray_lsp.actions.perform import ActionResult
+    from magray_lsp.catalog import Catalog
+    from magray_lsp.context.document import Document
+    from magray_lsp.context.parse_cache import ParseCache
+    from magray_lsp.context.positions import PositionEncoding
+    from magray_lsp.dashboard.server import RunningDashboard
+    from magray_lsp.gateway import Gateway, GatewayEvent
+    from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 
 log = logging.getLogger(__name__)
 ACTIONS: tuple[Action, ...] = ("explain", "document", "refactor")
-MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
 def fs_path(uri: str) -> Path:
@@ -52,18 +56,88 @@ def fs_path(uri: str) -> Path:
 class MagrayServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("magray-lsp", __version__, protocol_cls=MagrayProtocol)
-        self.parses = ParseCache()
+        #: built by `start_setup` (after `initialize` is answered); handlers wait for it
+        self.parses: ParseCache
+        self.workspaces: Workspaces
+        self._setup: asyncio.Future[None] | None = None
+        self._setup_done = asyncio.Event()
+        self._setup_error: str | None = None
         self.settings: dict[str, Any] = {}
-        self.workspaces = Workspaces(settings=lambda: self.settings, make_gateway=self._gateway)
         #: hover memory: (uri, normalized unit key) → markdown explanation
         self.explanations: dict[tuple[str, str], str] = {}
         self.encoding: PositionEncoding = "utf-16"
         self.closing: asyncio.Future[Any] | None = None
         self._reparse_timers: dict[str, asyncio.TimerHandle] = {}
         self._background: set[asyncio.Future[Any]] = set()
+        #: the usage dashboard, started on the first `magray.showUsage {"dashboard": true}`
+        self.dashboard: RunningDashboard | None = None
 
     def _gateway(self, catalog: Catalog, workspace: str) -> Gateway:
+        from magray_lsp.gateway import Gateway
+
         return Gateway.open(catalog, workspace=workspace, on_warning=self.warn)
+
+    # -- deferred start-up --------------------------------------------------
+
+    def start_setup(self, folders: list[Path]) -> None:
+        """Import the rest of magray and build the folders' runtimes in a task of its own, so the
+        `initialize` result (sent synchronously once its handler returns) goes out first."""
+        if self._setup is not None:
+            log.warning("start-up already under way; ignoring folders %s", folders)
+            return
+        self._setup = asyncio.ensure_future(self._set_up(folders))
+
+    async def _set_up(self, folders: list[Path]) -> None:
+        try:
+            # what the first request needs too, imported now rather than while it waits
+            import magray_lsp.actions.perform
+            import magray_lsp.lsp.offers
+            import magray_lsp.lsp.reports
+            import magray_lsp.lsp.status
+            import magray_lsp.privacy.policy  # noqa: F401
+            from magray_lsp.context.parse_cache import ParseCache
+            from magray_lsp.lsp.workspaces import Workspaces
+
+            self.parses = ParseCache(encoding=self.encoding)  # negotiated by `initialize`
+            self.workspaces = Workspaces(settings=lambda: self.settings, make_gateway=self._gateway)
+            for folder in folders:
+                self.workspaces.add(folder)
+        except Exception as exc:  # reported once here; every request then fails with it
+            log.exception("magray start-up failed")
+            self._setup_error = f"{type(exc).__name__}: {exc}"
+            self.window_show_message(
+                lsp.ShowMessageParams(
+                    lsp.MessageType.Error, f"magray: start-up failed: {self._setup_error}"
+                )
+            )
+        finally:
+            self._setup_done.set()
+
+    async def setup_finished(self) -> None:
+        """Wait for `_set_up` (starting it, folder-less, for a client that skipped
+        `initialize`); raise MagrayError if it failed."""
+        if self._setup is None:
+            self.start_setup([])
+        await self._setup_done.wait()
+        if self._setup_error is not None:
+            raise MagrayError(f"magray could not start: {self._setup_error}")
+
+    async def close_all(self) -> None:
+        """Close every gateway, the dashboard and background work (`shutdown`); a start-up still
+        under way is finished first, so nothing it opens is left open."""
+        closers: list[Awaitable[Any]] = []
+        if self._setup is not None:
+            await self._setup_done.wait()
+        workspaces: Workspaces | None = getattr(self, "workspaces", None)  # None: never built
+        if workspaces is not None:  # also after a failed start-up: close what it did open
+            closers.extend(rt.gateway.aclose() for rt in workspaces.folders.values())
+        if self.dashboard is not None:
+            closers.append(self.dashboard.aclose())
+        closers.extend(self._background)  # reparses and gateways replaced by a reload, retiring
+        await asyncio.gather(*closers)
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        serve_stdio(self, stdin, stdout)  # bounded, self-resynchronising framing (lsp/stdio.py)
 
     # -- small helpers ------------------------------------------------------
 
@@ -79,6 +153,16 @@ class MagrayServer(LanguageServer):
         path = fs_path(uri) if uri.startswith("file:") else None
         return self.workspaces.for_path(path), path
 
+    def too_large(self, doc: Document, runtime: WorkspaceRuntime) -> str | None:
+        """Why `doc` is over `[limits]` (it stays in sync, but magray leaves it alone), or None."""
+        limits = runtime.gateway.config.limits
+        if len(doc.data) > limits.max_document_bytes:
+            size, cap = len(doc.data) / 2**20, limits.max_document_bytes / 2**20
+            return f"file too large for magray ({size:.1f} MB > {cap:.1f} MB limit)"
+        if (lines := doc.line_index.line_count) > limits.max_document_lines:
+            return f"file too large for magray ({lines} lines > limits.max_document_lines)"
+        return None
+
     def document(self, uri: str) -> Document:
         doc = self.parses.peek(uri)
         if doc is None:
@@ -86,6 +170,8 @@ class MagrayServer(LanguageServer):
         return doc
 
     def offsets(self, doc: Document, rng: lsp.Range) -> tuple[int, int]:
+        from magray_lsp.context.positions import Position, Range
+
         ours = Range(
             Position(rng.start.line, rng.start.character), Position(rng.end.line, rng.end.character)
         )
@@ -131,8 +217,16 @@ class MagrayServer(LanguageServer):
         runtime, replaced = self.workspaces.reload(root)
         self.publish_config_problems(runtime)
         if replaced is not None:
-            await replaced.gateway.aclose()
+            self.retire(replaced)
         self.log(f"magray: configuration reloaded for {root or 'files outside workspace folders'}")
+
+    def retire(self, runtime: WorkspaceRuntime) -> None:
+        """Close a replaced or removed folder's gateway once the requests still running on it
+        have finished (closing it under them would fail them, or worse, close the ledger
+        connection another thread is writing with)."""
+        retiring = asyncio.ensure_future(runtime.retire())
+        self._background.add(retiring)
+        retiring.add_done_callback(self._background.discard)
 
     # -- running actions ----------------------------------------------------
 
@@ -144,8 +238,17 @@ class MagrayServer(LanguageServer):
         instruction: str | None,
         work_done_token: lsp.ProgressToken | None = None,
     ) -> ActionResult:
+        from magray_lsp.actions.perform import run_action
+        from magray_lsp.actions.target import Target
+        from magray_lsp.gateway import Fallback
+        from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload
+        from magray_lsp.privacy.policy import is_private
+        from magray_lsp.providers.base import TextDelta
+
         doc = self.document(uri)
         runtime, path = self.runtime_for(uri)
+        if (reason := self.too_large(doc, runtime)) is not None:
+            raise MagrayError(reason)
         private = is_private(path, runtime.root, runtime.gateway.config.privacy)
         start, end = self.offsets(doc, rng)
         tree_doc = await self.parses.get_document(uri)  # waits for a big file's parse
@@ -177,6 +280,7 @@ class MagrayServer(LanguageServer):
             elif isinstance(event, Fallback):
                 self.log(f"magray: {event.failed} failed ({event.error}); trying {event.next}")
 
+        runtime.enter()
         try:
             result = await run_action(
                 runtime.gateway,
@@ -187,6 +291,7 @@ class MagrayServer(LanguageServer):
                 on_event=on_event,
             )
         finally:
+            runtime.leave()
             self.protocol.notify(
                 STREAM_METHOD,
                 {"id": request_id, "action": action, "uri": uri, "delta": "", "done": True},
@@ -225,6 +330,10 @@ class MagrayServer(LanguageServer):
         return token
 
     def remember_explanation(self, result: ActionResult, uri: str) -> str:
+        from magray_lsp.context.normalize import normalized_unit_key
+        from magray_lsp.lsp.offers import unit_at
+        from magray_lsp.lsp.status import status_text
+
         target_doc = self.parses.peek(uri)
         ctx = result.prepared.context
         header = f"### `{ctx.unit}`\n\n" if ctx.unit else ""
@@ -236,7 +345,28 @@ class MagrayServer(LanguageServer):
                 self.explanations[(uri, normalized_unit_key(target_doc, unit))] = markdown
         return markdown
 
+    async def open_dashboard(self, runtime: WorkspaceRuntime) -> str:
+        """Serve the usage dashboard in this process (loopback, a free port; once) and ask the
+        client to open it in a browser."""
+        if self.dashboard is None:
+            from magray_lsp.dashboard.server import start_dashboard
+
+            self.dashboard = await start_dashboard(
+                runtime.gateway.ledger.path, lambda: runtime.gateway.config.budget
+            )
+        url = self.dashboard.url
+        caps = self.client_capabilities.window
+        if caps and caps.show_document and caps.show_document.support:
+            await self.window_show_document_async(lsp.ShowDocumentParams(uri=url, external=True))
+        else:
+            self.window_show_message(
+                lsp.ShowMessageParams(lsp.MessageType.Info, f"magray usage dashboard: {url}")
+            )
+        return url
+
     async def show_explanation(self, markdown: str, unit: str) -> None:
+        from magray_lsp.lsp import reports
+
         caps = self.client_capabilities.window
         if caps and caps.show_document and caps.show_document.support:
             folder = reports.output_dir()
@@ -265,25 +395,56 @@ def workspace_edit(uri: str, version: int, result: ActionResult) -> lsp.Workspac
     )
 
 
+def after_setup(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """A request `handler` run once start-up has finished (`MagrayServer.setup_finished`); a
+    request that arrives earlier waits, and fails with the reason if start-up failed."""
+    return _gated(handler, notification=False)
+
+
+def notification_after_setup(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`after_setup` for a notification: if start-up failed it is dropped (the failure was
+    shown once; an error per keystroke would only repeat it)."""
+    return _gated(handler, notification=True)
+
+
+def _gated(handler: Callable[..., Any], *, notification: bool) -> Callable[..., Awaitable[Any]]:
+    # Always a coroutine: pygls runs each as a task, and tasks start in arrival order, so
+    # notifications (didOpen, didChange…) are still applied in the order they were sent.
+    @functools.wraps(handler)
+    async def gated(ls: MagrayServer, *args: Any) -> Any:
+        try:
+            await ls.setup_finished()
+        except MagrayError:
+            if notification:
+                return None
+            raise
+        result = handler(ls, *args)
+        return await result if inspect.isawaitable(result) else result
+
+    return gated
+
+
 def create_server() -> MagrayServer:
     server = MagrayServer()
 
     @server.feature(lsp.INITIALIZE)
     def initialize(ls: MagrayServer, params: lsp.InitializeParams) -> None:
+        # Only cheap work here: the result goes out when this returns; `start_setup` does the rest.
         options = params.initialization_options
         if isinstance(options, dict):
             ls.settings = dict(options.get("magray", options))
+        negotiated = str(ls.workspace.position_encoding or "utf-16")
+        ls.encoding = negotiated if negotiated in ("utf-8", "utf-32") else "utf-16"  # type: ignore[assignment]
         folders = [fs_path(f.uri) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
             folders = [fs_path(params.root_uri)]
-        for folder in folders:
-            ls.workspaces.add(folder)
+        ls.start_setup(folders)
 
     @server.feature(lsp.INITIALIZED)
+    @notification_after_setup
     async def initialized(ls: MagrayServer, params: lsp.InitializedParams) -> None:
-        negotiated = str(ls.workspace.position_encoding or "utf-16")
-        ls.encoding = negotiated if negotiated in ("utf-8", "utf-32") else "utf-16"  # type: ignore[assignment]
-        ls.parses.encoding = ls.encoding
+        from magray_lsp.config.loader import WORKSPACE_FILE
+
         caps = ls.client_capabilities.workspace
         if (
             caps
@@ -323,6 +484,7 @@ def create_server() -> MagrayServer:
                 await ls.reload(root)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    @notification_after_setup
     async def did_change_configuration(
         ls: MagrayServer, params: lsp.DidChangeConfigurationParams
     ) -> None:
@@ -335,32 +497,44 @@ def create_server() -> MagrayServer:
             await pull_configuration(ls)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    @notification_after_setup
     async def did_change_watched(ls: MagrayServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        from magray_lsp.config.loader import WORKSPACE_FILE
+
         roots = {fs_path(c.uri).parent for c in params.changes if c.uri.endswith(WORKSPACE_FILE)}
         for root in roots:
             if str(root) in ls.workspaces.folders:
                 await ls.reload(root)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    @notification_after_setup
     async def did_change_folders(
         ls: MagrayServer, params: lsp.DidChangeWorkspaceFoldersParams
     ) -> None:
         for folder in params.event.removed:
             runtime = ls.workspaces.remove(fs_path(folder.uri))
             if runtime is not None:
-                await runtime.gateway.aclose()
+                ls.retire(runtime)
         for folder in params.event.added:
             ls.publish_config_problems(ls.workspaces.add(fs_path(folder.uri)))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @notification_after_setup
     def did_open(ls: MagrayServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        from magray_lsp.context.document import valid_text
+
         item = params.text_document
-        if len(item.text) > MAX_DOCUMENT_BYTES:
-            ls.warn(f"{item.uri} is over {MAX_DOCUMENT_BYTES // 2**20} MB: actions use plain text")
-        ls.parses.open(item.uri, item.text, language_id=item.language_id, version=item.version)
+        text = valid_text(item.text)
+        doc = ls.parses.open(item.uri, text, language_id=item.language_id, version=item.version)
+        if (reason := ls.too_large(doc, ls.runtime_for(item.uri)[0])) is not None:
+            ls.log(f"magray: {item.uri}: {reason}")
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    @notification_after_setup
     def did_change(ls: MagrayServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        from magray_lsp.context.document import valid_text
+        from magray_lsp.context.positions import Position, Range
+
         uri, version = params.text_document.uri, params.text_document.version
         for change in params.content_changes:
             rng = None
@@ -369,17 +543,21 @@ def create_server() -> MagrayServer:
                 rng = Range(
                     Position(r.start.line, r.start.character), Position(r.end.line, r.end.character)
                 )
-            ls.parses.apply_change(uri, rng, change.text, version)
+            ls.parses.apply_change(uri, rng, valid_text(change.text), version)
         ls.refresh_tree_soon(uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
+    @notification_after_setup
     async def did_save(ls: MagrayServer, params: lsp.DidSaveTextDocumentParams) -> None:
+        from magray_lsp.config.loader import WORKSPACE_FILE
+
         if params.text_document.uri.endswith(WORKSPACE_FILE):
             root = fs_path(params.text_document.uri).parent
             if str(root) in ls.workspaces.folders:
                 await ls.reload(root)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @notification_after_setup
     def did_close(ls: MagrayServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.parses.close(params.text_document.uri)
 
@@ -389,16 +567,27 @@ def create_server() -> MagrayServer:
             code_action_kinds=["refactor.magray", "refactor.rewrite.magray"], resolve_provider=True
         ),
     )
+    @after_setup
     def code_action(ls: MagrayServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        from magray_lsp.lsp.offers import offers
+        from magray_lsp.privacy.policy import is_private
+
         uri = params.text_document.uri
         doc = ls.parses.peek(uri)
         if doc is None:
             return []
         runtime, path = ls.runtime_for(uri)
+        caps = ls.client_capabilities.text_document
+        if (reason := ls.too_large(doc, runtime)) is not None:
+            # one visible, disabled entry says why instead of a menu that silently lacks magray
+            if caps and caps.code_action and caps.code_action.disabled_support:
+                note = lsp.CodeAction(f"magray: {reason}", kind="refactor.magray")
+                note.disabled = lsp.CodeActionDisabled(reason=reason)
+                return [note]
+            return []
         private = is_private(path, runtime.root, runtime.gateway.config.privacy)
         start, end = ls.offsets(doc, params.range)
-        only = params.context.only
-        caps = ls.client_capabilities.text_document
+        only = [k for k in params.context.only or [] if isinstance(k, str)]
         resolves = bool(
             caps
             and caps.code_action
@@ -419,14 +608,20 @@ def create_server() -> MagrayServer:
         return out
 
     @server.feature(lsp.CODE_ACTION_RESOLVE)
+    @after_setup
     async def resolve(ls: MagrayServer, action: lsp.CodeAction) -> lsp.CodeAction:
+        from magray_lsp.actions.perform import ActionError
+
         data = action.data if isinstance(action.data, dict) else {}
         kind = data.get("action")
         if kind not in ACTIONS:
             return action
-        rng = ls.protocol._converter.structure(data["range"], lsp.Range)
         try:
-            result = await ls.run(kind, data["uri"], rng, data.get("instruction"))
+            uri, rng, instruction = action_target(ls, data)
+        except MagrayError as exc:  # not data this server made: the client's mistake
+            raise JsonRpcInvalidParams(f"codeAction/resolve: {exc}") from None
+        try:
+            result = await ls.run(kind, uri, rng, instruction)
         except (MagrayError, ActionError) as exc:
             ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
             return action
@@ -434,26 +629,47 @@ def create_server() -> MagrayServer:
             markdown = ls.remember_explanation(result, data["uri"])
             await ls.show_explanation(markdown, result.prepared.context.unit)
             return action
-        action.edit = workspace_edit(data["uri"], ls.document(data["uri"]).version, result)
+        try:
+            version = ls.document(uri).version
+        except MagrayError as exc:  # closed while the model was answering: nothing to edit
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return action
+        action.edit = workspace_edit(uri, version, result)
         return action
 
-    def command_args(ls: MagrayServer, args: tuple[Any, ...]) -> tuple[str, lsp.Range, str | None]:
-        if not args or not isinstance(args[0], dict) or "uri" not in args[0]:
+    def action_target(ls: MagrayServer, data: dict[str, Any]) -> tuple[str, lsp.Range, str | None]:
+        """`{uri, range?, instruction?}` checked: a MagrayError names what is wrong."""
+        from magray_lsp.context.document import valid_text
+
+        uri, raw_range, instruction = data.get("uri"), data.get("range"), data.get("instruction")
+        if not isinstance(uri, str) or not uri:
             raise MagrayError("expected arguments [{uri, range, instruction?}]")
-        first = args[0]
-        rng = ls.protocol._converter.structure(
-            first.get("range")
-            or {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
-            lsp.Range,
-        )
-        instruction = first.get("instruction") or (
-            args[1] if len(args) > 1 and isinstance(args[1], str) else None
-        )
-        return first["uri"], rng, instruction
+        if instruction is not None and not isinstance(instruction, str):
+            raise MagrayError("instruction must be a string")
+        try:
+            origin = {"line": 0, "character": 0}
+            rng = ls.protocol._converter.structure(
+                raw_range or {"start": origin, "end": origin}, lsp.Range
+            )
+        except Exception:
+            raise MagrayError(f"not an LSP range: {str(raw_range)[:100]}") from None
+        return uri, rng, valid_text(instruction) if instruction else None
+
+    def command_args(ls: MagrayServer, args: tuple[Any, ...]) -> tuple[str, lsp.Range, str | None]:
+        if not args or not isinstance(args[0], dict):
+            raise MagrayError("expected arguments [{uri, range, instruction?}]")
+        uri, rng, instruction = action_target(ls, args[0])
+        if instruction is None and len(args) > 1 and isinstance(args[1], str):
+            from magray_lsp.context.document import valid_text
+
+            instruction = valid_text(args[1])
+        return uri, rng, instruction
 
     async def run_command(
         ls: MagrayServer, action: Action, args: tuple[Any, ...]
     ) -> dict[str, Any]:
+        from magray_lsp.actions.perform import ActionError
+
         try:
             uri, rng, instruction = command_args(ls, args)
             result = await ls.run(action, uri, rng, instruction)
@@ -463,35 +679,50 @@ def create_server() -> MagrayServer:
         if action == "explain":
             markdown = ls.remember_explanation(result, uri)
             await ls.show_explanation(markdown, result.prepared.context.unit)
-            return {"ok": True, "markdown": markdown}
+            # the ledger row's id: sent only after that row is committed (the gateway waits)
+            return {"ok": True, "markdown": markdown, "requestId": result.outcome.request_id}
+        try:
+            version = ls.document(uri).version
+        except MagrayError as exc:  # closed while the model was answering: nothing to edit
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return {"ok": False, "error": str(exc)}
         applied = await ls.workspace_apply_edit_async(
             lsp.ApplyWorkspaceEditParams(
-                edit=workspace_edit(uri, ls.document(uri).version, result),
+                edit=workspace_edit(uri, version, result),
                 label=f"magray: {action}",
             )
         )
         return {"ok": bool(applied.applied), "edits": len(result.edits)}
 
     @server.command("magray.explain")
+    @after_setup
     async def explain_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
         return await run_command(ls, "explain", args)
 
     @server.command("magray.document")
+    @after_setup
     async def document_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
         return await run_command(ls, "document", args)
 
     @server.command("magray.refactor")
+    @after_setup
     async def refactor_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
         return await run_command(ls, "refactor", args)
 
     @server.command("magray.showUsage")
+    @after_setup
     async def show_usage(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        from magray_lsp.lsp import reports
+
         runtime = next(iter(ls.workspaces.folders.values()), None) or ls.workspaces.add(None)
         markdown = await asyncio.to_thread(reports.usage_markdown, runtime.gateway)
+        if args and isinstance(args[0], dict) and args[0].get("dashboard"):
+            return {"markdown": markdown, "url": await ls.open_dashboard(runtime)}
         await ls.show_explanation(markdown, "usage")
         return {"markdown": markdown}
 
     @server.command("magray.clearCache")
+    @after_setup
     async def clear_cache(ls: MagrayServer, *args: Any) -> dict[str, Any]:
         removed = 0
         for runtime in list(ls.workspaces.folders.values()):
@@ -504,7 +735,11 @@ def create_server() -> MagrayServer:
         return {"removed": removed}
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @after_setup
     async def hover(ls: MagrayServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        from magray_lsp.context.normalize import normalized_unit_key
+        from magray_lsp.lsp.offers import unit_at
+
         uri = params.text_document.uri
         doc = ls.parses.peek(uri)
         if doc is None or doc.tree is None:
@@ -526,6 +761,8 @@ def create_server() -> MagrayServer:
     async def auto_hover(
         ls: MagrayServer, uri: str, doc: Document, span: tuple[int, int], position: lsp.Position
     ) -> str | None:
+        from magray_lsp.actions.perform import ActionError
+
         await asyncio.sleep(0.3)  # debounce: a newer hover request cancels this one meanwhile
         current = ls.parses.peek(uri)
         if current is None or current.version != doc.version:
@@ -549,7 +786,6 @@ def create_server() -> MagrayServer:
     def shutdown(ls: MagrayServer, *args: Any) -> None:
         # Synchronous on purpose: pygls marks the server shut down only after this returns, and
         # cancels in-flight requests itself (their ledger rows say "cancelled").
-        gateways = [runtime.gateway for runtime in ls.workspaces.folders.values()]
-        ls.closing = asyncio.ensure_future(asyncio.gather(*(g.aclose() for g in gateways)))
+        ls.closing = asyncio.ensure_future(ls.close_all())
 
     return server

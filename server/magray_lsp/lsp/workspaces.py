@@ -6,6 +6,7 @@ diagnostic on the offending line; the next valid save takes effect immediately.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,26 @@ class WorkspaceRuntime:
     gateway: Gateway
     problems: list[ConfigProblem] = field(default_factory=list)
     error: str | None = None  # the last reload's error, while the last good config keeps running
+    #: actions running on this gateway; a replaced runtime is closed only when they are done
+    busy: int = 0
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.busy += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.busy -= 1
+        if self.busy == 0:
+            self._idle.set()
+
+    async def retire(self) -> None:
+        """Close the gateway once the actions still running on it have finished."""
+        await self._idle.wait()
+        await self.gateway.aclose()
 
     @property
     def config_file(self) -> Path | None:
@@ -102,6 +123,10 @@ class Workspaces:
     def _build(self, root: Path | None, previous: WorkspaceRuntime | None) -> WorkspaceRuntime:
         try:
             loaded = load_config(workspace=root, settings=self._settings())
+            if previous is not None and loaded == previous.gateway.catalog.loaded:
+                # nothing changed (a save without edits, settings sent again): keep it running
+                previous.problems, previous.error = [], None
+                return previous
         except ConfigError as exc:
             if previous is not None:
                 previous.problems = problems_of(exc)
