@@ -150,3 +150,37 @@ def fake_openai(chunks: int, in_process: bool = False) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- results: every benchmark writes bench/results/<name>.md (+ .json); report.py stitches them --
+
+
+def results_dir() -> Path:
+    """Where results go: $BENCH_RESULTS (the smoke test points it at a temporary folder)."""
+    return Path(os.environ.get("BENCH_RESULTS") or ROOT / "bench" / "results")
+
+
+def write_result(name: str, markdown: str, data: object) -> Path:
+    """Write `<name>.md` (a section of docs/benchmarks.md, starting with its own `### ` title)
+    and `<name>.json` (the raw numbers) into `results_dir()`; returns the markdown path."""
+    import json
+
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    path = out / f"{name}.md"
+    path.write_text(markdown.rstrip() + "\n")
+    return path
+
+
+def is_quick() -> bool:
+    """`--quick` on the command line or BENCH_QUICK=1: a tiny setting for the smoke test."""
+    return "--quick" in sys.argv or os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+
+def load_average() -> float:
+    """1-minute load average (other engineers' work on this shared machine shows up here)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return math.nan

@@ -137,15 +137,32 @@ async def run(lines: int, repeat: int) -> list[tuple[str, float, str]]:
 
 
 def main() -> None:
+    from _common import command_line, is_quick, machine, table, write_result
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
     args = parser.parse_args()
+    if args.quick or is_quick():
+        args.quick, args.lines, args.repeat = True, 1000, 10
+    started = time.perf_counter()
     rows = asyncio.run(run(args.lines, args.repeat))
-    print(f"| operation ({args.lines} lines, median of {args.repeat}) | ms | notes |")
-    print("|---|---:|---|")
-    for name, ms, note in rows:
-        print(f"| {name} | {ms:.2f} | {note} |")
+    lines = [
+        "### Context package in-process (`bench_context.py`)",
+        "",
+        f"Command: `{command_line()}` (took {time.perf_counter() - started:.0f} s). "
+        f"Machine: {machine()}.",
+        "",
+        table(
+            [f"operation ({args.lines} lines, median of {args.repeat})", "ms", "notes"],
+            [(name, f"{value:.2f}", note) for name, value, note in rows],
+            "lrl",
+        ),
+    ]
+    markdown = "\n".join(lines)
+    write_result("context", markdown, {"rows": rows, "args": vars(args)})
+    print(markdown)
 
 
 if __name__ == "__main__":

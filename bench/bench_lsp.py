@@ -117,6 +117,9 @@ class Client:
         self._next = 0
         self._waiting: dict[int, asyncio.Future[tuple[Any, float]]] = {}
         self.notifications: list[dict[str, Any]] = []
+        #: time.monotonic() when each notification was read (CLOCK_MONOTONIC: system-wide, so
+        #: comparable with a timestamp another process took)
+        self.notification_times: list[float] = []
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -180,6 +183,7 @@ class Client:
                     self._write({"id": message["id"], "result": None})
                 else:
                     self.notifications.append(message)
+                    self.notification_times.append(time.monotonic())
                 continue
             future = self._waiting.pop(message.get("id"), None)
             if future is None or future.done():
@@ -321,9 +325,9 @@ def titles(result: Any) -> list[str]:
 class BigFile:
     """The generated file, open in the server; `line` is a `return y` line in the middle."""
 
-    def __init__(self, workspace: Path, lines: int) -> None:
+    def __init__(self, workspace: Path, lines: int, name: str = "big.py") -> None:
         self.text = generate(lines)
-        path = workspace / "big.py"
+        path = workspace / name
         path.write_text(self.text)
         self.uri = path.as_uri()
         rows = self.text.split("\n")

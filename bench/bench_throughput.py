@@ -1,0 +1,180 @@
+"""Throughput: N requests at concurrency 1, 10, 100 against a fake with a fixed 50 ms latency.
+
+    python bench/bench_throughput.py [--quick] [--requests N] [--requests-c1 N1] [--repeat R]
+
+For each concurrency: raw httpx (aiohttp transport), magray's `Gateway.run` and LiteLLM's Router
+(`acompletion`, stream=False, in its own venv and process) each send N requests with that many
+workers; wall time vs the ideal, latency-bound time ``N / concurrency × latency``. Runs rotate
+raw → magray → LiteLLM for R repeats; the table shows medians. Concurrency 1 uses N1 requests
+(default 500: 2,000 would take 100 s per run at 50 ms). Writes bench/results/throughput.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from _common import command_line, is_quick, machine, median, table, write_result
+from _compare import Fakes, LiteLLM, Raw, magray_request, make_gateway, temp_dir
+
+GOAL = 1.2  # magray at concurrency 100 within 1.2× of ideal
+
+
+async def drive(n: int, concurrency: int, one: Any) -> tuple[float, int]:
+    left, errors = n, 0
+
+    async def worker() -> None:
+        nonlocal left, errors
+        while left > 0:
+            left -= 1
+            try:
+                await one()
+            except Exception:
+                errors += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, errors
+
+
+async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    runs: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    ledger_batches: dict[str, float] = {}
+    with Fakes(args.latency, args.chunks) as fakes, LiteLLM() as ll:
+        ll.setup(fakes, cache=False)
+        raw = Raw(fakes.urls["primary"])
+        try:
+            for concurrency in args.concurrency:
+                n = args.requests_c1 if concurrency == 1 else args.requests
+                # sized like LiteLLM's pool: every worker gets its own connection
+                gateway = make_gateway(fakes, tmp, concurrency=max(64, concurrency))
+                try:
+                    via_magray = partial(magray_request, gateway, stream=False)
+                    via_raw = partial(raw.request, stream=False)
+                    await drive(min(n, 50), concurrency, via_magray)
+                    await drive(min(n, 50), concurrency, via_raw)
+                    ll.ask("throughput", n=min(n, 50), concurrency=concurrency, stream=False)
+                    writes0, batches0 = gateway.writer.writes, gateway.writer.batches
+                    for _ in range(args.repeat):
+                        for name in ("raw httpx", "magray", "LiteLLM Router"):
+                            key = f"{name} | {concurrency}"
+                            if name == "raw httpx":
+                                seconds, err = await drive(n, concurrency, via_raw)
+                            elif name == "magray":
+                                seconds, err = await drive(n, concurrency, via_magray)
+                            else:
+                                answer = ll.ask(
+                                    "throughput", n=n, concurrency=concurrency, stream=False
+                                )
+                                seconds, err = answer["seconds"], answer["errors"]
+                            runs.setdefault(key, []).append(seconds)
+                            errors[key] = errors.get(key, 0) + err
+                    batches = gateway.writer.batches - batches0
+                    ledger_batches[str(concurrency)] = (
+                        (gateway.writer.writes - writes0) / batches if batches else 0.0
+                    )
+                finally:
+                    await gateway.aclose()
+        finally:
+            await raw.aclose()
+    return {"runs": runs, "errors": errors, "rows_per_commit": ledger_batches,
+            "litellm": ll.version}  # fmt: skip
+
+
+def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tuple[str, dict]:
+    rows, summary = [], {}
+    for concurrency in args.concurrency:
+        n = args.requests_c1 if concurrency == 1 else args.requests
+        ideal = n / concurrency * args.latency
+        for name in ("raw httpx", "magray", "LiteLLM Router"):
+            key = f"{name} | {concurrency}"
+            values = data["runs"][key]
+            wall = median(values)
+            summary[key] = {"seconds": wall, "ideal": ideal, "ratio": wall / ideal, "runs": values}
+            goal = ""
+            if name == "magray" and concurrency == 100:
+                goal = "**met**" if wall / ideal <= GOAL else "**not met**"
+            rows.append(
+                (
+                    concurrency,
+                    n,
+                    name,
+                    f"{wall:.2f}",
+                    f"{min(values):.2f} … {max(values):.2f}",
+                    f"{ideal:.2f}",
+                    f"{wall / ideal:.2f}×",
+                    f"{n / wall:.0f}",
+                    data["errors"][key],
+                    goal,
+                )
+            )
+    batches = ", ".join(f"c={c}: {v:.1f}" for c, v in data["rows_per_commit"].items() if v)
+    md = [
+        "### Throughput: magray vs LiteLLM Router vs the latency-bound ideal",
+        "",
+        f"Machine: {machine()}. Command: `{command_line()}` (took {elapsed:.0f} s). "
+        f"LiteLLM {data['litellm']}.",
+        "",
+        f"Fake with a fixed {args.latency * 1000:g} ms latency; all three clients send "
+        "`stream=False` (magray: `Gateway.run`). Ideal = requests "
+        "÷ concurrency × latency. Median of "
+        f"{args.repeat} runs per cell, rotating raw → magray → LiteLLM. magray's provider "
+        "concurrency (`max_concurrency`) is set to max(64, concurrency); each request's ledger "
+        f"row is committed before it returns (ledger rows per commit, group commit: {batches}).",
+        "",
+        table(
+            [
+                "concurrency",
+                "requests",
+                "client",
+                "wall s",
+                "range s",
+                "ideal s",
+                "× ideal",
+                "req/s",
+                "errors",
+                "goal ≤ 1.2×",
+            ],
+            rows,
+            "rrlrrrrrrl",
+        ),
+    ]
+    goals = []
+    if "magray | 100" in summary:
+        ratio = summary["magray | 100"]["ratio"]
+        raw = summary["raw httpx | 100"]["ratio"]
+        goals.append(
+            {"goal": "throughput at concurrency 100 within 1.2× of ideal",
+             "measured": f"{ratio:.2f}× (raw httpx {raw:.2f}×)", "met": ratio <= GOAL}
+        )  # fmt: skip
+    return "\n".join(md), {"goals": goals, "summary": summary, "raw": data, "args": vars(args)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests-c1", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--chunks", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 100])
+    args = parser.parse_args()
+    if args.quick or is_quick():
+        args.requests, args.requests_c1, args.repeat = 100, 10, 1
+    started = time.perf_counter()
+    with temp_dir() as tmp:
+        data = asyncio.run(measure(args, Path(tmp)))
+    md, js = report(args, data, time.perf_counter() - started)
+    path = write_result("throughput", md, js)
+    print(md)
+    print(f"\n(written to {path})")
+
+
+if __name__ == "__main__":
+    main()
