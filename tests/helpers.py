@@ -22,3 +22,24 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def openai_only_toml(base_url: str, api_key: str, *, timeout: float = 30, extra: str = "") -> str:
+    """A `.magray.toml` whose only provider is one OpenAI(-compatible) fake, local model off."""
+    return f"""
+[llm.openai]
+api_key = "{api_key}"
+base_url = "{base_url}"
+timeout_seconds = {timeout:g}
+[llm.openai.models]
+default = "gpt-4o-mini"
+
+[llm.local]
+enabled = false
+
+[routing]
+default = "openai.default"
+
+[retry]
+max_attempts = 1
+{extra}"""

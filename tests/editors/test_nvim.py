@@ -18,6 +18,7 @@ import pytest
 from tests.editors.nvim_harness import nvim_binary, run_lua
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import openai_only_toml
 
 SAMPLE = """import json
 
@@ -42,26 +43,11 @@ def workspace(tmp_path: Path, openai_fake: FakeOpenAI) -> Path:
     openai_fake.reset()
     root = tmp_path / "project"
     root.mkdir()
-    (root / ".magray.toml").write_text(f"""
-[llm.openai]
-api_key = "sk-nvim-test"
-base_url = "{openai_fake.base_url}"
-timeout_seconds = 30
-[llm.openai.models]
-default = "gpt-4o-mini"
-
-[llm.local]
-enabled = false
-
-[routing]
-default = "openai.default"
-
-[retry]
-max_attempts = 1
-
-[budget]
-monthly_usd = 20
-""")
+    (root / ".magray.toml").write_text(
+        openai_only_toml(
+            openai_fake.base_url, "sk-nvim-test", extra="\n[budget]\nmonthly_usd = 20\n"
+        )
+    )
     (root / "sample.py").write_text(SAMPLE)
     return root
 

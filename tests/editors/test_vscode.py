@@ -32,6 +32,7 @@ import pytest
 from magray_lsp.cost.ledger import Ledger
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import openai_only_toml
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = REPO / "editors" / "vscode"
@@ -117,23 +118,9 @@ def workspace(tmp_path: Path, openai_fake: FakeOpenAI) -> Path:
     root = tmp_path / "project"
     (root / ".vscode").mkdir(parents=True)
     (root / "http_headers.py").write_text(SAMPLE)
-    (root / ".magray.toml").write_text(f"""
-[llm.openai]
-api_key = "sk-vscode-test"
-base_url = "{openai_fake.base_url}"
-timeout_seconds = 60
-[llm.openai.models]
-default = "gpt-4o-mini"
-
-[llm.local]
-enabled = false
-
-[routing]
-default = "openai.default"
-
-[retry]
-max_attempts = 1
-""")
+    (root / ".magray.toml").write_text(
+        openai_only_toml(openai_fake.base_url, "sk-vscode-test", timeout=60)
+    )
     server_home = tmp_path / "server-home"
     settings = {
         "magray.server.path": str(MAGRAY_LSP),

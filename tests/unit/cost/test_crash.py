@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import openai_only_toml
 
 FUNCTIONS = 10
 CONCURRENT = 100
@@ -113,18 +114,7 @@ def home(tmp_path: Path, fake: FakeOpenAI) -> Path:
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "steps.py").write_text(sample())
     (tmp_path / "ws" / ".magray.toml").write_text(
-        textwrap.dedent(f"""
-        [llm.openai]
-        api_key = "sk-crash-test"
-        base_url = "{fake.base_url}"
-        timeout_seconds = 10
-        [llm.openai.models]
-        default = "gpt-4o-mini"
-        [llm.local]
-        enabled = false
-        [routing]
-        default = "openai.default"
-        """)
+        openai_only_toml(fake.base_url, "sk-crash-test", timeout=10)
     )
     return tmp_path
 
