@@ -210,19 +210,20 @@ async def run_example(
         model_pin=labels[pin % len(labels)] if pin is not None else None,
         source_path=str(root / file),
     )
-    lying: list[type] = []
+    # (class, its own `is_local` entry or None): a subclass that inherits `is_local` must get the
+    # inherited one back, not a copy of whatever its parent held while it was being patched
+    lying: list[tuple[type, Any]] = []
     try:
         if bug == "none":
             await gw.run(task)
         else:
             public_plan = gw.plan(replace(task, private=False, model_pin=None))
             if bug == "router+gateway":  # every adapter claims to be local
-                lying = list(
-                    {type(gw.catalog.provider(c.ref.provider)) for c in public_plan.candidates}
-                )
-                for cls in lying:
-                    cls.is_local_backup = cls.is_local  # type: ignore[attr-defined]
-                    cls.is_local = property(lambda self: True)  # type: ignore[assignment,method-assign]
+                names = {c.ref.provider for c in public_plan.candidates}
+                classes = {type(gw.catalog.provider(name)) for name in names}
+                lying = [(cls, cls.__dict__.get("is_local")) for cls in classes]
+                for cls, _ in lying:
+                    cls.is_local = property(lambda self: True)  # type: ignore[attr-defined]
             async for _ in gw._execute(task, Plan(public_plan.candidates), None):
                 pass
         if private:
@@ -231,9 +232,11 @@ async def run_example(
         STATS["stopped"] += private
         STATS["stopped_by_transport_guard"] += "locality guard" in str(exc)
     finally:
-        for cls in lying:
-            cls.is_local = cls.is_local_backup  # type: ignore[attr-defined,method-assign]
-            del cls.is_local_backup  # type: ignore[attr-defined]
+        for cls, own in lying:
+            if own is None:
+                delattr(cls, "is_local")
+            else:
+                cls.is_local = own  # type: ignore[attr-defined]
         await gw.aclose()
 
     def leaked(server: FakeServer) -> list[Any]:
