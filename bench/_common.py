@@ -133,6 +133,14 @@ def fake_openai(chunks: int, in_process: bool = False) -> Iterator[str]:
             yield fake.base_url
         return
     code = _FAKE.format(root=str(ROOT), server=str(SERVER), chunks=pieces, n=chunks)
+    with child_fake(code, "the fake OpenAI server") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def child_fake(code: str, what: str) -> Iterator[str]:
+    """Run `code` (a fake server script that prints its base URL, then serves until its stdin
+    closes) in a child process; yields the URL."""
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -140,16 +148,23 @@ def fake_openai(chunks: int, in_process: bool = False) -> Iterator[str]:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         if not url.startswith("http"):
-            raise RuntimeError("the fake OpenAI server did not start")
+            raise RuntimeError(f"{what} did not start")
         yield url
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_child(proc)
+
+
+def stop_child(proc: subprocess.Popen[str]) -> None:
+    """Close a child's stdin (its signal to stop), then wait for it; kill it if it lingers."""
+    if proc.poll() is not None:
+        return
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # -- results: every benchmark writes bench/results/<name>.md (+ .json); report.py stitches them --

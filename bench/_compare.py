@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, setup_path
+from _common import ROOT, setup_path, stop_child
 
 setup_path()
 
@@ -78,14 +78,7 @@ class Fakes:
         return time.monotonic() + seconds
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
 
     def __enter__(self) -> Fakes:
         return self
@@ -158,14 +151,7 @@ class LiteLLM:
         self.version = answer["version"]
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
 
     def __enter__(self) -> LiteLLM:
         return self

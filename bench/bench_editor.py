@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from typing import Any
 from _common import (
     ROOT,
     SERVER,
+    child_fake,
     command_line,
     is_quick,
     load_average,
@@ -104,23 +104,8 @@ fake.stop()
 @contextlib.contextmanager
 def timed_fake() -> Iterator[str]:
     code = _TIMED_FAKE.format(root=str(ROOT), server=str(SERVER), gap=GAP)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError("the timed fake OpenAI server did not start")
+    with child_fake(code, "the timed fake OpenAI server") as url:
         yield url
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 async def stamps(base_url: str) -> list[float]:
@@ -179,17 +164,7 @@ class FirstTokenPaths:
         path = ws / name
         path.write_text("\n".join(lines))
         self.uri = path.as_uri()
-        client.notify(
-            "textDocument/didOpen",
-            {
-                "textDocument": {
-                    "uri": self.uri,
-                    "languageId": "python",
-                    "version": 1,
-                    "text": path.read_text(),
-                }
-            },
-        )
+        client.open_document(self.uri, path.read_text())
         self.http = make_client(
             base_url=base_url,
             timeout_seconds=10,
@@ -392,17 +367,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await ping(client, 20)  # warm-up
             floor = await ping(client, args.hits)
             sample_uri = (ws / "sample.py").as_uri()
-            client.notify(
-                "textDocument/didOpen",
-                {
-                    "textDocument": {
-                        "uri": sample_uri,
-                        "languageId": "python",
-                        "version": 1,
-                        "text": SAMPLE,
-                    }
-                },
-            )
+            client.open_document(sample_uri, SAMPLE)
             hits = await explain_hits(client, sample_uri, 4, 4, args.hits)
             tokens = await first_tokens(client, ws, url, args.tokens)
             floor += await ping(client, args.hits)

@@ -158,6 +158,10 @@ class Client:
     def notify(self, method: str, params: Any) -> None:
         self._write({"method": method, "params": params})
 
+    def open_document(self, uri: str, text: str, version: int = 1) -> None:
+        item = {"uri": uri, "languageId": "python", "version": version, "text": text}
+        self.notify("textDocument/didOpen", {"textDocument": item})
+
     async def _read(self) -> None:
         out = self.proc.stdout
         assert out is not None
@@ -340,17 +344,7 @@ class BigFile:
     async def open(self, client: Client) -> tuple[float, list[str]]:
         """didOpen, then wait until a listing names the unit (the tree was parsed in a worker
         thread); the time that took and those titles."""
-        client.notify(
-            "textDocument/didOpen",
-            {
-                "textDocument": {
-                    "uri": self.uri,
-                    "languageId": "python",
-                    "version": self.version,
-                    "text": self.text,
-                }
-            },
-        )
+        client.open_document(self.uri, self.text, self.version)
         start = time.perf_counter()
         first: list[str] = []
         for _ in range(1000):
@@ -561,17 +555,7 @@ async def main_async(args: argparse.Namespace) -> str:
         async with session(env, workspace, log) as client:
             await ping(client, 20)  # warm-up
             sample_uri = (workspace / "sample.py").as_uri()
-            client.notify(
-                "textDocument/didOpen",
-                {
-                    "textDocument": {
-                        "uri": sample_uri,
-                        "languageId": "python",
-                        "version": 1,
-                        "text": SAMPLE,
-                    }
-                },
-            )
+            client.open_document(sample_uri, SAMPLE)
             hits = await explain_hits(client, sample_uri, 4, 4, args.hits)
             hit_cached = await cached_flag(client)
             floor1 = await ping(client, args.hits)

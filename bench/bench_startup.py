@@ -409,7 +409,8 @@ def report(data: dict[str, Any]) -> str:
         f"- Start goal < 1 s: {verdict(init, GOAL_START)} ({ms(init)} ms median, "
         f"{ms(init - bare)} ms more than the bare pygls server).",
         "",
-        "Import time of `magray_lsp.lsp.server` by top-level package (sum of `-X importtime` "
+        "Import time of `magray_lsp.lsp.server` (what is loaded before `initialize` is "
+        "answered) by top-level package (sum of `-X importtime` "
         f"self times, one run; total {ms(total)} ms, inflated by `-X importtime`):",
         "",
         table(["package", "ms", "share"], import_rows[:10], "lrr"),
@@ -434,7 +435,8 @@ def report(data: dict[str, Any]) -> str:
         "in-process time of the `import` statement, the whole process's wall time, and VmRSS "
         "right after the import). `magray_lsp.gateway` is the part comparable to LiteLLM "
         "(routing, retry, fallback, cache, cost ledger, providers load lazily on first use); "
-        "`magray_lsp.lsp.server` is the whole language server:",
+        "`magray_lsp.lsp.server` is what the server imports before it answers `initialize` "
+        "(the gateway, actions and context stack load right after):",
         "",
         table(
             ["import", "import ms (median)", "process wall ms", "RSS MB", "× magray gateway"],

@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     serve.add_argument("--log-file", type=Path, help="write the server log here")
+    # vscode-languageclient and other clients append --stdio; stdio is the default anyway
+    serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
 
     doctor = sub.add_parser("doctor", parents=[common], help="check config, keys and providers")
     doctor.add_argument("--json", action="store_true")

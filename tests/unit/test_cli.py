@@ -195,3 +195,17 @@ def test_doctor_masks_credentials_in_base_urls() -> None:
     )
     assert display_url("http://127.0.0.1:11434") == "http://127.0.0.1:11434"
     assert display_url(None) is None
+
+
+def test_serve_accepts_the_stdio_flag_clients_append() -> None:
+    import subprocess
+    import sys
+
+    # stdin at EOF: the server starts, reads nothing and exits; an unknown flag would exit 2
+    run = subprocess.run(
+        [sys.executable, "-m", "magray_lsp", "serve", "--stdio"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    assert run.returncode != 2 and b"unrecognized arguments" not in run.stderr, run.stderr

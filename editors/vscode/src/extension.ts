@@ -77,7 +77,7 @@ class Magray implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command: launch.command,
       args: launch.args,
-      // No `transport`: TransportKind.stdio would append `--stdio`, which `serve` rejects.
+      // No `transport`: stdio is the default (`serve` also accepts the `--stdio` it would add).
       options: { cwd: folder, env: { ...process.env, ...launch.env } },
     };
     const clientOptions: LanguageClientOptions = {

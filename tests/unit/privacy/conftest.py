@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
-from tests.unit.gateway.conftest import settings
+from tests.unit.gateway.conftest import (  # the fake servers are shared with the gateway tests
+    anthropic_server,  # noqa: F401
+    openai_server,  # noqa: F401
+    settings,
+)
 
 from magray_lsp.cache import ResponseCache
 from magray_lsp.catalog import Catalog
@@ -23,28 +27,17 @@ async def _no_sleep(delay: float) -> None:
     return None
 
 
-@pytest.fixture(scope="session")
-def cloud_server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def second_server() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        yield server
+@pytest.fixture
+def cloud(openai_server: FakeOpenAI) -> FakeOpenAI:  # noqa: F811 (the imported fixture)
+    """The OpenAI fake of the gateway tests, here playing a cloud provider."""
+    openai_server.reset()
+    return openai_server
 
 
 @pytest.fixture
-def cloud(cloud_server: FakeOpenAI) -> FakeOpenAI:
-    cloud_server.reset()
-    return cloud_server
-
-
-@pytest.fixture
-def second(second_server: FakeAnthropic) -> FakeAnthropic:
-    second_server.reset()
-    return second_server
+def second(anthropic_server: FakeAnthropic) -> FakeAnthropic:  # noqa: F811
+    anthropic_server.reset()
+    return anthropic_server
 
 
 @pytest.fixture
