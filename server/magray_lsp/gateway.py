@@ -73,8 +73,9 @@ class Fallback:
 
 
 GatewayEvent = TextDelta | Fallback | Outcome
-#: decides whether a complete answer is usable (e.g. the edit it implies still parses)
-Accept = Callable[[str], bool]
+#: checks a complete answer: None when it is usable, else why not (the failed check, which the
+#: user is told) — e.g. the edit it implies would not parse
+Accept = Callable[[str], str | None]
 
 
 DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
@@ -291,8 +292,8 @@ class Gateway:
     async def stream(
         self, task: Task, *, accept: Accept | None = None, incremental: bool = True
     ) -> AsyncIterator[GatewayEvent]:
-        """Run `task`; `accept(text)` may reject an answer, which then counts as a failure of
-        that model (it is paid for and recorded, but not cached) and the next model is tried.
+        """Run `task`; `accept(text)` may reject an answer (saying why), which then counts as a
+        failure of that model (paid for and recorded, not cached) and the next model is tried.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
         key = self.key_for(task)
         if key and self.cache is not None:
@@ -486,9 +487,12 @@ class Gateway:
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
         run.done, run.cost = done, cost
-        if accept is not None and not accept("".join(run.parts)):
+        refusal = accept("".join(run.parts)) if accept is not None else None
+        if refusal is not None:
             await self._record(run, "error", "InvalidAnswer")
-            raise InvalidAnswer(f"the answer from {label} was not usable", provider=ref.provider)
+            raise InvalidAnswer(
+                f"the answer from {label} was not usable: {refusal}", provider=ref.provider
+            )
         await self._record(run, "ok", None)
         status = self.budget_status()  # the writer's, as of the commit that holds this row
         yield Outcome(

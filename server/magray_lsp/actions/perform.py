@@ -19,7 +19,7 @@ from magray_lsp.context.edits import TextEditSpec, diff_edits
 from magray_lsp.context.positions import DEFAULT_ENCODING, PositionEncoding
 from magray_lsp.context.syntax_check import is_acceptable_edit
 from magray_lsp.errors import MagrayError
-from magray_lsp.gateway import Gateway, GatewayEvent, Outcome
+from magray_lsp.gateway import Accept, Gateway, GatewayEvent, Outcome
 from magray_lsp.task import Action
 
 
@@ -80,6 +80,13 @@ def _refactor_accept(target: Target, prepared: PreparedTask) -> Callable[[str], 
     return apply
 
 
+def _refusal_of(convert: Callable[[str], str | None]) -> Accept:
+    def accept(answer: str) -> str | None:
+        return None if convert(answer) is not None else "the edit does not fit the code"
+
+    return accept
+
+
 async def run_action(
     gateway: Gateway,
     action: Action,
@@ -99,7 +106,7 @@ async def run_action(
         convert = _document_accept(target)
     elif action == "refactor":
         convert = _refactor_accept(target, prepared)
-    accept = (lambda answer: convert(answer) is not None) if convert else None
+    accept = _refusal_of(convert) if convert is not None else None
     outcome: Outcome | None = None
     events: AsyncIterator[GatewayEvent] = gateway.stream(prepared.task, accept=accept)
     async for event in events:

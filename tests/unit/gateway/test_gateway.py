@@ -300,6 +300,10 @@ async def test_budget_hard_limit_overshoots_by_at_most_one_estimate(
     assert gw.budget_status(max_age=0).exhausted or spent + Decimal("0.0002") > Decimal("0.005")
 
 
+def _no_broken_parens(text: str) -> str | None:
+    return "syntax: unbalanced parenthesis" if "(:" in text else None
+
+
 async def test_rejected_answer_is_paid_not_cached_and_the_next_model_answers(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
@@ -308,18 +312,21 @@ async def test_rejected_answer_is_paid_not_cached_and_the_next_model_answers(
     primary.default = Reply(text="def broken(:", input_tokens=100, output_tokens=10)
     secondary.default = Reply(text="def fixed(): pass")
     gw = make_gateway(cache=True)
-    events = [e async for e in gw.stream(task(key="edit"), accept=lambda text: "(:" not in text)]
+    events = [e async for e in gw.stream(task(key="edit"), accept=_no_broken_parens)]
     outcome = events[-1]
     assert isinstance(outcome, Outcome) and outcome.text == "def fixed(): pass"
-    assert any(isinstance(e, Fallback) and "InvalidAnswer" in e.error for e in events)
+    assert any(
+        isinstance(e, Fallback) and "InvalidAnswer" in e.error and "unbalanced" in e.error
+        for e in events
+    )
     rows = {r.error_type: r for r in gw.ledger.recent()}
     assert rows["InvalidAnswer"].cost_usd == Decimal("0.00012")  # paid for, even though unusable
-    again = await gw.run(task(key="edit"), accept=lambda text: "(:" not in text)
+    again = await gw.run(task(key="edit"), accept=_no_broken_parens)
     assert again.cached and again.text == "def fixed(): pass"
     primary.default = Reply(text="def broken(:")
     secondary.default = Reply(text="def broken(:")
     with pytest.raises(AllModelsFailed, match="InvalidAnswer"):
-        await gw.run(task(key="other"), accept=lambda text: "(:" not in text)
+        await gw.run(task(key="other"), accept=_no_broken_parens)
 
 
 async def test_private_task_is_refused_where_the_request_is_sent(
