@@ -15,6 +15,11 @@ from magray_lsp.task import Action, Task
 
 MAX_OUTPUT_TOKENS = {"explain": 700, "document": 400, "refactor": 2000, "hover": 120}
 DEFAULT_INSTRUCTION = "Make it clearer and simpler without changing what it does."
+#: Actions whose answer is prose about the code. Every other action's answer becomes an edit of
+#: the target, so its cache key keeps the target's comments: a cached refactor would otherwise
+#: drop a comment added since (or bring back a deleted one), a cached doc comment replace one
+#: the user wrote.
+PROSE_ACTIONS: frozenset[str] = frozenset({"explain", "hover"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +61,9 @@ def prepare(
         doc_style=_doc_style(target),
         target_label=f"{kind} `{name}`" if ctx.unit else name,
     )
-    # Whitespace and comments in the target don't change the answer; any real edit does.
-    target_key = normalized_code_key(language, ctx.target)
+    # Whitespace (and, for prose answers, comments) in the target don't change the answer; any
+    # real edit does.
+    target_key = normalized_code_key(language, ctx.target, comments=action not in PROSE_ACTIONS)
     # The same for the rest of the context: a reformat or a new comment elsewhere costs nothing.
     context_hash = normalized_code_key(language, ctx.text)[:32]
     content_key = hashlib.sha256(f"{target_key}|{instruction or ''}".encode()).hexdigest()
