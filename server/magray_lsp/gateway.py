@@ -37,7 +37,12 @@ from magray_lsp.errors import (
     Timeout,
 )
 from magray_lsp.privacy.locality import private_content
-from magray_lsp.privacy.outbound import prepare_outbound, seal_answer, unseal_answer
+from magray_lsp.privacy.outbound import (
+    prepare_outbound,
+    seal_answer,
+    unresolved_placeholders,
+    unseal_answer,
+)
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
@@ -294,17 +299,27 @@ class Gateway:
     ) -> AsyncIterator[GatewayEvent]:
         """Run `task`; `accept(text)` may reject an answer (saying why), which then counts as a
         failure of that model (paid for and recorded, not cached) and the next model is tried.
+        A cached or shared answer passes the same check, against this request, before it is
+        used; one that fails is skipped (a ``Fallback`` and an entry in the outcome's
+        ``attempts`` say why) and the models are asked.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
         key = self.key_for(task)
+        skipped: list[str] = []  # cached or shared answers that did not fit this request
+        stale: str | None = None
         if key and self.cache is not None:
             hit = await self.cache.get(key)
             if hit is not None:
-                outcome = await self._cached_outcome(task, hit[0])
-                yield TextDelta(outcome.text)
-                yield outcome
-                return
+                cached = await self._cached_outcome(task, hit[0], accept)
+                if isinstance(cached, Outcome):
+                    yield TextDelta(cached.text)
+                    yield cached
+                    return
+                stale = cached
+                skipped.append(f"cache: {stale}")
         await self._learn_windows()
         plan = self.plan(task)
+        if stale is not None:  # the fresh answer will replace the entry
+            yield Fallback("cache", stale, plan.primary.ref.label)
         if key is None:
             async for event in self._execute(task, plan, accept, incremental):
                 yield event
@@ -312,17 +327,16 @@ class Gateway:
         # Identical requests in flight share one provider call. The shared work runs in its own
         # task; this caller streams its events live only if it is the one that started it.
         live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+        fresh: list[Outcome] = []  # the answer as this request's own call produced it
 
         async def work() -> Outcome:
             async for event in self._execute(task, plan, accept, incremental):
                 if isinstance(event, Outcome):
-                    if self.cache is not None and event.finish_reason != "length":
-                        # the user's secrets stay out of the cache: stored as placeholders
-                        sealed = replace(event, text=seal_answer(task, event.text))
-                        # awaited inside the flight: a request whose cache lookup missed just
-                        # before this put still finds the flight and joins it
-                        await self.cache.put(key, self._to_cache(sealed))
-                    return event
+                    fresh.append(event)
+                    # awaited inside the flight: a request whose cache lookup missed just
+                    # before this put still finds the flight and joins it. Shared sealed, like
+                    # a cache entry: each follower restores the values from its own prompt.
+                    return await self._store(key, task, event)
                 live.put_nowait(event)
                 # yield so the caller forwards this chunk now, not after the buffered rest
                 await asyncio.sleep(0)
@@ -342,12 +356,29 @@ class Gateway:
             outcome, follower = runner.result()
         finally:
             runner.cancel()
-        if follower:
-            yield TextDelta(outcome.text)
-            # served by another request's call: a free row of its own, like a cache hit
-            usage = outcome.usage or Usage()
-            row = await self._free_row(task, outcome.ref, usage, outcome.cost_usd)
-            outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0), request_id=row)
+        if not follower:
+            outcome = fresh[0]
+        else:
+            text, refusal = self._fits(task, outcome.text, accept)
+            if refusal is None:
+                yield TextDelta(text)
+                # served by another request's call: a free row of its own, like a cache hit
+                usage = outcome.usage or Usage()
+                row = await self._free_row(task, outcome.ref, usage, outcome.cost_usd)
+                outcome = replace(
+                    outcome, text=text, coalesced=True, cost_usd=Decimal(0), request_id=row
+                )
+            else:  # the shared answer does not fit this request: ask for its own
+                skipped.append(f"shared answer: {refusal}")
+                yield Fallback("shared answer", refusal, plan.primary.ref.label)
+                async for event in self._execute(task, plan, accept, incremental):
+                    if isinstance(event, Outcome):
+                        outcome = event
+                        await self._store(key, task, event)
+                    else:
+                        yield event
+        if skipped:
+            outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
         yield outcome
 
     async def _execute(
@@ -600,13 +631,41 @@ class Gateway:
         await self._write(lambda tx: tx.record(entry))
         return entry.id
 
-    async def _cached_outcome(self, task: Task, hit: CachedAnswer) -> Outcome:
+    def _fits(self, task: Task, sealed: str, accept: Accept | None) -> tuple[str, str | None]:
+        """A stored (sealed) answer restored for ``task``, and why it cannot be used (None: it
+        can): a placeholder this request has no value for, or ``accept`` refusing it."""
+        text, missing = unseal_answer(task, sealed)
+        if missing:
+            return text, f"it holds {', '.join(missing)}, which this request has no value for"
+        refusal = accept(text) if accept is not None else None
+        return text, refusal
+
+    async def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
+        """``fresh`` sealed (the user's secrets as placeholders), cached under ``key`` in place of
+        what it held — unless cut off, or holding a placeholder no one can restore."""
+        sealed = replace(fresh, text=seal_answer(task, fresh.text))
+        if (
+            self.cache is not None
+            and fresh.finish_reason != "length"
+            and not unresolved_placeholders(task, fresh.text)
+        ):
+            await self.cache.put(key, self._to_cache(sealed))
+        return sealed
+
+    async def _cached_outcome(
+        self, task: Task, hit: CachedAnswer, accept: Accept | None
+    ) -> Outcome | str:
+        """The hit as this request's outcome (with its free ledger row), or why it does not fit
+        (then no row: the models are asked instead)."""
+        text, refusal = self._fits(task, hit.text, accept)
+        if refusal is not None:
+            return f"the cached answer from {hit.provider}/{hit.model} does not fit: {refusal}"
         ref = ModelRef(hit.provider, self._kind(hit.provider), hit.model)
         usage = Usage(hit.input_tokens, hit.output_tokens, hit.cached_input_tokens)
         row = await self._free_row(task, ref, usage, hit.cost_usd)
         status = self.budget_status()
         return Outcome(
-            unseal_answer(task, hit.text),
+            text,
             ref,
             usage,
             Decimal(0),
