@@ -86,10 +86,12 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     value = load(results, "cache_value")["results"]
     actions = load(results, "cache_value")["actions"]
     assert value["none"]["calls"] == actions > 0 and value["none"]["hits"] == 0
-    for variant in ("exact", "magray", "normalized"):
+    for variant in ("exact", "magray", "comment-blind"):
         assert value[variant]["calls"] + value[variant]["hits"] == actions, variant
     # The product key is a function of the prompt: whatever the exact text hits, it hits too.
     assert value["magray"]["hits"] >= value["exact"]["hits"]
+    # ignoring the target's comments can only merge keys: never fewer hits than the product
+    assert value["comment-blind"]["hits"] >= value["magray"]["hits"]
 
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report

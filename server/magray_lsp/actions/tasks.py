@@ -61,12 +61,9 @@ def prepare(
         doc_style=_doc_style(target),
         target_label=f"{kind} `{name}`" if ctx.unit else name,
     )
-    # Whitespace (and, for prose answers, comments) in the target don't change the answer; any
-    # real edit does.
-    target_key = normalized_code_key(language, ctx.target, comments=action not in PROSE_ACTIONS)
-    # The same for the rest of the context: a reformat or a new comment elsewhere costs nothing.
+    # The context ignores comments for every action (an edit replaces only the target): a
+    # reformat or a new comment elsewhere costs nothing.
     context_hash = normalized_code_key(language, ctx.text)[:32]
-    content_key = hashlib.sha256(f"{target_key}|{instruction or ''}".encode()).hexdigest()
     task = Task(
         action=action,
         system=prompt.system,
@@ -77,12 +74,21 @@ def prepare(
         file_tokens=ctx.file_tokens,
         max_output_tokens=output_budget(action, ctx.target_tokens),
         private=target.private,
-        cache_key=content_key,
+        cache_key=content_key(
+            language, ctx.target, instruction, comments=action not in PROSE_ACTIONS
+        ),
         model_pin=model_pin,
         source_path=str(target.path) if target.path else target.doc.uri,
         extra={"template": prompt.version, "context_hash": context_hash},
     )
     return PreparedTask(task, ctx)
+
+
+def content_key(language: str, target: str, instruction: str | None, *, comments: bool) -> str:
+    """The task's own part of the cache key: the target code, with whitespace (and, unless
+    ``comments``, comments) ignored — real edits change it — and the instruction."""
+    target_key = normalized_code_key(language, target, comments=comments)
+    return hashlib.sha256(f"{target_key}|{instruction or ''}".encode()).hexdigest()
 
 
 _STYLE_NAMES = {
