@@ -5,24 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.unit.actions.test_perform import CODE  # `area` and `perimeter`
 
 from magray_lsp.actions.source import Location
 from magray_lsp.actions.target import target_from_location
 from magray_lsp.actions.tasks import prepare
 from magray_lsp.task import Action
-
-CODE = """import math
-
-
-def area(r):
-    # the area of a circle
-    result = math.pi * r * r
-    return result
-
-
-def perimeter(r):
-    return 2 * math.pi * r
-"""
 
 #: the same file after one edit, each a variant a user makes while working
 VARIANTS = {
@@ -54,6 +42,7 @@ def test_an_edit_key_changes_with_the_target_s_comments_only(
     key = key_of(tmp_path, action, CODE)
     same = {"reformatted", "comment added in a neighbour"}
     for name, text in VARIANTS.items():
+        assert text != CODE, f"{name}: the sample changed under this test"
         assert (key_of(tmp_path, action, text) == key) == (name in same), name
 
 
