@@ -266,7 +266,7 @@ def check_keeps_definitions(work: _Work) -> None:
         if found.path != home:
             raise scope.refuse(
                 "keeps-neighbours",
-                f"`{found.name}` would move {_where(found.path)}, out of {_where(home)}",
+                f"`{found.name}` would move {_where(found.path)}, out of {_named(home)}",
             )
     left = Counter(d.name for d in new_defs)
     kinds = {d.name: d.kind for d in new_defs}
@@ -290,7 +290,6 @@ def check_keeps_definitions(work: _Work) -> None:
         _account_for_rename(scope, renamed_from, extra, new_defs)
     if extra:
         _judge_extra(scope, extra, c.start, c.end)
-    _next_stays(work)
 
 
 def _account_for_rename(
@@ -321,23 +320,6 @@ def _judge_extra(scope: Scope, extra: list[str], start: int, end: int) -> None:
             "keeps-neighbours",
             f"the edit adds {names}; only an instruction to extract or split adds definitions",
         )
-
-
-def _next_stays(work: _Work) -> None:
-    """The first definition after the edit is still where it was (a method returned without
-    its class indentation would otherwise carry the following methods out of the class)."""
-    scope, new_doc = work.scope, work.new_doc
-    assert new_doc is not None
-    c = work.candidate
-    found = _definition_at(scope.doc, c.end)
-    if found is None:
-        return
-    at, old = found
-    moved = _definition_at(new_doc, at + work.new_end - c.end, exact=True)
-    new = moved[1] if moved is not None else None
-    if new is None or new.name != old.name or new.path != old.path:
-        where = _where(new.path) if new is not None else "elsewhere"
-        raise scope.refuse("keeps-neighbours", f"`{old.name}` (after the edit) would move {where}")
 
 
 CHECKS: tuple[tuple[str, Callable[[_Work], None], frozenset[str]], ...] = (
@@ -381,10 +363,14 @@ def _new_code_lines(work: _Work, pattern: re.Pattern[str] | None) -> Iterator[tu
 
 
 def _in_comment_or_string(spec: LanguageSpec, tree: Tree, offset: int) -> bool:
+    """True inside a comment, or inside a string that began before `offset` (a line that
+    opens a string is code: JavaScript reads a fence line as template strings)."""
     node: Node | None = tree.root_node.descendant_for_byte_range(offset, offset + 1)
     while node is not None:
         ntype = node.type
-        if ntype in spec.comment_types or any(t in ntype for t in _STRING_TYPES):
+        if ntype in spec.comment_types:
+            return True
+        if node.start_byte < offset and any(t in ntype for t in _STRING_TYPES):
             return True
         node = node.parent
     return False
@@ -456,7 +442,11 @@ def _container(doc: Document, start: int, end: int) -> Node | None:
 
 
 def _where(path: tuple[str, ...]) -> str:
-    return f"into `{'.'.join(path)}`" if path else "to the top level"
+    return f"into {_named(path)}" if path else "to the top level"
+
+
+def _named(path: tuple[str, ...]) -> str:
+    return f"`{'.'.join(path)}`" if path else "the top level"
 
 
 def _sibling_names(doc: Document, start: int, end: int) -> set[str]:
@@ -469,29 +459,3 @@ def _sibling_names(doc: Document, start: int, end: int) -> set[str]:
         if statement.end_byte <= start or statement.start_byte >= end:
             names.add(node_name(doc, inner))
     return names
-
-
-def _definition_at(
-    doc: Document, offset: int, *, exact: bool = False
-) -> tuple[int, Definition] | None:
-    """The definition whose statement (or doc comment) starts at the first code at or after
-    `offset` (or exactly at `offset`), with that start; None if that is not a definition."""
-    data, tree, spec = doc.data, doc.tree, doc.language
-    assert tree is not None and spec is not None
-    at = offset
-    while at < len(data) and data[at] in b" \t\r\n":
-        at += 1
-    if at >= len(data) or (exact and at != offset):
-        return None
-    node: Node | None = tree.root_node.descendant_for_byte_range(at, at)
-    statement: Node | None = None
-    while node is not None and node.start_byte == at and node.parent is not None:
-        statement = node
-        node = node.parent
-    while statement is not None and statement.type in spec.comment_types:
-        statement = statement.next_named_sibling
-    found = unit_node(doc, statement) if statement is not None else None
-    if found is None:
-        return None
-    inner, kind = found
-    return at, Definition(inner, kind, node_name(doc, inner), path_of(doc, inner))

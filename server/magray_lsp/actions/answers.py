@@ -100,7 +100,7 @@ def _block(opening: re.Match[str], body: list[str], *, closed: bool) -> Block:
     if indent:  # a fence inside a list item: its body is indented as much as the fence
         body = [line[len(indent) :] if line.startswith(indent) else line for line in body]
     info = opening.group(3).strip().split()
-    tag = info[0].lower().lstrip("{.") if info else ""
+    tag = info[0].lower().strip("{.}") if info else ""  # `{.py}`: pandoc attributes
     text = "".join(line + "\n" for line in body)
     return Block(text.rstrip("\n") if closed else text.rstrip(), tag, True, closed)
 

@@ -371,8 +371,9 @@ def _verbatim_rows(snippet: _Snippet, start: int, end: int) -> set[int]:
         first, last = node.start_point.row, node.end_point.row
         if first == last:
             continue
-        if any(t in node.type for t in _STRING_TYPES) and not _is_docstring_literal(spec, node):
-            rows.update(range(first + 1 - base, last + 1 - base))
+        if any(t in node.type for t in _STRING_TYPES):
+            if not _is_docstring_literal(spec, node):  # a docstring moves with its code
+                rows.update(range(first + 1 - base, last + 1 - base))
             continue
         stack.extend(node.children)
     return rows
