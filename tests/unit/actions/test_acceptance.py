@@ -237,7 +237,8 @@ def test_keeps_neighbours_refuses_a_method_moved_out_of_its_class(
 
 def test_keeps_neighbours_adds_helpers_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     old = 'def describe(shape):\n    return f"{shape!r}"\n'
-    new = "def _name(shape):\n    return repr(shape)\n\n\ndef describe(shape):\n    return _name(shape)\n"
+    helper = "def _name(shape):\n    return repr(shape)\n\n\n"
+    new = helper + "def describe(shape):\n    return _name(shape)\n"
     scope = scope_at(PY, "python", "def describe")
     refused = only(monkeypatch, "keeps-definitions", scope, replacing(scope, old, new))
     assert refused.check == "keeps-neighbours" and "adds `_name`" in refused.detail
