@@ -148,7 +148,10 @@ def accept_edit(scope: Scope, candidate: Candidate) -> Edited:
     doc = scope.doc
     reparsed = new_doc = None
     if doc.language is not None and doc.tree is not None:
-        reparsed = reparse_edit(doc, candidate.start, candidate.end, candidate.text)
+        lo, hi = scope.span
+        newline = doc.data.find(b"\n", max(hi - 1, lo))
+        lines = (doc.data.rfind(b"\n", 0, lo) + 1, len(doc.data) if newline == -1 else newline + 1)
+        reparsed = reparse_edit(doc, candidate.start, candidate.end, candidate.text, widen=lines)
         new_doc = Document(doc.uri, doc.version, doc.language, reparsed.data, reparsed.tree)
     work = _Work(scope, candidate, reparsed, new_doc)
     for _name, check, actions in CHECKS:
@@ -391,21 +394,32 @@ def _code_tokens(
 ) -> list[tuple[str, bytes]]:
     """(type, text) of the leaves starting in [lo, hi) that are not comments or docstrings."""
     out: list[tuple[str, bytes]] = []
+    comments = spec.comment_types
+    python = spec.doc_style is DocStyle.PYTHON
     stack = [root]
     while stack:
         node = stack.pop()
-        if node.type in spec.comment_types or is_docstring(spec, node):
+        ntype = node.type
+        if ntype in comments or (
+            python and ntype == "expression_statement" and is_docstring(spec, node)
+        ):
             continue
-        if node.child_count == 0:
-            if lo <= node.start_byte < hi:
-                out.append((node.type, data[node.start_byte : node.end_byte]))
+        count = node.child_count
+        if count == 0:
+            start = node.start_byte
+            if lo <= start < hi:
+                out.append((ntype, data[start : node.end_byte]))
             continue
-        kids: list[Node] = []
-        child = node.first_child_for_byte(lo)
-        while child is not None and child.start_byte < hi:
-            kids.append(child)
-            child = child.next_sibling
-        stack.extend(reversed(kids))
+        if count <= 32:  # one call for all children beats one per sibling
+            kids = [c for c in node.children if c.start_byte < hi and c.end_byte >= lo]
+        else:  # a module's thousand statements: only the ones in range
+            kids = []
+            child = node.first_child_for_byte(lo)
+            while child is not None and child.start_byte < hi:
+                kids.append(child)
+                child = child.next_sibling
+        kids.reverse()
+        stack.extend(kids)
     return out
 
 

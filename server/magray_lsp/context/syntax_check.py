@@ -78,22 +78,36 @@ class Reparsed:
     edited: Tree
 
 
-def reparse_edit(doc: Document, start_byte: int, end_byte: int, replacement: str) -> Reparsed:
+def reparse_edit(
+    doc: Document,
+    start_byte: int,
+    end_byte: int,
+    replacement: str,
+    *,
+    widen: tuple[int, int] | None = None,
+) -> Reparsed:
     """Parse doc.data with [start, end) replaced, reusing the document's tree. The document
-    must have a language and a tree."""
+    must have a language and a tree.
+
+    `widen` (old-document bytes, usually a unit's whole lines) is reported to tree-sitter as
+    replaced too: the same text, but tree-sitter-python re-parses an edit inside a function
+    body up to 30x slower than one that replaces the whole function's lines."""
     spec, tree = doc.language, doc.tree
     assert spec is not None and tree is not None
     size = len(doc.data)
     start, end = sorted((min(max(start_byte, 0), size), min(max(end_byte, 0), size)))
     inserted = encode(replacement)
     new_data = doc.data[:start] + inserted + doc.data[end:]
+    new_end = start + len(inserted)
+    lo, hi = start, end
+    if widen is not None:
+        lo, hi = min(lo, max(widen[0], 0)), max(hi, min(widen[1], size))
+    hi_new = hi + new_end - end
+    line_start = new_data.rfind(b"\n", 0, hi_new) + 1
+    new_point = (new_data.count(b"\n", 0, hi_new), hi_new - line_start)
     edited: Tree = tree.copy()
     index = doc.line_index
-    new_end = start + len(inserted)
-    row, col = index.point_at(start)
-    lines = inserted.split(b"\n")
-    end_point = (row + len(lines) - 1, (col if len(lines) == 1 else 0) + len(lines[-1]))
-    edited.edit(start, end, new_end, (row, col), index.point_at(end), end_point)
+    edited.edit(lo, hi, hi_new, index.point_at(lo), index.point_at(hi), new_point)
     return Reparsed(start, end, new_end, new_data, parse(spec, new_data, edited), edited)
 
 
