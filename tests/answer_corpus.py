@@ -17,11 +17,13 @@ returns. `python -m tests.answer_corpus` rewrites the table in docs/answers.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "answers"
@@ -91,6 +93,8 @@ def load_cases() -> list[Case]:
 class Verdict:
     refusal: str | None  # the whole refusal message, when refused
     text: str | None  # the document after the edits, when accepted
+    #: what the reader before issue 13 made of the answer (None: refused), for the table
+    baseline: str | None = None
 
     @property
     def check(self) -> str | None:
@@ -107,23 +111,29 @@ def run_case(case: Case) -> Verdict:
 
     text = case.source.read_bytes().decode("utf-8")
     doc = Document.from_text(text, path=str(case.source), uri=case.source.as_uri())
-    start = doc.data.index(case.at.encode())
-    end = start
-    if case.select is not None:
-        end = doc.data.index(case.select.encode(), start) + len(case.select.encode())
+    start, end = _cursor(case, doc.data)
     target = Target(doc, start, end, case.source)
     action = "document" if case.action == "document" else "refactor"
     prepared = prepare(action, target, instruction=case.instruction, context_budget=4000)
     reader = edit_reader(action, target, prepared, case.instruction)
     assert reader is not None
+    baseline = _regex_reader(action, target, prepared.context.byte_span, case.answer)
     refusal = reader.refusal(case.answer)
     if refusal is not None:
-        return Verdict(refusal, None)
+        return Verdict(refusal, None, baseline)
     new_text = reader.read(case.answer).text
     # what the editor gets: minimal LSP edits against the snapshot, applied the client's way
     applied = apply_edits(text, diff_edits(text, new_text))
     assert applied == new_text
-    return Verdict(None, applied)
+    return Verdict(None, applied, baseline)
+
+
+def _cursor(case: Case, data: bytes) -> tuple[int, int]:
+    start = data.index(case.at.encode())
+    end = start
+    if case.select is not None:
+        end = data.index(case.select.encode(), start) + len(case.select.encode())
+    return start, end
 
 
 def passes(case: Case, verdict: Verdict) -> bool:
@@ -132,54 +142,107 @@ def passes(case: Case, verdict: Verdict) -> bool:
     return verdict.text is not None and verdict.text == case.expected
 
 
+def baseline_passes(case: Case, verdict: Verdict) -> bool:
+    """The regex reader had no named checks: a refusal of any kind counts as right."""
+    if case.refusal is not None:
+        return verdict.baseline is None
+    return verdict.baseline == case.expected
+
+
+# --- the reader before issue 13, kept here only as the table's baseline ---------------------
+
+_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(.*?)^\1[ \t]*$", re.DOTALL | re.MULTILINE)
+_TRAILING_MARKERS = re.compile(r'\s*(?:"""|\'\'\'|\*/)\s*$')
+_DOC_MARKERS = re.compile(r'^\s*(?:"""|\'\'\'|/\*\*|/\*|\*/|\*(?!\*)|///|//!|//|#|---|--)\s?')
+
+
+def _regex_reader(action: str, target: Any, span: tuple[int, int], answer: str) -> str | None:
+    """The longest fenced block (or the whole answer), checked only for "parses no worse"."""
+    from magray_lsp.context.docstrings import docstring_edit
+    from magray_lsp.context.syntax_check import is_acceptable_edit
+
+    blocks = [m.group(2) for m in _FENCE.finditer(answer)]
+    block = max(blocks, key=len).rstrip("\n") if blocks else None
+    doc = target.doc
+    if action == "document":
+        unit = target.unit()
+        text = block if block is not None else answer.strip()
+        lines = [
+            _TRAILING_MARKERS.sub("", _DOC_MARKERS.sub("", line, count=1)).rstrip()
+            for line in text.splitlines()
+        ]
+        lines = [line for line in lines if line not in ('"""', "'''", "*/")]
+        text = "\n".join(lines).strip()
+        signature = unit.signature.strip().splitlines()[0] if unit.signature.strip() else None
+        if signature and signature in text:
+            return None
+        edit = docstring_edit(doc, unit, text)
+        if edit is None or not is_acceptable_edit(
+            doc, edit.start_byte, edit.end_byte, edit.new_text
+        ):
+            return None
+        return str(edit.document)
+    code = block if block is not None else answer.strip("\n")
+    if not code.strip():
+        return None
+    start, end = span
+    old = doc.data[start:end].decode("utf-8", "replace")
+    if old.endswith("\n") and not code.endswith("\n"):
+        code += "\r\n" if old.endswith("\r\n") else "\n"
+    if "\r\n" in old and "\r\n" not in code:
+        code = code.replace("\n", "\r\n")
+    if not is_acceptable_edit(doc, start, end, code):
+        return None
+    return str((doc.data[:start] + code.encode() + doc.data[end:]).decode("utf-8", "replace"))
+
+
 # --- the table in docs/answers.md ------------------------------------------------------------
 
 
 def table(results: list[tuple[Case, Verdict]]) -> str:
-    by_shape: dict[str, list[bool]] = defaultdict(list)
-    by_model: dict[str, list[bool]] = defaultdict(list)
-    by_language: dict[str, list[bool]] = defaultdict(list)
+    groups: dict[str, dict[str, list[tuple[bool, bool]]]] = {
+        "shape": defaultdict(list),
+        "reply style of": defaultdict(list),
+        "language": defaultdict(list),
+    }
     for case, verdict in results:
-        ok = passes(case, verdict)
+        outcome = (passes(case, verdict), baseline_passes(case, verdict))
         for shape in case.shapes:
-            by_shape[shape].append(ok)
-        by_model[case.model].append(ok)
-        by_language[case.language].append(ok)
-    total = [passes(c, v) for c, v in results]
+            groups["shape"][shape].append(outcome)
+        groups["reply style of"][case.model].append(outcome)
+        groups["language"][case.language].append(outcome)
+    now = sum(passes(c, v) for c, v in results)
+    before = sum(baseline_passes(c, v) for c, v in results)
     accepted = sum(1 for c, _v in results if c.refusal is None)
 
-    def rows(groups: dict[str, list[bool]]) -> list[str]:
-        out = []
-        for name, oks in sorted(groups.items()):
-            out.append(f"| {name} | {len(oks)} | {sum(oks)} | {100 * sum(oks) / len(oks):.0f}% |")
-        return out
+    def rate(hits: int, total: int) -> str:
+        return f"{100 * hits / max(1, total):.0f}%"
 
-    def section(title: str, groups: dict[str, list[bool]]) -> list[str]:
-        return [
-            f"| {title} | cases | as expected | pass rate |",
-            "|---|---:|---:|---:|",
-            *rows(groups),
-            "",
+    lines = [
+        BEGIN,
+        "",
+        f"{len(results)} answers in {len(groups['language'])} languages: {accepted} must become "
+        f"the expected document byte for byte, {len(results) - accepted} must be refused by the "
+        f"named check. As expected: {now} of {len(results)} ({rate(now, len(results))}). "
+        f"The reader before issue 13 (the longest fenced block, checked only for syntax; a "
+        f"refusal of any kind counted as right) on the same answers: {before} of {len(results)} "
+        f"({rate(before, len(results))}).",
+        "",
+    ]
+    for title, group in groups.items():
+        lines += [
+            f"| {title} | cases | as expected | pass rate | before (regex reader) |",
+            "|---|---:|---:|---:|---:|",
         ]
-
+        for name, outcomes in sorted(group.items()):
+            ok = sum(o[0] for o in outcomes)
+            old = sum(o[1] for o in outcomes)
+            total = len(outcomes)
+            lines.append(f"| {name} | {total} | {ok} | {rate(ok, total)} | {rate(old, total)} |")
+        lines.append("")
     failing = [c.name for c, v in results if not passes(c, v)]
-    return "\n".join(
-        [
-            BEGIN,
-            "",
-            f"{len(results)} answers in {len(by_language)} languages: {accepted} must become "
-            f"the expected document byte for byte, {len(results) - accepted} must be refused by "
-            f"the named check. As expected: {sum(total)} of {len(total)}"
-            f" ({100 * sum(total) / max(1, len(total)):.0f}%).",
-            "",
-            *section("shape", by_shape),
-            *section("reply style of", by_model),
-            *section("language", by_language),
-            "Not as expected: " + (", ".join(f"`{n}`" for n in failing) or "none") + ".",
-            "",
-            END,
-        ]
-    )
+    lines += ["Not as expected: " + (", ".join(f"`{n}`" for n in failing) or "none") + ".", ""]
+    return "\n".join([*lines, END])
 
 
 def main() -> None:
