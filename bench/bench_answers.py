@@ -13,7 +13,6 @@ incremental re-parse alone is the floor: the same edit applied to the document's
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from bench_context import generate as generate_python
+from bench_context import median_ms
 
 from magray_lsp.actions.reading import EditReader, edit_scope
 from magray_lsp.actions.target import Target
@@ -147,10 +147,6 @@ TS_DOCUMENT = """```typescript
     return y;
   }
 ```"""
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
 
 
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:

@@ -210,8 +210,10 @@ def _read_refactor(scope: Scope, answer: str) -> Candidate:
     if not snippet.block.closed and tree is not None and tree.root_node.has_error:
         # cut off at max_tokens: what parsed may be a prefix (a Go func without its body)
         raise scope.refuse("complete", f"the answer breaks off inside `{found.name}`")
-    pieces = [found, *_helpers(scope, unit, snippet, found)]
-    return _unit_candidate(scope, unit, snippet, sorted(pieces, key=lambda d: d.node.start_byte))
+    pieces = sorted(
+        [found, *_helpers(scope, unit, snippet, found)], key=lambda d: d.node.start_byte
+    )
+    return _unit_candidate(scope, unit, snippet, found, pieces)
 
 
 def _definition_text(snippet: _Snippet, found: Definition) -> str:
@@ -289,49 +291,50 @@ def _defined_elsewhere(scope: Scope, name: str) -> bool:
 
 
 def _unit_candidate(
-    scope: Scope, unit: Unit, snippet: _Snippet, pieces: list[Definition]
+    scope: Scope, unit: Unit, snippet: _Snippet, target: Definition, pieces: list[Definition]
 ) -> Candidate:
     """The pieces' text (each with its decorators and doc comment) re-indented for the span.
     Pieces that follow each other in the answer keep the text between them; pieces with other
-    definitions between them are joined by a blank line."""
+    definitions between them are joined by a blank line. When the answer's copy of the target
+    has no doc comment above it, the file's own goes there."""
     data = snippet.doc.data
     taken = {p.node.id for p in pieces}
     parts: list[str] = []
     verbatim: set[int] = set()
     row = 0
     previous_end: int | None = None
-    first: Unit | None = None
     for piece in pieces:
         found = unit_for_node(snippet.doc, piece.node)
         assert found is not None
-        first = first or found
         start, end = found.full_span[0], found.byte_span[1]
         head = _line_start(data, start)
         if data[head:start].strip():
             head = start
         if previous_end is not None:
-            between = data[previous_end:head]
             skipped = any(
                 previous_end <= d.node.start_byte < head and d.node.id not in taken
                 for d in snippet.definitions
             )
-            joint = "\n\n" if skipped else decode(between)
-            parts.append(joint)
-            row += joint.count("\n")
+            parts.append("\n\n" if skipped else decode(data[previous_end:head]))
+        if piece.node.id == target.node.id and found.full_span == found.byte_span:
+            parts.append(_files_doc_comment(scope, unit, decode(data[head:start])))
+        row = sum(part.count("\n") for part in parts)
         verbatim.update(r + row for r in _verbatim_rows(snippet, head, end))
-        text = decode(data[head:end])
-        parts.append(text)
-        row += text.count("\n")
+        parts.append(decode(data[head:end]))
         previous_end = end
-    assert first is not None
     lo, hi = scope.span
-    original = scope.doc.data
-    keep_doc = ""
-    if first.full_span == first.byte_span and unit.full_span[0] < unit.byte_span[0]:
-        # the answer dropped the doc comment above the unit: keep the file's own
-        keep_doc = decode(original[lo : _line_start(original, unit.byte_span[0])])
-    body = _reindented(scope, "".join(parts), verbatim, from_first=True)
-    return Candidate(lo, hi, keep_doc + body)
+    return Candidate(lo, hi, _reindented(scope, "".join(parts), verbatim, from_first=True))
+
+
+def _files_doc_comment(scope: Scope, unit: Unit, indent: str) -> str:
+    """The doc comment above the unit in the file ("" if none), at the answer's `indent`."""
+    if unit.full_span[0] >= unit.byte_span[0]:
+        return ""
+    data = scope.doc.data
+    start = _line_start(data, unit.full_span[0])
+    lines = decode(data[start : _line_start(data, unit.byte_span[0])]).splitlines(keepends=True)
+    margin = _leading(lines[0]) if lines else ""
+    return "".join(indent + line.removeprefix(margin) for line in lines).replace("\r\n", "\n")
 
 
 def _region_candidate(scope: Scope, blocks: list[Block]) -> Candidate:

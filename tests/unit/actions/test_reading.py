@@ -178,3 +178,16 @@ def test_a_truncated_answer_whose_doc_is_complete_still_documents() -> None:
     answer = '```python\ndef area(r):\n    """Area of a circle."""\n    return 3.14 * r *'
     new = reader_at(DOC, "python", "def area", "document").read(answer).text
     assert new == 'def area(r):\n    """Area of a circle."""\n    return 3.14 * r * r\n'
+
+
+def test_the_kept_doc_comment_stays_above_the_unit_when_a_helper_comes_first() -> None:
+    js = "/**\n * Doubles x.\n */\nfunction double(x) {\n  return x + x;\n}\n"
+    answer = (
+        "```js\nfunction twice(x) {\n  return x * 2;\n}\n\n"
+        "function double(x) {\n  return twice(x);\n}\n```"
+    )
+    reader = reader_at(js, "javascript", "function double", instruction="extract a helper")
+    assert reader.read(answer).text == (
+        "function twice(x) {\n  return x * 2;\n}\n\n"
+        "/**\n * Doubles x.\n */\nfunction double(x) {\n  return twice(x);\n}\n"
+    )
