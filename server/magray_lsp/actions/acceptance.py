@@ -93,10 +93,18 @@ class Scope:
     rules: Rules = Rules()
 
     @property
-    def named_unit(self) -> Unit | None:
-        """The target when it is a named definition (not a region)."""
+    def definition(self) -> Unit | None:
+        """The target when it is a definition (named or anonymous), not a region or window."""
         unit = self.unit
-        return unit if unit is not None and unit.kind != "region" and unit.name else None
+        return unit if unit is not None and unit.kind != "region" else None
+
+    @property
+    def label(self) -> str:
+        """How messages name the target: `parse`, the anonymous class, the target."""
+        unit = self.definition
+        if unit is None:
+            return "the target"
+        return f"`{unit.name}`" if unit.name else f"the anonymous {unit.kind}"
 
     def refuse(self, check: str, detail: str) -> Refusal:
         return Refusal(self.action, check, detail)
@@ -169,8 +177,7 @@ def check_inside_span(work: _Work) -> None:
     c = work.candidate
     if c.start < lo or c.end > hi:
         line = work.scope.doc.line_index.point_at(c.start if c.start < lo else c.end)[0] + 1
-        unit = work.scope.named_unit
-        where = f"`{unit.name}`" if unit is not None else "the target"
+        where = work.scope.label
         raise work.scope.refuse("inside-span", f"the edit reaches line {line}, outside {where}")
 
 
@@ -260,7 +267,7 @@ def check_keeps_definitions(work: _Work) -> None:
     c = work.candidate
     old_defs = definitions_in(scope.doc, c.start, c.end)
     new_defs = definitions_in(new_doc, c.start, work.new_end)
-    target = scope.named_unit
+    target = scope.definition
     if target is not None:
         home = path_of(scope.doc, target.node)
     else:

@@ -142,7 +142,7 @@ class _Snippet:
 
 def _match(scope: Scope, block: Block) -> tuple[_Snippet, Definition | None]:
     """The block parsed, and its definition corresponding to the target (if any)."""
-    unit = scope.named_unit
+    unit = scope.definition
     spec = scope.doc.language
     assert unit is not None and spec is not None
     snippet = _Snippet.parse(block, spec)
@@ -157,6 +157,9 @@ def _match(scope: Scope, block: Block) -> tuple[_Snippet, Definition | None]:
 
 def _best(scope: Scope, unit: Unit, snippet: _Snippet) -> Definition | None:
     same = [d for d in snippet.definitions if d.name == unit.name and same_kind(d.kind, unit.kind)]
+    if not unit.name and len(same) != 1:  # anonymous: the single definition of its kind
+        kind = [d for d in snippet.definitions if same_kind(d.kind, unit.kind)]
+        same = kind if len(kind) == 1 else []
     if not same:
         return None
     path = path_of(scope.doc, unit.node)
@@ -184,7 +187,7 @@ def _read_refactor(scope: Scope, answer: str) -> Candidate:
     blocks = answer_blocks(answer)
     if not blocks or not any(b.text.strip() for b in blocks):
         raise scope.refuse("has-code", "the answer holds no code")
-    unit = scope.named_unit
+    unit = scope.definition
     spec = scope.doc.language
     if unit is None or spec is None or scope.doc.tree is None:
         return _region_candidate(scope, blocks)
@@ -241,19 +244,19 @@ def _renamed(
 
 def _why_not_found(scope: Scope, unit: Unit, snippets: list[_Snippet]) -> Refusal:
     others = [d for s in snippets for d in s.definitions]
-    if any(d.name == unit.name for d in others):
+    if unit.name and any(d.name == unit.name for d in others):
         kind = next(d.kind for d in others if d.name == unit.name)
         return scope.refuse(
-            "keeps-kind", f"the answer turns {unit.kind} `{unit.name}` into a {kind}"
+            "keeps-kind", f"the answer turns {unit.kind} {scope.label} into a {kind}"
         )
     same_kinds = [d.name for d in others if same_kind(d.kind, unit.kind)]
     if same_kinds:
         return scope.refuse(
-            "keeps-name", f"the answer defines `{same_kinds[0]}` instead of `{unit.name}`"
+            "keeps-name", f"the answer defines `{same_kinds[0]}` instead of {scope.label}"
         )
     if any(not s.block.closed for s in snippets):
-        return scope.refuse("complete", f"the answer breaks off before `{unit.name}` is complete")
-    return scope.refuse("has-code", f"the answer holds no definition of `{unit.name}`")
+        return scope.refuse("complete", f"the answer breaks off before {scope.label} is complete")
+    return scope.refuse("has-code", f"the answer holds no definition of {scope.label}")
 
 
 def _helpers(scope: Scope, unit: Unit, snippet: _Snippet, found: Definition) -> list[Definition]:
@@ -276,7 +279,7 @@ def _helpers(scope: Scope, unit: Unit, snippet: _Snippet, found: Definition) -> 
     if needed:
         raise scope.refuse(
             "keeps-neighbours",
-            f"`{unit.name}` needs {', '.join(f'`{n}`' for n in needed)}, which the answer adds; "
+            f"{scope.label} needs {', '.join(f'`{n}`' for n in needed)}, which the answer adds; "
             "only an instruction to extract or split adds definitions",
         )
     return []
@@ -466,7 +469,7 @@ def _restyled(lead: str, step: str, answer_step: int) -> str:
 
 
 def _read_document(scope: Scope, answer: str) -> Candidate:
-    unit = scope.named_unit
+    unit = scope.definition
     spec = scope.doc.language
     if unit is None or spec is None:
         raise scope.refuse("has-doc", "there is no function, method or class to document")
@@ -494,13 +497,13 @@ def _read_document(scope: Scope, answer: str) -> Candidate:
             raise scope.refuse("complete", "the answer breaks off inside its documentation")
         text = doc_text(block.text)
     elif undocumented is not None and not undocumented.closed:
-        raise scope.refuse("complete", f"the answer breaks off inside `{unit.name}`")
+        raise scope.refuse("complete", f"the answer breaks off inside {scope.label}")
     elif undocumented is not None:
-        raise scope.refuse("has-doc", f"the answer's `{unit.name}` carries no documentation")
+        raise scope.refuse("has-doc", f"the answer's {scope.label} carries no documentation")
     elif wrong:
-        raise scope.refuse("keeps-name", f"the answer documents `{wrong[0]}`, not `{unit.name}`")
+        raise scope.refuse("keeps-name", f"the answer documents `{wrong[0]}`, not {scope.label}")
     else:
-        raise scope.refuse("has-doc", f"the answer holds no documentation for `{unit.name}`")
+        raise scope.refuse("has-doc", f"the answer holds no documentation for {scope.label}")
     edit = docstring_edit(scope.doc, unit, text)
     if edit is None:
         raise scope.refuse("has-doc", "the documentation is empty")

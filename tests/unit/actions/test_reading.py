@@ -191,3 +191,19 @@ def test_the_kept_doc_comment_stays_above_the_unit_when_a_helper_comes_first() -
         "function twice(x) {\n  return x * 2;\n}\n\n"
         "/**\n * Doubles x.\n */\nfunction double(x) {\n  return twice(x);\n}\n"
     )
+
+
+ANONYMOUS = "export default class {\n  size() {\n    return 0;\n  }\n}\n"
+
+
+def test_an_anonymous_unit_takes_the_single_definition_of_its_kind() -> None:
+    answer = (
+        "Here's the documented class:\n\n```js\n/**\n * An empty collection.\n */\n"
+        "export default class {\n  size() {\n    return 0;\n  }\n}\n```"
+    )
+    reader = reader_at(ANONYMOUS, "javascript", "export default class", "document")
+    assert reader.scope.label == "the anonymous class"
+    assert reader.read(answer).text == "/** An empty collection. */\n" + ANONYMOUS
+    refactor = reader_at(ANONYMOUS, "javascript", "export default class")
+    better = ANONYMOUS.replace("return 0;", "return this.items?.length ?? 0;")
+    assert refactor.read(f"```js\n{better}```").text == better
