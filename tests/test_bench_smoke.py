@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MINE = ("startup", "editor", "cache_value", "context")
+MINE = ("startup", "editor", "cache_value", "context", "answers")
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
@@ -93,13 +93,22 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     # ignoring the target's comments can only merge keys: never fewer hits than the product
     assert value["comment-blind"]["hits"] >= value["magray"]["hits"]
 
+    answers = load(results, "answers")
+    assert all(value > 0 for _name, value, _note in answers["rows"])
+    assert len(answers["goals"]) == 1 and answers["goals"][0]["measured"].endswith(" ms")
+
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report
     assert "Command: `make bench BENCH_QUICK=1`" in report
     for field in ("- CPU: ", "- RAM: ", "Python 3.", "pygls "):
         assert field in report, field
     goals = report.split("### Goals", 1)[1]
-    for goal in ("start → `initialize`", "idle RSS", "first-token pass-through"):
+    for goal in (
+        "start → `initialize`",
+        "idle RSS",
+        "first-token pass-through",
+        "answer parsing + acceptance checks",
+    ):
         assert goal in goals.split("\n### ", 1)[0], goal
     for name in MINE:
         assert (results / f"{name}.md").read_text().strip() in report, name
