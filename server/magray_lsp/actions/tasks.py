@@ -42,7 +42,7 @@ def prepare(
     language = ctx.language
     kind = ctx.kind if ctx.kind not in ("window", "binary") else "code"
     name = ctx.unit or (f"lines {ctx.line_span[0] + 1}-{ctx.line_span[1] + 1}")
-    surrounding = ctx.text if ctx.text != ctx.target else "(no other code in the file)"
+    surrounding = _around_target(ctx)
     path = target.path.name if target.path else (target.doc.uri.rsplit("/", 1)[-1] or "untitled")
     prompt = render(
         action,
@@ -75,8 +75,21 @@ def prepare(
         model_pin=model_pin,
         source_path=str(target.path) if target.path else target.doc.uri,
         extra={"template": prompt.version, "context_hash": context_hash},
+        prompt_prefix=prompt.prefix,
     )
     return PreparedTask(task, ctx)
+
+
+def _around_target(ctx: CodeContext) -> str:
+    """The context without the target at its head: the request shows the target on its own, so
+    the context stays the same text (a cacheable prompt prefix) while the target is edited. A
+    plain-text window keeps the target in place, among the lines around it."""
+    head = ctx.target.rstrip("\n")
+    if ctx.kind == "window" or not ctx.text.startswith(head):
+        rest = ctx.text if ctx.text != ctx.target else ""
+    else:
+        rest = ctx.text[len(head) :].strip("\n")
+    return rest or "(no other code in the file)"
 
 
 _STYLE_NAMES = {
