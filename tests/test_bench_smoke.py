@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MINE = ("startup", "editor", "cache_value", "context")
+MINE = ("startup", "editor", "cache_value", "prompt_cache", "context")
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
@@ -90,6 +90,14 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
         assert value[variant]["calls"] + value[variant]["hits"] == actions, variant
     # The product key is a function of the prompt: whatever the exact text hits, it hits too.
     assert value["magray"]["hits"] >= value["exact"]["hits"]
+
+    prompt = load(results, "prompt_cache")["results"]
+    for provider in ("openai", "anthropic", "google"):
+        off, on = prompt[f"{provider}:off"], prompt[f"{provider}:on"]
+        assert on["calls"] == off["calls"] > 0 and on["answer_hits"] == off["answer_hits"]
+        assert off["read_tokens"] == off["write_tokens"] == 0  # the baseline caches nothing
+        assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
+        assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
 
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report

@@ -213,7 +213,7 @@ def anthropic_usage(cache: PromptCache, body: dict[str, Any]) -> AnthropicUsage:
             marks.append((len(ends) - 1, len(sequence), str(control.get("ttl", "5m"))))
     total = len(sequence)
     minimum = anthropic_minimum(str(body["model"]))
-    eligible = [(i, end, ttl) for i, end, ttl in marks if end >= minimum]
+    eligible = [(i, end, ttl) for i, end, ttl in marks if end >= minimum and cache.enabled]
     if not eligible:
         cache.count(total, 0, 0)
         return AnthropicUsage(total, 0, 0)

@@ -70,6 +70,18 @@ def test_every_action_on_a_unit_shares_system_and_context(tmp_path: Path) -> Non
     assert len({t.extra["template"] for t in tasks}) == 3  # each action keeps its own version
 
 
+def test_the_methods_of_a_class_share_the_prefix(tmp_path: Path) -> None:
+    path = tmp_path / "shapes.py"
+    area, perimeter = (
+        task_for("refactor", SOURCE, f"def {n}", path) for n in ("area", "perimeter")
+    )
+    assert parts(area)[0] == parts(perimeter)[0]
+    assert "<- target" not in area.prompt  # the request names the target instead
+    assert "Refactor the method `area` below" in parts(area)[1]
+    other = task_for("explain", SOURCE, "def total_area", path)
+    assert parts(other)[0] != parts(area)[0]  # another scope, another context
+
+
 def test_editing_the_target_keeps_the_prefix(tmp_path: Path) -> None:
     path = tmp_path / "shapes.py"
     before = task_for("explain", SOURCE, "def taxed", path)

@@ -104,6 +104,18 @@ def test_sdk_nothing_is_cached_unmarked_or_below_the_minimum(fake: FakeAnthropic
     assert sonnet.usage.cache_creation_input_tokens > 1024  # the same prefix caches on Sonnet
 
 
+def test_sdk_baseline_without_prompt_cache_neither_writes_nor_reads(fake: FakeAnthropic) -> None:
+    assert fake.prompt_cache is not None
+    fake.prompt_cache.enabled = False
+    context = sample_module(60)
+    with sdk(fake) as client:
+        first, second = (ask(client, marked(context, "Explain.")) for _ in range(2))
+    for response in (first, second):
+        assert response.usage.cache_creation_input_tokens == 0
+        assert response.usage.cache_read_input_tokens == 0
+        assert response.usage.input_tokens > 2000  # all of it, at the plain input price
+
+
 def test_sdk_entries_expire_unless_used(fake: FakeAnthropic, clock: Clock) -> None:
     context = sample_module(60)
     with sdk(fake) as client:
