@@ -22,7 +22,6 @@ refactor as long as the target).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import random
 import statistics
@@ -36,14 +35,12 @@ from typing import Any
 from _common import (
     ROOT,
     command_line,
-    is_quick,
     load_average,
     machine,
     setup_path,
     table,
-    write_result,
 )
-from bench_cache_value import EDITS, Session, functions, target_for
+from bench_cache_value import EDITS, Session, functions, session_main, target_for, usd
 
 setup_path()
 
@@ -51,7 +48,7 @@ from tests.fakes.anthropic import FakeAnthropic  # noqa: E402
 from tests.fakes.base import FakeServer, Reply  # noqa: E402
 from tests.fakes.gemini import FakeGemini  # noqa: E402
 from tests.fakes.openai import FakeOpenAI  # noqa: E402
-from tests.fakes.prompt_cache import PromptCache, tokens  # noqa: E402
+from tests.fakes.prompt_cache import ManualClock, PromptCache, tokens  # noqa: E402
 
 from magray_lsp.actions.tasks import prepare  # noqa: E402
 from magray_lsp.cache import ResponseCache  # noqa: E402
@@ -156,16 +153,6 @@ def hit_reason(before: tuple[str, str] | None, now: tuple[str, str]) -> str:
     return "another unit with the same context"
 
 
-class Clock:
-    """The session's simulated time, read by the fakes' prompt caches."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def settings(c: Contender, url: str) -> dict[str, Any]:
     return {
         "llm": {
@@ -191,7 +178,7 @@ async def replay(
 ) -> dict[str, Any]:
     run = tmp / f"{c.name}-{'on' if caching else 'off'}"
     paths = [run / name for name, _ in sources]
-    clock = Clock()
+    clock = ManualClock()  # the session's simulated time
     fake: Any = c.fake()
     with fake:
         fake.prompt_cache = PromptCache(clock=clock, enabled=caching)
@@ -286,10 +273,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "args": vars(args),
     }
-
-
-def usd(value: Decimal) -> str:
-    return f"${value:.4f}" if abs(value) < 1 else f"${value:.2f}"
 
 
 def report(data: dict[str, Any]) -> str:
@@ -389,17 +372,7 @@ def report(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=400, help="steps of the editing session")
-    parser.add_argument("--seed", type=int, default=18, help="seed of the session script")
-    parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
-    args = parser.parse_args()
-    if args.quick or is_quick():
-        args.quick, args.steps = True, 40
-    data = asyncio.run(main_async(args))
-    markdown = report(data)
-    write_result("prompt_cache", markdown, data)
-    print(markdown)
+    session_main("prompt_cache", __doc__.split("\n")[0], 18, main_async, report)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,17 @@ def tokens(text: str) -> list[int]:
     return list(_encoding().encode(text, disallowed_special=()))
 
 
+class ManualClock:
+    """A clock that moves only when told (``now += seconds``): cache lifetimes in tests and in
+    a replayed session, without waiting."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @dataclass
 class Tally:
     """What one fake's prompt cache did so far (requests it priced, tokens read and written)."""

@@ -29,17 +29,21 @@ def call(**fields: object) -> LedgerEntry:
     return LedgerEntry(action="explain", provider="anthropic", model="claude-sonnet-4-5", **fields)  # type: ignore[arg-type]
 
 
+def record_write(ledger: Ledger, cost: str) -> None:
+    """A call that wrote 3,000 prompt tokens to the cache (plainly they cost $0.012)."""
+    ledger.record(
+        call(
+            input_tokens=4000,
+            cache_write_tokens=3000,
+            cost_usd=Decimal(cost),
+            uncached_usd=Decimal("0.012"),
+        )
+    )
+
+
 def test_stats_prints_reads_writes_and_the_saving(tmp_path: Path) -> None:
     with Ledger(default_ledger_path()) as ledger:
-        # a write (costs more than plain input), then two reads of it
-        ledger.record(
-            call(
-                input_tokens=4000,
-                cache_write_tokens=3000,
-                cost_usd=Decimal("0.01425"),
-                uncached_usd=Decimal("0.012"),
-            )
-        )
+        record_write(ledger, "0.01425")  # costs more than plain input; then two reads of it
         for _ in range(2):
             ledger.record(
                 call(
@@ -64,14 +68,7 @@ def test_stats_prints_reads_writes_and_the_saving(tmp_path: Path) -> None:
 
 def test_stats_says_when_writes_cost_more_than_reads_saved(tmp_path: Path) -> None:
     with Ledger(default_ledger_path()) as ledger:
-        ledger.record(
-            call(
-                input_tokens=4000,
-                cache_write_tokens=3000,
-                cost_usd=Decimal("0.015"),
-                uncached_usd=Decimal("0.012"),
-            )
-        )
+        record_write(ledger, "0.015")
     assert "3,000 written · cost $0.0030 extra against uncached prices" in stats(tmp_path)
 
 

@@ -11,7 +11,7 @@ import anthropic
 import pytest
 from pydantic import SecretStr
 from tests.fakes.anthropic import FakeAnthropic
-from tests.fakes.prompt_cache import PromptCache, tokens
+from tests.fakes.prompt_cache import ManualClock, PromptCache, tokens
 from tests.helpers import sample_module
 
 from magray_lsp.config.models import ModelPrice, ProviderConfig
@@ -26,14 +26,6 @@ SYSTEM = "You are a senior python engineer."
 EPHEMERAL = {"type": "ephemeral"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeAnthropic]:
     with FakeAnthropic(api_key=KEY) as fake:
@@ -41,12 +33,12 @@ def server() -> Iterator[FakeAnthropic]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(1000.0)
 
 
 @pytest.fixture
-def fake(server: FakeAnthropic, clock: Clock) -> FakeAnthropic:
+def fake(server: FakeAnthropic, clock: ManualClock) -> FakeAnthropic:
     server.reset()
     server.prompt_cache = PromptCache(clock=clock)
     return server
@@ -116,7 +108,7 @@ def test_sdk_baseline_without_prompt_cache_neither_writes_nor_reads(fake: FakeAn
         assert response.usage.input_tokens > 2000  # all of it, at the plain input price
 
 
-def test_sdk_entries_expire_unless_used(fake: FakeAnthropic, clock: Clock) -> None:
+def test_sdk_entries_expire_unless_used(fake: FakeAnthropic, clock: ManualClock) -> None:
     context = sample_module(60)
     with sdk(fake) as client:
         ask(client, marked(context, "a"))

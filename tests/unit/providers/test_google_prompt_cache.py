@@ -7,19 +7,18 @@ from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import pytest
-from google import genai
 from google.genai import types
 from pydantic import SecretStr
 from tests.fakes.gemini import FakeGemini
 from tests.fakes.prompt_cache import PromptCache
 from tests.helpers import sample_module
+from tests.unit.providers.test_google import KEY, sdk_client
 
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.cost.prices import price_usd, uncached_price_usd
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.providers.google import GeminiProvider
 
-KEY = "AIza-test-prompt-cache"
 CACHING = "gemini-2.5-flash"
 NOT_CACHING = "gemini-2.0-flash"  # implicit caching started with Gemini 2.5
 
@@ -35,18 +34,6 @@ def fake(server: FakeGemini) -> FakeGemini:
     server.reset()
     server.prompt_cache = PromptCache()
     return server
-
-
-def sdk_client(fake: FakeGemini) -> genai.Client:
-    return genai.Client(
-        vertexai=False,
-        api_key=KEY,
-        http_options=types.HttpOptions(
-            base_url=fake.url,
-            api_version="v1beta",
-            retry_options=types.HttpRetryOptions(attempts=1),
-        ),
-    )
 
 
 def test_sdk_reads_implicitly_cached_tokens_on_25_models_only(fake: FakeGemini) -> None:

@@ -11,7 +11,7 @@ import openai
 import pytest
 from pydantic import SecretStr
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.prompt_cache import PromptCache
+from tests.fakes.prompt_cache import ManualClock, PromptCache
 from tests.helpers import sample_module
 
 from magray_lsp.config.models import ProviderConfig
@@ -24,14 +24,6 @@ MODEL = "gpt-4o-mini"
 SYSTEM = "You are a senior python engineer."
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(api_key=KEY) as fake:
@@ -39,12 +31,12 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(1000.0)
 
 
 @pytest.fixture
-def fake(server: FakeOpenAI, clock: Clock) -> FakeOpenAI:
+def fake(server: FakeOpenAI, clock: ManualClock) -> FakeOpenAI:
     server.reset()
     server.accepts_prompt_cache_key = True
     server.prompt_cache = PromptCache(clock=clock)
@@ -92,7 +84,9 @@ def test_sdk_short_prompts_and_changed_heads_are_never_cached(fake: FakeOpenAI) 
     assert other_head.usage.prompt_tokens_details.cached_tokens == 0  # type: ignore[union-attr]
 
 
-def test_sdk_cache_is_per_prompt_cache_key_and_expires(fake: FakeOpenAI, clock: Clock) -> None:
+def test_sdk_cache_is_per_prompt_cache_key_and_expires(
+    fake: FakeOpenAI, clock: ManualClock
+) -> None:
     context = sample_module(60)
     with sdk(fake) as client:
         ask(client, context, prompt_cache_key="file-a")
