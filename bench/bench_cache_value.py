@@ -38,6 +38,7 @@ import tempfile
 import textwrap
 import time
 import tokenize
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -376,7 +377,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def usd(value: Decimal) -> str:
-    return f"${value:.4f}" if value < 1 else f"${value:.2f}"
+    return f"${value:.4f}" if abs(value) < 1 else f"${value:.2f}"
 
 
 def report(data: dict[str, Any]) -> str:
@@ -437,18 +438,30 @@ def report(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def session_main(
+    name: str,
+    description: str,
+    seed: int,
+    run: Callable[[argparse.Namespace], Awaitable[dict[str, Any]]],
+    render: Callable[[dict[str, Any]], str],
+) -> None:
+    """The command line of a benchmark that replays an editing session: `--steps`, `--seed`,
+    `--quick` (40 steps); writes `<name>.md` and `.json` and prints the markdown."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--steps", type=int, default=400, help="steps of the editing session")
-    parser.add_argument("--seed", type=int, default=8, help="seed of the session script")
+    parser.add_argument("--seed", type=int, default=seed, help="seed of the session script")
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
     args = parser.parse_args()
     if args.quick or is_quick():
         args.quick, args.steps = True, 40
-    data = asyncio.run(main_async(args))
-    markdown = report(data)
-    write_result("cache_value", markdown, data)
+    data = asyncio.run(run(args))
+    markdown = render(data)
+    write_result(name, markdown, data)
     print(markdown)
+
+
+def main() -> None:
+    session_main("cache_value", __doc__.split("\n")[0], 8, main_async, report)
 
 
 if __name__ == "__main__":

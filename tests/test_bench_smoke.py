@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MINE = ("startup", "editor", "cache_value", "context", "answers")
+MINE = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers")
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
@@ -96,6 +96,14 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     answers = load(results, "answers")
     assert all(value > 0 for _name, value, _note in answers["rows"])
     assert len(answers["goals"]) == 1 and answers["goals"][0]["measured"].endswith(" ms")
+
+    prompt = load(results, "prompt_cache")["results"]
+    for provider in ("openai", "anthropic", "google"):
+        off, on = prompt[f"{provider}:off"], prompt[f"{provider}:on"]
+        assert on["calls"] == off["calls"] > 0 and on["answer_hits"] == off["answer_hits"]
+        assert off["read_tokens"] == off["write_tokens"] == 0  # the baseline caches nothing
+        assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
+        assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
 
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report

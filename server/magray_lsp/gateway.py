@@ -9,6 +9,7 @@ stream with ``StreamInterrupted`` — never a silently truncated answer.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 import uuid
@@ -24,7 +25,7 @@ from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
-from magray_lsp.cost.prices import price_usd
+from magray_lsp.cost.prices import price_usd, uncached_price_usd
 from magray_lsp.cost.writer import LedgerWriter
 from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
@@ -38,6 +39,7 @@ from magray_lsp.errors import (
 )
 from magray_lsp.privacy.locality import private_content
 from magray_lsp.privacy.outbound import (
+    Outbound,
     prepare_outbound,
     seal_answer,
     unresolved_placeholders,
@@ -104,6 +106,7 @@ class _Attempt:
     first_token_ms: float | None = None
     done: Completion | None = None
     cost: Decimal | None = None
+    uncached_cost: Decimal | None = None  # set when the provider's prompt cache played a part
 
     def received(self, text: str) -> None:
         if self.first_token_ms is None:
@@ -131,7 +134,9 @@ class _Attempt:
             input_tokens=usage.input_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else len(self.parts),
             cached_input_tokens=usage.cached_input_tokens if usage else 0,
+            cache_write_tokens=usage.cache_write_tokens if usage else 0,
             cost_usd=self.cost,
+            uncached_usd=self.uncached_cost,
             estimated_usd=self.cand.estimate_usd,
             latency_ms=self.elapsed_ms(),
             first_token_ms=self.first_token_ms,
@@ -139,6 +144,21 @@ class _Attempt:
             outcome=outcome,
             error_type=error_type,
         )
+
+
+def _with_cache_prefix(request: ChatRequest, outbound: Outbound) -> ChatRequest:
+    """The request as sent, its messages' cache prefixes kept through redaction (which rebuilds
+    the messages): a prefix counts in its redacted length when its redacted text still starts
+    the redacted message, and is dropped (nothing marked for caching) otherwise."""
+    sent, redaction = outbound.request, outbound.redaction
+    if sent is request or redaction is None:
+        return sent
+    messages = []
+    for before, after in zip(request.messages, sent.messages, strict=True):
+        prefix = redaction.seal(before.split()[0]) if before.cache_prefix else ""
+        kept = len(prefix) if prefix and after.content.startswith(prefix) else 0
+        messages.append(replace(after, cache_prefix=kept))
+    return replace(sent, messages=tuple(messages))
 
 
 class AllModelsFailed(ProviderError):
@@ -250,13 +270,21 @@ class Gateway:
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
         defaults = self.catalog.sections[ref.provider].defaults
+        user = Message("user", task.prompt, cache_prefix=task.prompt_prefix)
         return ChatRequest(
             model=ref.model,
-            messages=(Message("system", task.system), Message("user", task.prompt)),
+            messages=(Message("system", task.system), user),
             max_tokens=defaults.max_tokens or task.max_output_tokens,
             temperature=defaults.temperature,
             top_p=defaults.top_p,
+            prompt_cache_key=self._prompt_cache_key(task) if task.prompt_prefix else None,
         )
+
+    def _prompt_cache_key(self, task: Task) -> str:
+        """One key per workspace file: requests about one file share its context. A hash, so the
+        path itself never leaves the machine."""
+        where = f"{self.workspace}\0{task.source_path}".encode()
+        return "magray-" + hashlib.sha256(where).hexdigest()[:32]
 
     def key_for(self, task: Task) -> str | None:
         """Cache key: the task's content key + what else changes the answer."""
@@ -472,7 +500,7 @@ class Gateway:
             await self._record(run, "error", type(exc).__name__)
             raise
         async with self._slot(ref.provider), Deadline(deadline) as until:
-            gen = provider.generate(outbound.request, stream=incremental)
+            gen = provider.generate(_with_cache_prefix(request, outbound), stream=incremental)
             self._calls_in_flight += 1
             try:
                 while True:
@@ -518,6 +546,8 @@ class Gateway:
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
         run.done, run.cost = done, cost
+        if done.usage and (done.usage.cached_input_tokens or done.usage.cache_write_tokens):
+            run.uncached_cost = uncached_price_usd(ref.kind, ref.model, done.usage, cfg.prices)
         refusal = accept("".join(run.parts)) if accept is not None else None
         if refusal is not None:
             await self._record(run, "error", "InvalidAnswer")

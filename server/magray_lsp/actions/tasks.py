@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from magray_lsp.actions.prompts import render
@@ -47,7 +48,8 @@ def prepare(
     language = ctx.language
     kind = ctx.kind if ctx.kind not in ("window", "binary") else "code"
     name = ctx.unit or (f"lines {ctx.line_span[0] + 1}-{ctx.line_span[1] + 1}")
-    surrounding = ctx.text if ctx.text != ctx.target else "(no other code in the file)"
+    spec = target.doc.language
+    surrounding = _around_target(ctx, spec.line_comment if spec is not None else None)
     path = target.path.name if target.path else (target.doc.uri.rsplit("/", 1)[-1] or "untitled")
     prompt = render(
         action,
@@ -80,6 +82,7 @@ def prepare(
         model_pin=model_pin,
         source_path=str(target.path) if target.path else target.doc.uri,
         extra={"template": prompt.version, "context_hash": context_hash},
+        prompt_prefix=prompt.prefix,
     )
     return PreparedTask(task, ctx)
 
@@ -89,6 +92,21 @@ def content_key(language: str, target: str, instruction: str | None, *, comments
     ``comments``, comments) ignored — real edits change it — and the instruction."""
     target_key = normalized_code_key(language, target, comments=comments)
     return hashlib.sha256(f"{target_key}|{instruction or ''}".encode()).hexdigest()
+
+
+def _around_target(ctx: CodeContext, line_comment: str | None) -> str:
+    """The context as a cacheable prompt prefix: the same text for every request it serves.
+    The target is not at its head (the request shows it, so the context survives edits of the
+    target) and not marked in its class outline (the request names it, so the methods of one
+    class share the outline). A plain-text window keeps the target in place."""
+    head = ctx.target.rstrip("\n")
+    if ctx.kind == "window" or not ctx.text.startswith(head):
+        rest = ctx.text if ctx.text != ctx.target else ""
+    else:
+        rest = ctx.text[len(head) :].strip("\n")
+    if line_comment:
+        rest = re.sub(rf"  {re.escape(line_comment)} <- target$", "", rest, flags=re.MULTILINE)
+    return rest or "(no other code in the file)"
 
 
 _STYLE_NAMES = {
