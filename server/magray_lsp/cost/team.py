@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import math
 import subprocess
 import time
 import uuid
@@ -60,6 +61,8 @@ Limit = Literal["team", "member", "unreachable"]
 PENDING_MAX = 10_000
 _BATCH = 500
 _GIT_TIMEOUT = 2.0
+#: code-action titles refresh the team's figures in the background when older than this
+STATUS_MAX_AGE = 30.0
 
 
 class TeamBudgetExceeded(BudgetExceeded):
@@ -212,6 +215,8 @@ class TeamBudget:
         self._unsent: deque[tuple[str, list[str]]] = deque(maxlen=PENDING_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._updated_at = -math.inf  # monotonic time of the last answer (or failure)
 
     @classmethod
     def for_config(
@@ -288,6 +293,16 @@ class TeamBudget:
             self._lost(exc)
         return self.status
 
+    def refresh_soon(self, max_age: float = STATUS_MAX_AGE) -> None:
+        """Refresh the figures in the background when they are older than ``max_age`` s (for
+        titles, which must not wait on the network)."""
+        stale = time.monotonic() - self._updated_at > max_age
+        if stale and (self._refresher is None or self._refresher.done()):
+            self._refresher = self._spawn(self._refresh_quietly())
+
+    async def _refresh_quietly(self) -> None:
+        await self.refresh()
+
     async def aclose(self) -> None:
         """Finish background work (re-sent rows) briefly, then close the connections."""
         if self._tasks:
@@ -343,6 +358,7 @@ class TeamBudget:
             self._sync_lock.release()
 
     def _update(self, reply: list[str]) -> None:
+        self._updated_at = time.monotonic()
         self.status = replace(
             self.status,
             spent=from_pico(int(reply[2])),
@@ -354,6 +370,7 @@ class TeamBudget:
         )
 
     def _lost(self, exc: TeamRedisError) -> None:
+        self._updated_at = time.monotonic()
         self.status = replace(self.status, reachable=False, reason=str(exc))
 
     def _apply_policy(self, exc: TeamRedisError, *, paid: bool) -> None:
