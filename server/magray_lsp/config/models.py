@@ -172,7 +172,11 @@ class TeamConfig(_Strict):
         "and added to the team once the Redis is back).",
     )
     timeout_seconds: float = Field(
-        0.5, gt=0, le=10, description="Bound of each Redis call; a dead Redis costs no more."
+        2.0,
+        gt=0,
+        le=30,
+        description="Bound of each Redis call (never past the request's deadline); a dead "
+        "Redis costs one request this much, then calls fail at once until it answers again.",
     )
 
     @model_validator(mode="after")

@@ -61,6 +61,8 @@ Limit = Literal["team", "member", "unreachable"]
 PENDING_MAX = 10_000
 _BATCH = 500
 _GIT_TIMEOUT = 2.0
+#: at most this long a call waits for another one's sync (and never past its deadline)
+SYNC_WAIT_SECONDS = 10.0
 #: code-action titles refresh the team's figures in the background when older than this
 STATUS_MAX_AGE = 30.0
 
@@ -336,8 +338,13 @@ class TeamBudget:
         month totals (the script merges them: nothing counts twice) and learn the epoch."""
         if self._synced_month == month:
             return
+        # the call holding the lock is bounded itself (Redis timeout, ledger busy timeout);
+        # waiting for it never outlasts this request's deadline
+        wait = SYNC_WAIT_SECONDS
+        if deadline is not None:
+            wait = min(wait, deadline - asyncio.get_running_loop().time())
         try:
-            async with asyncio.timeout(self.cfg.timeout_seconds * 4):
+            async with asyncio.timeout(max(wait, 0)):
                 await self._sync_lock.acquire()
         except TimeoutError:
             raise TeamRedisError("another call is still syncing with the team's Redis") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ T = TypeVar("T")
 
 #: after a failure, calls fail fast this long; then one call tries the Redis again
 RETRY_SECONDS = 2.0
+#: connections per process; more concurrent calls wait for one
+MAX_CONNECTIONS = 16
 #: month keys outlive their month by a year, for the usage view of past months
 MONTH_TTL_SECONDS = 400 * 86400
 #: the usage stream of one team and month keeps about this many rows (older ones are trimmed)
@@ -121,6 +124,7 @@ class TeamRedis:
         self._client: Redis | None = None
         self._script: AsyncScript | None = None
         self._retry_at = 0.0
+        self._last_ok = -math.inf  # when a call last succeeded (``clock`` time)
         #: why the last call failed, while the Redis counts as down (None: up or untried)
         self.down_reason: str | None = None
 
@@ -131,14 +135,18 @@ class TeamRedis:
     def client(self) -> Redis:
         """The pool, made on first use (in the running event loop)."""
         if self._client is None:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
             from redis.exceptions import ConnectionError
 
             try:
-                self._client = Redis.from_url(
+                pool = BlockingConnectionPool.from_url(
                     self._url,
+                    # a few connections serve many requests (each call is one round trip);
+                    # waiting for one counts in the call's timeout
+                    max_connections=MAX_CONNECTIONS,
+                    timeout=None,
                     socket_timeout=self.timeout,
                     socket_connect_timeout=self.timeout,
                     # one immediate retry on a broken connection (e.g. a pooled one the Redis
@@ -152,6 +160,7 @@ class TeamRedis:
                 raise TeamRedisError(
                     f"invalid team redis_url {self.display_url} ({self.clean(exc)})"
                 ) from None
+            self._client = Redis.from_pool(pool)
             self._script = self._client.register_script(SCRIPT)
         return self._client
 
@@ -186,6 +195,7 @@ class TeamRedis:
         """``op(client)`` within the timeout (and ``deadline``, event-loop time); raises
         ``TeamRedisError`` — at once while the Redis is down and not due for a probe."""
         from redis.exceptions import RedisError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
 
         now = self._clock()
         if self.down_reason is not None and now < self._retry_at:
@@ -200,13 +210,18 @@ class TeamRedis:
             async with asyncio.timeout(timeout):
                 result = await op(client)
         except (RedisError, OSError, TimeoutError) as exc:
+            slow = isinstance(exc, TimeoutError | RedisTimeoutError)
             reason = (
                 f"team Redis at {self.display_url} did not answer {what} within {timeout:.2g} s"
-                if isinstance(exc, TimeoutError)
+                if slow
                 else f"team Redis at {self.display_url} failed {what}: {self.clean(exc)}"
             )
-            await self._mark_down(reason)
+            # A slow answer while other calls got theirs is a busy machine, not an outage:
+            # only this call fails; the others keep using the Redis.
+            if not (slow and self._last_ok >= now):
+                await self._mark_down(reason)
             raise TeamRedisError(reason, sent=True) from None
+        self._last_ok = self._clock()
         if self.down_reason is not None:
             log.info("team Redis at %s is reachable again", self.display_url)
             self.down_reason = None

@@ -3,8 +3,13 @@ it, and what the Redis and the ledgers hold afterwards."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -66,3 +71,94 @@ def local_counted(ledger: Ledger, team: str = "core") -> Decimal:
         "SELECT COALESCE(SUM(counted_pico), 0) FROM team_usage WHERE team = ?", (team,)
     )
     return from_pico(int(rows[0][0]))
+
+
+# --- editor windows in their own processes (_team_worker.py) -------------------------------------
+
+WORKER = Path(__file__).with_name("_team_worker.py")
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def gateway_settings(
+    paid_url: str, redis_url: str, team: dict[str, Any], *, local_url: str | None = None
+) -> dict[str, Any]:
+    """A paid OpenAI fake at exact prices (and optionally a free local Ollama fake)."""
+    llm: dict[str, Any] = {
+        "openai": {
+            "api_key": "sk-team-test",
+            "base_url": paid_url,
+            "timeout_seconds": 30,
+            "models": {"default": "gpt-4o-mini"},
+            "prices": {"gpt-4o-mini": {"input_per_mtok": "1", "output_per_mtok": "2"}},
+            "max_concurrency": 64,
+        },
+        "local": {"enabled": False},
+    }
+    if local_url:
+        llm["ollama"] = {"base_url": local_url, "models": {"default": "llama3.1"}}
+    return {
+        "llm": llm,
+        "routing": {"default": "openai.default"},
+        "retry": {"max_attempts": 1, "deadline_seconds": DEADLINE_SECONDS},
+        "team": {"redis_url": redis_url, "name": "core", **team},
+    }
+
+
+#: the request deadline in the process tests; no request may take longer
+DEADLINE_SECONDS = 20.0
+
+
+class Window:
+    """One worker process: a gateway of one machine (``ledger``) sending requests."""
+
+    def __init__(self, folder: Path, name: str, ledger: Path, spec: dict[str, Any]) -> None:
+        self.out = folder / f"{name}.jsonl"
+        self.ledger = ledger
+        spec_path = folder / f"{name}.json"
+        spec_path.write_text(json.dumps({**spec, "ledger": str(ledger), "out": str(self.out)}))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), str(ROOT)])}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(WORKER), str(spec_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def lines(self) -> list[dict[str, Any]]:
+        if not self.out.exists():
+            return []
+        text = self.out.read_text()
+        return [json.loads(line) for line in text.splitlines() if line.endswith("}")]
+
+    def finish(self, timeout: float = 180) -> list[dict[str, Any]]:
+        """Wait for the process (a hang guard, not a measurement); its request lines."""
+        try:
+            stdout, stderr = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            stdout, stderr = self.proc.communicate()
+            raise AssertionError(f"worker {self.out.name} hung: {stderr[-3000:]}") from None
+        assert self.proc.returncode == 0 and "done" in stdout, stderr[-3000:]
+        return self.lines()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def ledger_ok_ids(path: Path) -> set[str]:
+    with Ledger(path) as ledger:
+        return {r[0] for r in ledger.read("SELECT id FROM requests WHERE outcome = 'ok'")}
+
+
+def ledger_totals(paths: Iterable[Path]) -> tuple[Decimal, Decimal]:
+    """(sum of recorded costs, sum of what the team counted) over distinct ledger files."""
+    cost, counted = Decimal(0), Decimal(0)
+    for path in set(paths):
+        with Ledger(path) as ledger:
+            rows = ledger.read("SELECT COALESCE(SUM(cost_pico), 0) FROM requests")
+            cost += from_pico(int(rows[0][0]))
+            counted += local_counted(ledger)
+    return cost, counted
