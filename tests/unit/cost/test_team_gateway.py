@@ -18,7 +18,8 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import closed_port, wait_for
 from tests.redis_server import RedisServer
-from tests.unit.cost.team_helpers import spend_in_redis
+from tests.unit.cost.team_helpers import gateway_settings, spend_in_redis
+from tests.unit.gateway.conftest import openai_server  # noqa: F401 (a shared fake server)
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
@@ -35,22 +36,16 @@ ESTIMATE = Decimal("0.0002")  # 100 tokens in at $1/M + 50 out at $2/M
 COST = Decimal("0.000025")  # the fake's usage: 11 in, 7 out
 
 
-@pytest.fixture(scope="module")
-def paid_server() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as server:
-        yield server
+@pytest.fixture
+def paid(openai_server: FakeOpenAI) -> FakeOpenAI:  # noqa: F811 (the imported fixture)
+    openai_server.reset()
+    return openai_server
 
 
 @pytest.fixture(scope="module")
 def local_server() -> Iterator[FakeOllama]:
     with FakeOllama() as server:
         yield server
-
-
-@pytest.fixture
-def paid(paid_server: FakeOpenAI) -> FakeOpenAI:
-    paid_server.reset()
-    return paid_server
 
 
 @pytest.fixture
@@ -71,32 +66,13 @@ async def make_gateway(
     def make(
         *, with_local: bool = False, team: dict[str, Any] | None = None, **extra: Any
     ) -> Gateway:
-        llm: dict[str, Any] = {
-            "openai": {
-                "api_key": "sk-team-test",
-                "base_url": paid.base_url,
-                "timeout_seconds": 5,
-                "models": {"default": "gpt-4o-mini"},
-                "prices": {"gpt-4o-mini": {"input_per_mtok": "1", "output_per_mtok": "2"}},
-                "max_concurrency": 64,
-            },
-            "local": {"enabled": False},
-        }
-        if with_local:
-            llm["ollama"] = {"base_url": local.url, "models": {"default": "llama3.1"}}
-        settings: dict[str, Any] = {
-            "llm": llm,
-            "routing": {"default": "openai.default"},
-            "retry": {"max_attempts": 1, "deadline_seconds": 20},
-            "team": {
-                "redis_url": redis_server.url,
-                "name": "core",
-                "member": "ann@example.com",
-                **(team or {}),
-            },
-            **extra,
-        }
-        loaded = load_config(settings=settings, env={}, include_user=False)
+        settings = gateway_settings(
+            paid.base_url,
+            redis_server.url,
+            {"member": "ann@example.com", **(team or {})},
+            local_url=local.url if with_local else None,
+        )
+        loaded = load_config(settings={**settings, **extra}, env={}, include_user=False)
         gw = Gateway(
             Catalog(loaded), ledger=Ledger(tmp_path / "ledger.sqlite3"), workspace=str(tmp_path)
         )
