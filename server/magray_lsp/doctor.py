@@ -19,7 +19,7 @@ from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import TeamConfig, provider_kind
 from magray_lsp.cost.prices import format_usd
-from magray_lsp.cost.team import resolve_member
+from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamRedis, TeamRedisError, month_of
 from magray_lsp.cost.team_usage import read_usage
 from magray_lsp.errors import MagrayError

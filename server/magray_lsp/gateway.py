@@ -25,8 +25,9 @@ from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.prices import price_usd
-from magray_lsp.cost.team import TeamBudget, TeamHold, TeamStatus
+from magray_lsp.cost.team import TeamBudget, TeamHold
 from magray_lsp.cost.team_local import TeamTotal
+from magray_lsp.cost.team_status import TeamStatus
 from magray_lsp.cost.writer import LedgerWriter
 from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (

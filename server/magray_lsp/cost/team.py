@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import math
-import subprocess
 import time
 import uuid
 from collections import deque
@@ -44,6 +42,8 @@ from magray_lsp.cost.budget import _limit_pico
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, from_pico, to_pico
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.cost.team_local import TeamLedger, TeamTotal, entry_fields
+from magray_lsp.cost.team_member import resolve_member
+from magray_lsp.cost.team_status import TeamStatus
 from magray_lsp.cost.team_store import (
     MONTH_TTL_SECONDS,
     STREAM_MAXLEN,
@@ -60,7 +60,6 @@ Limit = Literal["team", "member", "unreachable"]
 #: from the usage view; the spend itself is never lost: it is merged from the local totals)
 PENDING_MAX = 10_000
 _BATCH = 500
-_GIT_TIMEOUT = 2.0
 #: at most this long a call waits for another one's sync (and never past its deadline)
 SYNC_WAIT_SECONDS = 10.0
 #: code-action titles refresh the team's figures in the background when older than this
@@ -83,92 +82,6 @@ class TeamHold:
     id: str
     amount_pico: int
     member: str
-
-
-@dataclass(frozen=True, slots=True)
-class TeamStatus:
-    """The team's month as of the last answer from its Redis."""
-
-    team: str
-    member: str
-    limit: Decimal | None
-    member_limit: Decimal | None
-    warn_at: float
-    policy: str
-    spent: Decimal = Decimal(0)
-    reserved: Decimal = Decimal(0)
-    member_spent: Decimal = Decimal(0)
-    member_reserved: Decimal = Decimal(0)
-    #: None until the Redis was asked; False while it cannot be reached
-    reachable: bool | None = None
-    reason: str | None = None
-
-    def _left(self, limit: Decimal | None, spent: Decimal, held: Decimal) -> Decimal | None:
-        return None if limit is None else max(limit - spent - held, Decimal(0))
-
-    @property
-    def binding(self) -> Literal["team", "member"] | None:
-        """The tighter of the two limits (the one with less left), None without limits."""
-        team = self._left(self.limit, self.spent, self.reserved)
-        member = self._left(self.member_limit, self.member_spent, self.member_reserved)
-        if member is not None and (team is None or member < team):
-            return "member"
-        return "team" if team is not None else None
-
-    @property
-    def remaining(self) -> Decimal | None:
-        """What may still be reserved under both limits (None: no limit)."""
-        if self.binding == "member":
-            return self._left(self.member_limit, self.member_spent, self.member_reserved)
-        return self._left(self.limit, self.spent, self.reserved)
-
-    @property
-    def binding_spent(self) -> tuple[Decimal, Decimal | None]:
-        """(spent, limit) of the binding limit (the team's when there is none)."""
-        if self.binding == "member":
-            return self.member_spent, self.member_limit
-        return self.spent, self.limit
-
-    @property
-    def exhausted(self) -> bool:
-        return any(
-            limit is not None and spent >= limit
-            for spent, limit in ((self.spent, self.limit), (self.member_spent, self.member_limit))
-        )
-
-    @property
-    def warn(self) -> bool:
-        line = Decimal(str(self.warn_at))
-        return any(
-            limit is not None and spent >= limit * line
-            for spent, limit in ((self.spent, self.limit), (self.member_spent, self.member_limit))
-        )
-
-
-def resolve_member(cfg: TeamConfig, workspace: str | Path | None) -> tuple[str, str]:
-    """(member, where it came from): ``[team] member``, else ``git config user.email`` in the
-    workspace, else the OS user."""
-    if cfg.member:
-        return cfg.member.strip(), "config"
-    try:
-        done = subprocess.run(
-            ["git", "config", "user.email"],
-            cwd=str(workspace) if workspace and Path(workspace).is_dir() else None,
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-        email = done.stdout.strip()
-        if done.returncode == 0 and email:
-            return email, "git config user.email"
-    except (OSError, subprocess.SubprocessError):
-        pass  # no git, or it hung: the OS user below
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no $USER (some containers)
-        user = ""
-    return (user, "OS user") if user else ("unknown", "nothing found: set [team] member")
 
 
 def counted_pico(entry: LedgerEntry, hold: TeamHold | None) -> int:
@@ -308,9 +221,11 @@ class TeamBudget:
     async def aclose(self) -> None:
         """Finish background work (re-sent rows) briefly, then close the connections."""
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=max(1.0, self.cfg.timeout_seconds * 4))
-            for task in self._tasks:
+            pending = set(self._tasks)
+            await asyncio.wait(pending, timeout=max(1.0, self.cfg.timeout_seconds * 4))
+            for task in pending:
                 task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         await self.redis.aclose()
 
     # -- the conversation with Redis -------------------------------------------------------------

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from magray_lsp.cost.prices import format_usd
-from magray_lsp.cost.team import TeamStatus
+from magray_lsp.cost.team_status import TeamStatus
 from magray_lsp.gateway import Gateway, Outcome
 
 STATUS_METHOD = "magray/status"

@@ -27,7 +27,8 @@ from tests.unit.cost.team_helpers import (
 
 from magray_lsp.config.models import MagrayConfig, TeamConfig
 from magray_lsp.cost.ledger import from_pico
-from magray_lsp.cost.team import TeamBudget, TeamBudgetExceeded, counted_pico, resolve_member
+from magray_lsp.cost.team import TeamBudget, TeamBudgetExceeded, counted_pico
+from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamKeys, month_of
 
 # --- reservations and limits ------------------------------------------------------------------
