@@ -175,8 +175,9 @@ class TeamConfig(_Strict):
         2.0,
         gt=0,
         le=30,
-        description="Bound of each Redis call (never past the request's deadline); a dead "
-        "Redis costs one request this much, then calls fail at once until it answers again.",
+        description="Bound of each Redis call (never past the request's deadline), tried twice "
+        "on a timeout; a hung Redis costs one request twice this much, then calls fail at once "
+        "until it answers again.",
     )
 
     @model_validator(mode="after")

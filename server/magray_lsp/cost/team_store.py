@@ -2,9 +2,10 @@
 
 Every call is bounded twice: socket connect/read timeouts and an ``asyncio.timeout`` around the
 whole call (connect, ``EVALSHA``, a re-load after ``NOSCRIPT``), never longer than what is left of
-the request's deadline. A failure marks the Redis down; for ``RETRY_SECONDS`` after that calls fail
-at once, without a network round trip, and then one call probes it again. The URL's password
-never appears in a message.
+the request's deadline; a call that times out is tried once more (an event loop blocked for a
+moment looks the same as a hung Redis). A failure marks the Redis down; for ``RETRY_SECONDS``
+after that calls fail at once, without a network round trip, and then one call probes it again.
+The URL's password never appears in a message.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ T = TypeVar("T")
 
 #: after a failure, calls fail fast this long; then one call tries the Redis again
 RETRY_SECONDS = 2.0
-#: connections per process; more concurrent calls wait for one
-MAX_CONNECTIONS = 16
+#: connections per process; more concurrent calls wait for one (not counted in their timeout).
+#: A call is one round trip (~0.2 ms), so a few serve any editor; every extra connection is
+#: one more handshake when a busy machine starts many windows at once.
+MAX_CONNECTIONS = 4
+#: without a request deadline (settlements), a call waits at most this long for a connection
+QUEUE_WAIT_SECONDS = 10.0
 #: month keys outlive their month by a year, for the usage view of past months
 MONTH_TTL_SECONDS = 400 * 86400
 #: the usage stream of one team and month keeps about this many rows (older ones are trimmed)
@@ -125,6 +130,7 @@ class TeamRedis:
         self._script: AsyncScript | None = None
         self._retry_at = 0.0
         self._last_ok = -math.inf  # when a call last succeeded (``clock`` time)
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         #: why the last call failed, while the Redis counts as down (None: up or untried)
         self.down_reason: str | None = None
 
@@ -193,34 +199,70 @@ class TeamRedis:
         deadline: float | None = None,
     ) -> T:
         """``op(client)`` within the timeout (and ``deadline``, event-loop time); raises
-        ``TeamRedisError`` — at once while the Redis is down and not due for a probe."""
+        ``TeamRedisError`` — at once while the Redis is down and not due for a probe.
+
+        The timeout measures the call itself: waiting for one of the ``MAX_CONNECTIONS`` slots
+        (other calls of this process in flight) is bounded by the deadline only, so a burst of
+        requests does not turn into timeouts — each waiting call then checks again whether the
+        Redis went down meanwhile, and fails at once if it did."""
+        self._fail_fast()
+        loop = asyncio.get_running_loop()
+        wait = QUEUE_WAIT_SECONDS if deadline is None else deadline - loop.time()
+        try:
+            async with asyncio.timeout(max(wait, 0)):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise TeamRedisError(
+                f"no connection to the team Redis at {self.display_url} freed up in time"
+            ) from None
+        try:
+            self._fail_fast()
+            return await self._run(what, op, deadline)
+        finally:
+            self._slots.release()
+
+    def _fail_fast(self) -> None:
+        if self.down_reason is not None and self._clock() < self._retry_at:
+            raise TeamRedisError(self.down_reason)
+
+    async def _run(
+        self, what: str, op: Callable[[Redis], Awaitable[T]], deadline: float | None
+    ) -> T:
         from redis.exceptions import RedisError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
-        now = self._clock()
-        if self.down_reason is not None and now < self._retry_at:
-            raise TeamRedisError(self.down_reason)
-        timeout = self.timeout
-        if deadline is not None:
-            timeout = min(timeout, deadline - asyncio.get_running_loop().time())
-            if timeout <= 0:
-                raise TeamRedisError("no time left before the request's deadline")
+        loop = asyncio.get_running_loop()
         client = self.client()
-        try:
-            async with asyncio.timeout(timeout):
-                result = await op(client)
-        except (RedisError, OSError, TimeoutError) as exc:
-            slow = isinstance(exc, TimeoutError | RedisTimeoutError)
-            reason = (
-                f"team Redis at {self.display_url} did not answer {what} within {timeout:.2g} s"
-                if slow
-                else f"team Redis at {self.display_url} failed {what}: {self.clean(exc)}"
-            )
-            # A slow answer while other calls got theirs is a busy machine, not an outage:
-            # only this call fails; the others keep using the Redis.
-            if not (slow and self._last_ok >= now):
-                await self._mark_down(reason)
-            raise TeamRedisError(reason, sent=True) from None
+        for attempt in (1, 2):
+            now = self._clock()
+            timeout = self.timeout
+            if deadline is not None:
+                timeout = min(timeout, deadline - loop.time())
+                if timeout <= 0:
+                    raise TeamRedisError("no time left before the request's deadline")
+            try:
+                async with asyncio.timeout(timeout):
+                    result = await op(client)
+                break
+            except (RedisError, OSError, TimeoutError) as exc:
+                slow = isinstance(exc, TimeoutError | RedisTimeoutError)
+                left = None if deadline is None else deadline - loop.time()
+                if slow and attempt == 1 and (left is None or left > 0):
+                    # Once more: the timer also fires when this process's event loop was blocked
+                    # (a busy machine; another part of the process starting up), not only when
+                    # the Redis hangs. Every operation of the script is idempotent.
+                    continue
+                reason = (
+                    f"team Redis at {self.display_url} did not answer {what} within "
+                    f"{timeout:.2g} s" + (", twice" if attempt == 2 else "")
+                    if slow
+                    else f"team Redis at {self.display_url} failed {what}: {self.clean(exc)}"
+                )
+                # A slow answer while other calls got theirs is a busy machine, not an outage:
+                # only this call fails; the others keep using the Redis.
+                if not (slow and self._last_ok >= now):
+                    await self._mark_down(reason)
+                raise TeamRedisError(reason, sent=True) from None
         self._last_ok = self._clock()
         if self.down_reason is not None:
             log.info("team Redis at %s is reachable again", self.display_url)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -263,6 +264,22 @@ async def test_a_hung_redis_costs_one_timeout_then_fails_fast(
         assert calls == 1  # no second attempt (and timeout) while the Redis counts as down
     finally:
         redis_server.resume()
+
+
+async def test_one_late_answer_is_tried_again_and_counts_once(
+    make_team: Make, redis_server: RedisServer
+) -> None:
+    # A timer also fires when this process's event loop was blocked for a moment (a busy machine,
+    # another part of the process starting up): one late answer must not refuse the request nor
+    # mark the Redis down for everyone. Here the Redis itself stalls for 1.5 timeouts.
+    team = make_team(monthly_usd="1", timeout_seconds=0.3)
+    await team.refresh()  # connected and synced
+    redis_server.pause()
+    threading.Timer(0.45, redis_server.resume).start()
+    hold = await asyncio.wait_for(team.reserve(Decimal("0.1")), 10)
+    assert hold is not None and not team.redis.down
+    # the first attempt was applied too when the Redis woke up: the hold counts once
+    assert (await team.refresh()).reserved == Decimal("0.1")
 
 
 async def test_a_reservation_never_outlives_the_request_deadline(
