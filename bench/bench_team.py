@@ -50,6 +50,7 @@ from magray_lsp.config.models import BudgetConfig, TeamConfig  # noqa: E402
 from magray_lsp.cost.budget import BudgetGuard  # noqa: E402
 from magray_lsp.cost.ledger import Ledger, LedgerEntry  # noqa: E402
 from magray_lsp.cost.team import TeamBudget  # noqa: E402
+from magray_lsp.cost.team_store import MAX_CONNECTIONS  # noqa: E402
 
 GOAL = 0.001  # seconds: reservation + settlement median
 ESTIMATE = Decimal("0.0002")
@@ -190,8 +191,8 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
         "",
         "(b) is what team mode adds to a paid request's latency: `reserve` runs before the "
         "provider call, `settle` after the answer's ledger row committed (the answer waits for "
-        "it). In (e) the calls share 16 pooled connections, so a request's time includes "
-        "waiting for one.",
+        f"it). In (e) the calls share the process's {MAX_CONNECTIONS} pooled connections, so a "
+        "request's time includes waiting for one.",
     ]
     return "\n".join(lines), goals
 

@@ -11,6 +11,7 @@ The URL's password never appears in a message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import math
@@ -25,7 +26,6 @@ from magray_lsp.errors import MagrayError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -94,9 +94,10 @@ class TeamKeys:
     def reserved(self) -> str:
         return f"{self.base}:reserved"
 
-    def script_keys(self, month: str) -> list[str]:
+    @functools.lru_cache(maxsize=4)  # noqa: B019 (a handful of months per process)
+    def script_keys(self, month: str) -> tuple[str, ...]:
         """KEYS of ``team.lua``, in its order."""
-        return [
+        return (
             self.epoch,
             self.spend(month),
             self.clients(month),
@@ -104,7 +105,7 @@ class TeamKeys:
             self.holds,
             self.holdamt,
             self.reserved,
-        ]
+        )
 
 
 class TeamRedis:
@@ -127,7 +128,6 @@ class TeamRedis:
         self._secrets = _url_secrets(url)
         self._clock = clock
         self._client: Redis | None = None
-        self._script: AsyncScript | None = None
         self._retry_at = 0.0
         self._last_ok = -math.inf  # when a call last succeeded (``clock`` time)
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
@@ -167,7 +167,6 @@ class TeamRedis:
                     f"invalid team redis_url {self.display_url} ({self.clean(exc)})"
                 ) from None
             self._client = Redis.from_pool(pool)
-            self._script = self._client.register_script(SCRIPT)
         return self._client
 
     async def script(
@@ -180,9 +179,16 @@ class TeamRedis:
     ) -> list[str]:
         """Run ``team.lua``'s ``op`` on ``month``'s keys; its reply as strings."""
 
-        async def call(_: Redis) -> Any:
-            assert self._script is not None
-            return await self._script(keys=self.keys.script_keys(month), args=[op, *args])
+        from redis.exceptions import NoScriptError
+
+        keys = self.keys.script_keys(month)
+
+        async def call(client: Redis) -> Any:
+            try:
+                return await client.evalsha(SCRIPT_SHA, len(keys), *keys, op, *args)
+            except NoScriptError:  # a restarted (or flushed) Redis: load it, once
+                await client.script_load(SCRIPT)
+                return await client.evalsha(SCRIPT_SHA, len(keys), *keys, op, *args)
 
         reply = await self.run(op, call, deadline=deadline)
         if not isinstance(reply, list) or len(reply) < 6:
@@ -206,15 +212,18 @@ class TeamRedis:
         requests does not turn into timeouts — each waiting call then checks again whether the
         Redis went down meanwhile, and fails at once if it did."""
         self._fail_fast()
-        loop = asyncio.get_running_loop()
-        wait = QUEUE_WAIT_SECONDS if deadline is None else deadline - loop.time()
-        try:
-            async with asyncio.timeout(max(wait, 0)):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise TeamRedisError(
-                f"no connection to the team Redis at {self.display_url} freed up in time"
-            ) from None
+        if self._slots.locked():  # all connections busy: wait for one, within the deadline
+            loop = asyncio.get_running_loop()
+            wait = QUEUE_WAIT_SECONDS if deadline is None else deadline - loop.time()
+            try:
+                async with asyncio.timeout(max(wait, 0)):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise TeamRedisError(
+                    f"no connection to the team Redis at {self.display_url} freed up in time"
+                ) from None
+        else:
+            await self._slots.acquire()  # free: returns at once
         try:
             self._fail_fast()
             return await self._run(what, op, deadline)
