@@ -133,7 +133,9 @@ async def read_usage(
     if not (cfg.redis_url and cfg.name):
         raise ValueError("the team view needs [team] redis_url and name")
     own = redis is None
-    store = redis or TeamRedis(cfg.redis_url, cfg.name, timeout=max(cfg.timeout_seconds, 5.0))
+    # reading a month of rows may take a while; the totals alone (``/metrics``) may not
+    timeout = max(cfg.timeout_seconds, 5.0) if breakdowns else cfg.timeout_seconds
+    store = redis or TeamRedis(cfg.redis_url, cfg.name, timeout=timeout)
     month = month or month_of(time.time())
     usage = TeamUsage(
         cfg.name, month, store.display_url, cfg.monthly_usd, cfg.member_monthly_usd, cfg.warn_at

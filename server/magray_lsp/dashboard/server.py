@@ -168,7 +168,7 @@ async def _team_page(request: web.Request) -> web.StreamResponse:
 
 async def _static(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
-    if name not in STATIC_FILES or name.endswith(".html"):
+    if name not in STATIC_FILES or name == "index.html":
         raise web.HTTPNotFound(reason=f"no such file: /static/{name}")
     return _file(request, name)
 
@@ -227,7 +227,8 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
         text, status = f"# bad filter: {exc}\n", 400
     except LedgerUnavailable as exc:
         text, status = metrics_text.unavailable(str(exc)), 503
-    text += await team_metrics(request)  # the team's gauges, read from its Redis
+    if status != 400:
+        text += await team_metrics(request)  # the team's gauges, read from its Redis
     return web.Response(
         body=text.encode(), status=status, headers={"Content-Type": metrics_text.CONTENT_TYPE}
     )

@@ -154,7 +154,6 @@ async def test_dashboard_team_page_api_and_gauges(dashboard: RunningDashboard) -
         body = api.json()
         assert body["spentUsd"] == "1.75" and len(body["members"]) == 2
         assert (await http.get(dashboard.url + "api/team?month=2025-13")).status_code == 400
-        assert (await http.get(dashboard.url + "static/team.html")).status_code == 404
         metrics = await http.get(dashboard.url + "metrics")
     assert metrics.status_code == 200
     samples = {
