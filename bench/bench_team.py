@@ -14,7 +14,7 @@ interleaved request by request with the baselines so drift hits them alike:
 then (e) ``concurrency`` requests at once doing (b) in a loop: throughput and per-request median.
 The goal (issue 17): (b) median ≤ 1 ms.
 
-    .venv/bin/python bench/bench_team.py [--requests 2000] [--concurrency 40] [--quick]
+    .venv/bin/python bench/bench_team.py [--requests 1000] [--repeat 5] [--concurrency 40] [--quick]
 """
 
 from __future__ import annotations
@@ -148,23 +148,37 @@ async def measure(args: argparse.Namespace, url: str, folder: Path) -> dict[str,
         for _ in range(50):  # warm-up: connections, script load, sync, SQLite pages
             for _, _, make in VARIANTS:
                 await make(bench)()
-        samples: dict[str, list[float]] = {code: [] for code, _, _ in VARIANTS}
-        for _ in range(args.requests):
-            for code, _, make in VARIANTS:
-                samples[code].append(await make(bench)())
+        rounds: list[dict[str, list[float]]] = []
+        loads: list[float] = []
+        for _ in range(args.repeat):
+            samples: dict[str, list[float]] = {code: [] for code, _, _ in VARIANTS}
+            for _ in range(args.requests):
+                for code, _, make in VARIANTS:
+                    samples[code].append(await make(bench)())
+            rounds.append(samples)
+            loads.append(load_average())
         wall, together = await concurrent(bench, args.concurrency, args.requests)
     finally:
         await bench.aclose()
-    return {"samples": samples, "concurrent": {"wall": wall, "samples": together}}
+    pooled = {code: [x for r in rounds for x in r[code]] for code, _, _ in VARIANTS}
+    per_round = {code: [median(r[code]) for r in rounds] for code, _, _ in VARIANTS}
+    return {
+        "samples": pooled,
+        "per_round": per_round,
+        "round_loads": loads,
+        "concurrent": {"wall": wall, "samples": together},
+    }
 
 
 def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tuple[str, list[Any]]:
     samples: dict[str, list[float]] = data["samples"]
     p50 = {code: median(s) for code, s in samples.items()}
+    spread = data["per_round"]
     rows = [
-        (f"({code}) {label}", ms(p50[code]), ms(percentile(samples[code], 99)), len(samples[code]))
+        (f"({code}) {label}", ms(p50[code]), ms(percentile(samples[code], 99)),
+         f"{ms(min(spread[code]))} … {ms(max(spread[code]))}", len(samples[code]))
         for code, label, _ in VARIANTS
-    ]
+    ]  # fmt: skip
     together = data["concurrent"]["samples"]
     throughput = len(together) / data["concurrent"]["wall"]
     team = p50["b"]
@@ -183,9 +197,12 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
         f"Command: `{command_line()}` (took {elapsed:.0f} s); redis-server {data['redis']} on "
         "loopback, no persistence; redis-py asyncio, one process.",
         "",
-        f"{args.requests} requests per variant, interleaved request by request:",
+        f"{args.repeat} rounds × {args.requests} requests per variant, interleaved request by "
+        "request (1-minute load average after each round: "
+        + ", ".join(f"{x:.1f}" for x in data["round_loads"])
+        + "):",
         "",
-        table(["variant", "p50 ms", "p99 ms", "n"], rows, "lrrr"),
+        table(["variant", "p50 ms", "p99 ms", "p50 per round ms", "n"], rows, "lrrrr"),
         "",
         table(["result", "value", "goal", ""], results(args, p50, together, throughput), "lrll"),
         "",
@@ -245,6 +262,8 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[Any], dict[str
     raw = {
         "p50_ms": {k: median(v) * 1000 for k, v in data["samples"].items()},
         "p99_ms": {k: percentile(v, 99) * 1000 for k, v in data["samples"].items()},
+        "p50_per_round_ms": {k: [x * 1000 for x in v] for k, v in data["per_round"].items()},
+        "round_loads": data["round_loads"],
         "concurrent_wall_s": data["concurrent"]["wall"],
         "load": data["load"],
         "redis": data["redis"],
@@ -254,13 +273,14 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[Any], dict[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per variant")
+    parser.add_argument("--requests", type=int, default=1000, help="requests per round")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds (the load drifts)")
     parser.add_argument("--concurrency", type=int, default=40, help="requests at once in (e)")
     parser.add_argument("--quick", action="store_true", help="a few requests (smoke test)")
     args = parser.parse_args()
     args.quick = args.quick or is_quick()
     if args.quick:
-        args.requests = 50
+        args.requests, args.repeat = 50, 1
     text, goals, raw = asyncio.run(main_async(args))
     path = write_result("team", text, {"goals": goals, "args": vars(args), **raw})
     print(text)

@@ -9,7 +9,7 @@
 --   2 spend     hash    this month: "team" and "m:<member>" -> settled pico
 --   3 clients   hash    this month: "<client>|<member>" -> the client's local total already
 --                       counted; "replayed|<client>" -> epoch whose usage rows it re-sent
---   4 usage     stream  this month's ledger rows (capped)
+--   4 usage     stream  this month's ledger rows, one JSON field "row" each (capped)
 --   5 holds     zset    reservation id -> expiry (ms, Redis clock)
 --   6 holdamt   hash    reservation id -> "<member>|<pico>"
 --   7 reserved  hash    "team" and "m:<member>" -> pico held by open reservations
@@ -135,13 +135,13 @@ if op == 'reserve' then
 
 elseif op == 'settle' then
   -- ARGV: op, epoch, member, hold id (''), client, local total (''), stream cap, month ttl,
-  --       then the usage row as field, value, ...
+  --       usage row ('' = none)
   local member = ARGV[3]
   if epoch ~= ARGV[2] then return reply('epoch', epoch, member) end
   if ARGV[4] ~= '' then unhold(ARGV[4]) end
   merge(ARGV[5], member, ARGV[6])
-  if #ARGV > 8 then
-    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 9))
+  if ARGV[9] and ARGV[9] ~= '' then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'row', ARGV[9])
   end
   keep_month(tonumber(ARGV[8]))
   return reply('ok', epoch, member)

@@ -41,7 +41,7 @@ from magray_lsp.config.models import TeamConfig
 from magray_lsp.cost.budget import _limit_pico
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, from_pico, to_pico
 from magray_lsp.cost.prices import format_usd
-from magray_lsp.cost.team_local import TeamLedger, TeamTotal, entry_fields
+from magray_lsp.cost.team_local import TeamLedger, TeamTotal, entry_row
 from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_status import TeamStatus
 from magray_lsp.cost.team_store import (
@@ -126,8 +126,8 @@ class TeamBudget:
         self._sync_lock = asyncio.Lock()
         #: holds whose settlement or release could not reach Redis (released at next contact)
         self._orphans: deque[str] = deque(maxlen=PENDING_MAX)
-        #: usage rows that could not be appended yet: (month, fields)
-        self._unsent: deque[tuple[str, list[str]]] = deque(maxlen=PENDING_MAX)
+        #: usage rows that could not be appended yet: (month, row)
+        self._unsent: deque[tuple[str, str]] = deque(maxlen=PENDING_MAX)
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
@@ -176,17 +176,17 @@ class TeamBudget:
     async def settle(self, hold: TeamHold | None, entry: LedgerEntry, total: TeamTotal) -> None:
         """Free ``hold`` and count the row's cost in one script; never raises (what could not
         reach the Redis is merged at the next contact)."""
-        fields = entry_fields(entry, total.member, total.counted)
+        row = entry_row(entry, total.member, total.counted)
         args = [
             total.member, hold.id if hold else "", total.client, str(total.pico),
-            str(STREAM_MAXLEN), str(MONTH_TTL_SECONDS), *fields,
+            str(STREAM_MAXLEN), str(MONTH_TTL_SECONDS), row,
         ]  # fmt: skip
         try:
             await self._call("settle", total.month, args, None)
         except TeamRedisError as exc:
             if hold is not None:
                 self._orphans.append(hold.id)
-            self._unsent.append((total.month, fields))
+            self._unsent.append((total.month, row))
             self._synced_month = None  # the next contact sends this machine's totals first
             self._lost(exc)
 
@@ -368,13 +368,13 @@ class TeamBudget:
         except TeamRedisError as exc:
             log.warning("team %s: re-sending this machine's usage rows failed: %s", self.team, exc)
 
-    async def _append(self, rows: list[tuple[str, list[str]]]) -> None:
+    async def _append(self, rows: list[tuple[str, str]]) -> None:
         async def op(client: Any) -> None:
             pipe = client.pipeline(transaction=False)
-            for month, fields in rows:
+            for month, row in rows:
                 pipe.xadd(
                     self.redis.keys.usage(month),
-                    dict(zip(fields[::2], fields[1::2], strict=True)),
+                    {"row": row},
                     maxlen=STREAM_MAXLEN,
                     approximate=True,
                 )

@@ -14,6 +14,7 @@ Tables (created on first use, also in a ledger file that replaced a corrupt one)
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ _SCHEMA = (
         PRIMARY KEY (team, member, month))""",
 )
 
-#: the usage-stream fields of a ledger row, in order (no code, prompt or file path)
+#: a ledger row as the usage stream carries it (no code, prompt or file path)
 _ROW_SQL = """
     SELECT r.id, r.ts, u.member, r.action, r.provider, r.model, r.input_tokens,
            r.output_tokens, u.counted_pico, r.outcome, r.cached, r.error_type, r.latency_ms
@@ -44,19 +45,22 @@ _ROW_SQL = """
 """
 
 
-def usage_fields(row: Sequence[Any]) -> list[str]:
-    """A usage-stream entry (field, value, ...) from a ``_ROW_SQL``-shaped row."""
+def usage_row(row: Sequence[Any]) -> str:
+    """A usage-stream row (compact JSON) from a ``_ROW_SQL``-shaped row."""
     rid, ts, member, action, provider, model, tin, tout, pico, outcome, cached, err, ms = row
-    return [
-        "id", str(rid), "ts", f"{float(ts):.3f}", "member", str(member), "action", str(action),
-        "provider", str(provider), "model", str(model), "in", str(int(tin)),
-        "out", str(int(tout)), "cost", str(int(pico)), "outcome", str(outcome),
-        "cached", "1" if cached else "0", "error", str(err or ""), "ms", f"{float(ms):.0f}",
-    ]  # fmt: skip
+    return json.dumps(
+        {
+            "id": str(rid), "ts": round(float(ts), 3), "member": str(member),
+            "action": str(action), "provider": str(provider), "model": str(model),
+            "in": int(tin), "out": int(tout), "cost": int(pico), "outcome": str(outcome),
+            "cached": bool(cached), "error": err, "ms": round(float(ms)),
+        },
+        separators=(",", ":"),
+    )  # fmt: skip
 
 
-def entry_fields(entry: LedgerEntry, member: str, counted_pico: int) -> list[str]:
-    return usage_fields(
+def entry_row(entry: LedgerEntry, member: str, counted_pico: int) -> str:
+    return usage_row(
         (
             entry.id, entry.ts, member, entry.action, entry.provider, entry.model,
             entry.input_tokens, entry.output_tokens, counted_pico, entry.outcome, entry.cached,
@@ -121,7 +125,7 @@ class TeamLedger:
         )
         return client, {str(m): int(p) for m, p in rows}
 
-    def rows(self, month: str) -> list[list[str]]:
+    def rows(self, month: str) -> list[str]:
         """This client's usage rows of ``month``, as stream entries, oldest first."""
         try:
             found = self.ledger.read(_ROW_SQL, (self.team, month))
@@ -129,7 +133,7 @@ class TeamLedger:
             if "no such table" in str(exc):
                 return []
             raise
-        return [usage_fields(row) for row in found]
+        return [usage_row(row) for row in found]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ once per request id, and the view says how many rows it read. Read-only: it neve
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,13 +34,13 @@ class Breakdown:
     errors: int = 0
     cached: int = 0
 
-    def add(self, row: dict[str, str]) -> None:
+    def add(self, row: dict[str, Any]) -> None:
         self.requests += 1
         self.cost_usd += from_pico(int(row.get("cost") or 0))
         self.input_tokens += int(row.get("in") or 0)
         self.output_tokens += int(row.get("out") or 0)
         self.errors += row.get("outcome") not in ("ok", None)
-        self.cached += row.get("cached") == "1"
+        self.cached += bool(row.get("cached"))
 
 
 @dataclass
@@ -175,13 +176,14 @@ async def _read(store: TeamRedis, usage: TeamUsage, breakdowns: bool) -> None:
     stream = keys.usage(usage.month)
     while True:
         page = await _page(store, stream, start)
-        for entry_id, row in page:
-            rid = row.get("id", entry_id)
+        for entry_id, fields in page:
+            row = _row(fields)
+            rid = str(row.get("id") or entry_id)
             if rid in seen:
                 usage.duplicates += 1
                 continue
             seen.add(rid)
-            members[row.get("member", "?")].add(row)
+            members[str(row.get("member", "?"))].add(row)
             models[f"{row.get('provider', '?')}/{row.get('model', '?')}"].add(row)
             day = datetime.fromtimestamp(float(row.get("ts") or 0), UTC).strftime("%Y-%m-%d")
             days[day].add(row)
@@ -200,3 +202,12 @@ async def _page(store: TeamRedis, stream: str, start: str) -> list[tuple[str, di
         return found
 
     return await store.run("read usage rows", op)
+
+
+def _row(fields: dict[str, str]) -> dict[str, Any]:
+    """A stream entry's row (a JSON object in the field ``row``); {} when it is not one."""
+    try:
+        row = json.loads(fields.get("row") or "{}")
+    except ValueError:
+        return {}
+    return row if isinstance(row, dict) else {}

@@ -66,6 +66,14 @@ async def spend_in_redis(raw: Redis, team: str = "core") -> dict[str, Decimal]:
     return {k: from_pico(int(v)) for k, v in fields.items()}
 
 
+async def stream_rows(raw: Redis, month: str | None = None, team: str = "core") -> list[Any]:
+    """The rows of the team's usage stream for ``month`` (default: this one), oldest first."""
+    import time
+
+    entries = await raw.xrange(TeamKeys(team).usage(month or month_of(time.time())))
+    return [json.loads(fields["row"]) for _, fields in entries]
+
+
 def local_counted(ledger: Ledger, team: str = "core") -> Decimal:
     rows = ledger.read(
         "SELECT COALESCE(SUM(counted_pico), 0) FROM team_usage WHERE team = ?", (team,)

@@ -4,10 +4,10 @@ outages and a Redis that restarted empty."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import threading
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from tests.unit.cost.team_helpers import (
     pay,
     settle,
     spend_in_redis,
+    stream_rows,
 )
 
 from magray_lsp.config.models import MagrayConfig, TeamConfig
@@ -54,18 +55,12 @@ async def test_the_usage_stream_carries_the_row_but_no_code_or_path(
 ) -> None:
     team = make_team()
     entry = await pay(team, "0.01", "0.004", action="refactor", output_tokens=33)
-    rows = await raw.xrange(TeamKeys("core").usage(month_of(entry.ts)))
-    assert len(rows) == 1
-    fields = rows[0][1]
-    assert fields["id"] == entry.id and fields["member"] == "ann@example.com"
-    assert (fields["action"], fields["provider"], fields["model"]) == (
-        "refactor",
-        "openai",
-        "gpt-4o-mini",
-    )
-    assert (fields["out"], fields["cost"], fields["outcome"]) == ("33", str(4 * 10**9), "ok")
-    assert not any("secret-project" in v for v in fields.values())  # no source path
-    assert set(fields) == {
+    [row] = await stream_rows(raw, month_of(entry.ts))
+    assert row["id"] == entry.id and row["member"] == "ann@example.com"
+    assert (row["action"], row["provider"], row["model"]) == ("refactor", "openai", "gpt-4o-mini")
+    assert (row["out"], row["cost"], row["outcome"], row["cached"]) == (33, 4 * 10**9, "ok", False)
+    assert "secret-project" not in json.dumps(row)  # no source path
+    assert set(row) == {
         "id", "ts", "member", "action", "provider", "model", "in", "out", "cost", "outcome",
         "cached", "error", "ms",
     }  # fmt: skip
@@ -320,8 +315,8 @@ async def test_what_happened_during_an_outage_is_merged_afterwards(
         "m:ann@example.com": Decimal("1.25"),
     }
     assert team.status.reserved == 0  # the orphaned hold was released
-    stream = await raw.xrange(TeamKeys("core").usage(month_of(entry.ts)))
-    assert {f["id"] for _, f in stream} == {entry.id, offline.id}
+    rows = await stream_rows(raw, month_of(entry.ts))
+    assert {r["id"] for r in rows} == {entry.id, offline.id}
 
 
 async def test_redis_restarted_empty_is_rebuilt_from_every_machines_ledger(
@@ -351,8 +346,8 @@ async def test_redis_restarted_empty_is_rebuilt_from_every_machines_ledger(
         "m:bob@example.com": Decimal(2),
     }
     await wait_for(lambda: not any(t._tasks for t in (ann, ann2, bob)))
-    stream = await raw.xrange(TeamKeys("core").usage(month_of(time.time())))
-    assert sorted({f["id"] for _, f in stream}) == sorted(r.id for r in rows)
+    resent = await stream_rows(raw)
+    assert sorted({r["id"] for r in resent}) == sorted(r.id for r in rows)
     # a later restart of one process re-adds nothing more
     late = make_team("laptop", monthly_usd="10")
     await late.refresh()

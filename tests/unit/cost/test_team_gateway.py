@@ -5,7 +5,6 @@ ledger records, refusals name the limit, and the status and titles show the tigh
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,14 +17,13 @@ from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import closed_port, wait_for
 from tests.redis_server import RedisServer
-from tests.unit.cost.team_helpers import gateway_settings, spend_in_redis
+from tests.unit.cost.team_helpers import gateway_settings, spend_in_redis, stream_rows
 from tests.unit.gateway.conftest import openai_server  # noqa: F401 (a shared fake server)
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.context.document import Document
 from magray_lsp.cost.ledger import Ledger, from_pico
-from magray_lsp.cost.team_store import TeamKeys, month_of
 from magray_lsp.gateway import AllModelsFailed, Gateway
 from magray_lsp.lsp.offers import offers
 from magray_lsp.lsp.status import status_payload
@@ -109,8 +107,7 @@ async def test_a_paid_answer_settles_the_team_hold_with_the_ledgers_cost(
     assert (outcome.team.spent, outcome.team.reserved) == (COST, Decimal(0))
     assert await spend_in_redis(raw) == {"team": COST, "m:ann@example.com": COST}
     assert ledger_cost(gw) == COST
-    stream = await raw.xrange(TeamKeys("core").usage(month_of(time.time())))
-    assert [f["id"] for _, f in stream] == [outcome.request_id]
+    assert [r["id"] for r in await stream_rows(raw)] == [outcome.request_id]
 
 
 async def test_a_team_refusal_falls_back_to_a_local_model_and_says_which_limit(
