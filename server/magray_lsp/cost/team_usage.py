@@ -60,6 +60,7 @@ class TeamUsage:
     days: dict[str, Breakdown] = field(default_factory=dict)
     rows: int = 0  # distinct requests in the stream
     duplicates: int = 0  # rows appended twice (re-sent), counted once
+    skipped: int = 0  # stream entries that are not usage rows
     error: str | None = None  # why nothing could be read
 
     @property
@@ -106,6 +107,7 @@ class TeamUsage:
             "days": sorted(rows(self.days, "day"), key=lambda d: d["day"]),
             "rows": self.rows,
             "duplicates": self.duplicates,
+            "skipped": self.skipped,
             "streamCap": STREAM_MAXLEN,
         }
 
@@ -178,6 +180,9 @@ async def _read(store: TeamRedis, usage: TeamUsage, breakdowns: bool) -> None:
         page = await _page(store, stream, start)
         for entry_id, fields in page:
             row = _row(fields)
+            if row is None:  # not a row of ours (written by hand, or by something else)
+                usage.skipped += 1
+                continue
             rid = str(row.get("id") or entry_id)
             if rid in seen:
                 usage.duplicates += 1
@@ -204,10 +209,10 @@ async def _page(store: TeamRedis, stream: str, start: str) -> list[tuple[str, di
     return await store.run("read usage rows", op)
 
 
-def _row(fields: dict[str, str]) -> dict[str, Any]:
-    """A stream entry's row (a JSON object in the field ``row``); {} when it is not one."""
+def _row(fields: dict[str, str]) -> dict[str, Any] | None:
+    """A stream entry's row (a JSON object with an id in the field ``row``), else None."""
     try:
-        row = json.loads(fields.get("row") or "{}")
+        row = json.loads(fields.get("row") or "null")
     except ValueError:
-        return {}
-    return row if isinstance(row, dict) else {}
+        return None
+    return row if isinstance(row, dict) and row.get("id") else None

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 async def seed(make_team: Make) -> None:
-    """Ann spends $1.50 on two models, Bob $0.25; one of Ann's rows is re-sent (an outage)."""
+    """Ann spends $1.50 on two models, Bob $0.25."""
     ann = make_team("laptop", monthly_usd="10", member_monthly_usd="2")
     bob = make_team("desktop", member="bob@example.com", monthly_usd="10", member_monthly_usd="2")
     await pay(ann, "1", "1", output_tokens=40)
@@ -49,8 +49,11 @@ async def test_the_view_per_member_model_and_day(
     stream = TeamKeys("core").usage(month_of(time.time()))
     [(_, first), *_] = await raw.xrange(stream)
     await raw.xadd(stream, first)  # re-sent after an outage: must count once
+    await raw.xadd(stream, {"row": "{not json"})  # not ours: skipped, never a crash
+    await raw.xadd(stream, {"note": "written by hand"})
     usage = await read_usage(team_config(redis_server))
     assert usage.error is None and usage.rows == 3 and usage.duplicates == 1
+    assert usage.skipped == 2
     assert (usage.spent, usage.limit) == (Decimal("1.75"), Decimal(10))
     assert usage.member_spent == {
         "ann@example.com": Decimal("1.5"),
