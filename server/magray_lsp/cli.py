@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--days", type=int, help="look back N days instead of this month")
     stats.add_argument("--provider", help="only this provider")
+    stats.add_argument(
+        "--team", action="store_true", help="the [team]'s month: per member, model and day"
+    )
+    stats.add_argument("--month", metavar="YYYY-MM", help="with --team: another UTC month")
     dashboard = sub.add_parser(
         "dashboard", parents=[common], help="usage dashboard and /metrics on a loopback web page"
     )
@@ -81,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--no-browser", action="store_true", help="only print the URL")
     dashboard.add_argument(
         "--ledger", type=Path, metavar="PATH", help="usage ledger (default: the shared one)"
+    )
+    dashboard.add_argument(
+        "--team", action="store_true", help="open the [team] view (per member, model and day)"
     )
     sub.add_parser("clear-cache", parents=[common], help="remove every cached answer")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")

@@ -352,7 +352,9 @@ class MagrayServer(LanguageServer):
             from magray_lsp.dashboard.server import start_dashboard
 
             self.dashboard = await start_dashboard(
-                runtime.gateway.ledger.path, lambda: runtime.gateway.config.budget
+                runtime.gateway.ledger.path,
+                lambda: runtime.gateway.config.budget,
+                team=lambda: runtime.gateway.config.team,
             )
         url = self.dashboard.url
         caps = self.client_capabilities.window
