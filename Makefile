@@ -7,6 +7,15 @@ WHEELS      ?= $(HOME)/.cache/magray-wheels
 LLAMA_CPP   := 0.3.36
 # Portable build: a native (-march=native) build crashes on some VMs' CPUs at the first decode.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+# node-gyp compiles native npm modules (code-server's argon2, when no prebuilt binary fits)
+# against Node's headers, and would download those from nodejs.org. Node ships them in its own
+# prefix (Debian's nodejs: /usr/include/node), so point npm there for every install below.
+NODE_PREFIX := $(shell node -p 'require("path").resolve(process.execPath, "../..")' 2>/dev/null)
+ifeq ($(origin npm_config_nodedir),undefined)
+  ifneq ($(wildcard $(NODE_PREFIX)/include/node/common.gypi),)
+    export npm_config_nodedir := $(NODE_PREFIX)
+  endif
+endif
 
 .PHONY: venv system demo test lint bench bench-venv bench-run clean editors vscode vscode-schema
 
