@@ -135,7 +135,7 @@ def _outages(reader: LedgerReader, f: Filters, now: float) -> list[dict[str, Any
         where.append("provider = ?")
         params.append(f.provider)
     rows = reader.read(
-        f"SELECT provider, started, ended FROM outages WHERE {' AND '.join(where)} "
+        f"SELECT provider, started, ended FROM ({metrics.OUTAGES}) WHERE {' AND '.join(where)} "
         "ORDER BY started DESC LIMIT ?",
         [*params, OUTAGE_LIMIT],
     )
