@@ -20,6 +20,7 @@ endif
 .PHONY: venv system demo test lint bench bench-venv bench-run clean editors vscode vscode-schema
 
 venv: $(VENV)/.installed
+	@:
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,7 +64,10 @@ vscode-schema: venv
 	@$(VENV)/bin/magray-lsp schema > $(VSCODE_EXT)/schemas/magray.schema.json
 	@cd $(VSCODE_EXT) && node scripts/generate-configuration.mjs
 
-test: venv system editors
+# The installs are independent, so they run side by side: on a fresh machine npm and code-server
+# download while llama.cpp compiles.
+test:
+	@$(MAKE) --no-print-directory -j3 --output-sync=line venv system editors
 	@$(VENV)/bin/pytest -q
 
 lint: venv

@@ -82,7 +82,9 @@ for built in @vscode/ripgrep/bin/rg node-pty/build/Release/pty.node @vscode/spdl
     exit 1
   fi
 done
-# --version writes a default config.yaml under XDG_CONFIG_HOME: keep that out of the user's home.
-XDG_CONFIG_HOME="$seed/config" "$PREFIX/node_modules/.bin/code-server" --version
+# --version writes a default config.yaml under XDG_CONFIG_HOME and logs under XDG_DATA_HOME:
+# keep both out of the user's home.
+XDG_CONFIG_HOME="$seed/config" XDG_DATA_HOME="$seed/data" \
+  "$PREFIX/node_modules/.bin/code-server" --version
 touch "$STAMP"
 echo ">> code-server $VERSION installed in $(( $(date +%s) - started ))s"
