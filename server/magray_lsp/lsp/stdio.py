@@ -216,7 +216,7 @@ def serve_stdio(
     except BrokenPipeError:
         log.error("connection to the client is lost; shutting down")
     except KeyboardInterrupt:
-        pass
+        code = 130
     finally:
         server.shutdown()  # type: ignore[no-untyped-call]
     return code
