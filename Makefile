@@ -65,9 +65,9 @@ vscode-schema: venv
 	@cd $(VSCODE_EXT) && node scripts/generate-configuration.mjs
 
 # The installs are independent, so they run side by side: on a fresh machine npm and code-server
-# download while llama.cpp compiles.
+# download while llama.cpp compiles (their output interleaves, line by line).
 test:
-	@$(MAKE) --no-print-directory -j3 --output-sync=line venv system editors
+	@$(MAKE) --no-print-directory -j3 venv system editors
 	@$(VENV)/bin/pytest -q
 
 lint: venv
