@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            return server.start_io()  # LSP: 0 after `shutdown`, 1 without
         return 0
     except MagrayError as exc:
         print(f"magray-lsp: {exc}", file=sys.stderr)

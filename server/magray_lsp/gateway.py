@@ -13,7 +13,7 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -102,8 +102,9 @@ class _Attempt:
 
     task: Task
     cand: Candidate
-    failures: list[str]  # earlier failures of this request (the fallback chain)
+    failures: list[str]  # earlier failures of this request, "label: error"
     reservation: Reservation | None
+    plan: Sequence[Candidate]  # every model the plan holds, to name the failed ones
     team_hold: TeamHold | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
@@ -123,9 +124,17 @@ class _Attempt:
         return (time.perf_counter() - self.started) * 1000
 
     def fallback_chain(self) -> list[str]:
-        """Other models that failed before this one (retries of this model have their own rows)."""
-        labels = dict.fromkeys(f.split(":", 1)[0] for f in self.failures)
-        return [label for label in labels if label != self.cand.ref.label]
+        """Other models that failed before this one (retries of this model have their own rows),
+        as "provider/model" like every model in the ledger: never a label ("openai.default"),
+        which the ledger's health and outage figures would take for a provider's name."""
+        this = (self.cand.ref.provider, self.cand.ref.model)
+        failed = (
+            c.ref
+            for c in self.plan
+            if (c.ref.provider, c.ref.model) != this
+            and any(f.startswith(f"{c.ref.label}: ") for f in self.failures)
+        )
+        return list(dict.fromkeys(f"{ref.provider}/{ref.model}" for ref in failed))
 
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
         usage = self.done.usage if self.done and self.done.usage else None
@@ -511,7 +520,8 @@ class Gateway:
             # no future code path (a pin, a rule, a bug) can leak private code.
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
-        run = _Attempt(task, cand, list(failures), *holds)
+        reservation, team_hold = holds
+        run = _Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
         try:  # content safety, then redaction for a remote model: a refusal sends nothing
             outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
         except MagrayError as exc:
