@@ -61,6 +61,8 @@ class Outcome:
     month_usd: Decimal | None = None
     budget_usd: Decimal | None = None
     request_id: str = ""
+    #: an answer to private code: cached only on this machine (never in Redis)
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,6 +510,7 @@ class Gateway:
             month_usd=status.spent,
             budget_usd=status.limit,
             request_id=run.request_id,
+            private=task.private,
         )
 
     # -- helpers ------------------------------------------------------------
@@ -569,6 +572,7 @@ class Gateway:
             cost_usd=outcome.cost_usd,
             finish_reason=outcome.finish_reason,
             created_at=time.time(),
+            private=outcome.private,
         )
 
     async def _free_row(
