@@ -20,11 +20,10 @@ from typing import Any
 
 from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
-from magray_lsp.config.models import ModelPrice
+from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
-from magray_lsp.cost.prices import price_usd
 from magray_lsp.cost.writer import LedgerWriter
 from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
@@ -41,6 +40,7 @@ from magray_lsp.privacy.outbound import prepare_outbound, seal_answer, unseal_an
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.pricing import charged_cost, hard_budget, most_usage, output_cap
 from magray_lsp.routing.router import Candidate, Plan, Router
 from magray_lsp.task import Task
 
@@ -82,9 +82,6 @@ Accept = Callable[[str], str | None]
 
 DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
 
-# Reserved for models with no known price: as expensive as the priciest common models.
-_UNKNOWN_PRICE = ModelPrice(input_per_mtok=Decimal(15), output_per_mtok=Decimal(75))
-
 
 @dataclass
 class _Attempt:
@@ -100,7 +97,15 @@ class _Attempt:
     parts: list[str] = field(default_factory=list)
     first_token_ms: float | None = None
     done: Completion | None = None
+    #: the request left for the provider: cut short after this, it is paid for
+    sent: bool = False
+    #: estimated tokens of the prompt as sent (what a call cut short is billed for)
+    prompt_tokens: int = 0
+    #: what the call is billed for, as `Gateway._record` settled it (None: nothing billed)
+    usage: Usage | None = None
+    tokens_estimated: bool = False
     cost: Decimal | None = None
+    price_assumed: bool = False
 
     def received(self, text: str) -> None:
         if self.first_token_ms is None:
@@ -115,8 +120,17 @@ class _Attempt:
         labels = dict.fromkeys(f.split(":", 1)[0] for f in self.failures)
         return [label for label in labels if label != self.cand.ref.label]
 
+    def billed_usage(self) -> tuple[Usage, bool]:
+        """The provider's usage when it sent one; else (a call cut short, or a server that
+        reports none) the prompt and the text received so far, estimated with the router's
+        estimator — the second item says so."""
+        if self.done is not None and self.done.usage is not None:
+            return self.done.usage, False
+        output = estimate_tokens("".join(self.parts), self.task.language)
+        return Usage(self.prompt_tokens, output), True
+
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
-        usage = self.done.usage if self.done and self.done.usage else None
+        usage = self.usage
         return LedgerEntry(
             id=self.request_id,
             ts=self.wall_started,
@@ -126,7 +140,7 @@ class _Attempt:
             provider=self.cand.ref.provider,
             model=self.cand.ref.model,
             input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else len(self.parts),
+            output_tokens=usage.output_tokens if usage else 0,
             cached_input_tokens=usage.cached_input_tokens if usage else 0,
             cost_usd=self.cost,
             estimated_usd=self.cand.estimate_usd,
@@ -135,6 +149,8 @@ class _Attempt:
             fallback_chain=self.fallback_chain(),
             outcome=outcome,
             error_type=error_type,
+            tokens_estimated=self.tokens_estimated,
+            price_assumed=self.price_assumed,
         )
 
 
@@ -246,11 +262,12 @@ class Gateway:
         return not self.budget_status().exhausted
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
-        defaults = self.catalog.sections[ref.provider].defaults
+        cfg = self.catalog.sections[ref.provider]
+        defaults = cfg.defaults
         return ChatRequest(
             model=ref.model,
             messages=(Message("system", task.system), Message("user", task.prompt)),
-            max_tokens=defaults.max_tokens or task.max_output_tokens,
+            max_tokens=output_cap(task, cfg),  # the number the estimate and reservation used
             temperature=defaults.temperature,
             top_p=defaults.top_p,
         )
@@ -431,64 +448,72 @@ class Gateway:
         ref = cand.ref
         label = ref.label
         provider = self.catalog.provider(ref.provider)
+        run = _Attempt(task, cand, list(failures), reservation)
         if task.private and not provider.is_local:
             # The router already filters these; checked again where the request is sent so that
             # no future code path (a pin, a rule, a bug) can leak private code.
+            await self._record(run, "error", PrivacyViolation.__name__)
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
-        run = _Attempt(task, cand, list(failures), reservation)
         try:  # content safety, then redaction for a remote model: a refusal sends nothing
             outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
         except MagrayError as exc:
             await self._record(run, "error", type(exc).__name__)
             raise
-        async with self._slot(ref.provider), Deadline(deadline) as until:
-            gen = provider.generate(outbound.request, stream=incremental)
-            self._calls_in_flight += 1
-            try:
-                while True:
-                    try:
-                        # the transport's locality guard refuses non-local sends meanwhile
-                        with private_content(f"private code for {label}", active=task.private):
-                            event = await until.next(gen)
-                    except StopAsyncIteration:
-                        raise ProviderError(
-                            "stream ended without a completion", provider=ref.provider
-                        ) from None
-                    except TimeoutError:
-                        raise Timeout("overall deadline reached", provider=ref.provider) from None
-                    if isinstance(event, TextDelta):
-                        if text := outbound.restore(event.text):  # placeholders → values
-                            run.received(text)
-                            yield TextDelta(text)
-                        continue
-                    done: Completion = event
-                    if tail := outbound.flush():
-                        run.received(tail)
-                        yield TextDelta(tail)
-                    break
-            except ProviderError as exc:
-                self.health.record_failure(label)
-                # a partial answer was paid for: settle; otherwise the reservation stays for a retry
-                await self._record(run, "error", type(exc).__name__, settle=bool(run.parts))
-                if run.parts:
-                    raise StreamInterrupted(
-                        f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
-                        provider=ref.provider,
-                    ) from exc
-                raise
-            except (asyncio.CancelledError, GeneratorExit):
-                self.health.get(label).breaker.release_probe()
-                await asyncio.shield(self._record(run, "cancelled", None))
-                raise
-            finally:
-                self._calls_in_flight -= 1
-                await gen.aclose()
+        sent = outbound.request
+        run.prompt_tokens = estimate_tokens(
+            "".join(m.content for m in sent.messages), task.language
+        )
+        try:
+            async with self._slot(ref.provider), Deadline(deadline) as until:
+                gen = provider.generate(sent, stream=incremental)
+                self._calls_in_flight += 1
+                try:
+                    run.sent = True
+                    while True:
+                        try:
+                            # the transport's locality guard refuses non-local sends meanwhile
+                            with private_content(f"private code for {label}", active=task.private):
+                                event = await until.next(gen)
+                        except StopAsyncIteration:
+                            raise ProviderError(
+                                "stream ended without a completion", provider=ref.provider
+                            ) from None
+                        except TimeoutError:
+                            raise Timeout(
+                                "overall deadline reached", provider=ref.provider
+                            ) from None
+                        if isinstance(event, TextDelta):
+                            if text := outbound.restore(event.text):  # placeholders → values
+                                run.received(text)
+                                yield TextDelta(text)
+                            continue
+                        done: Completion = event
+                        if tail := outbound.flush():
+                            run.received(tail)
+                            yield TextDelta(tail)
+                        break
+                finally:
+                    self._calls_in_flight -= 1
+                    await gen.aclose()
+        except ProviderError as exc:
+            self.health.record_failure(label)
+            # a partial answer was paid for: settle it; otherwise the provider refused the call
+            # (nothing billed) and the reservation stays for a retry
+            await self._record(run, "error", type(exc).__name__, settle=bool(run.parts))
+            if run.parts:
+                raise StreamInterrupted(
+                    f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
+                    provider=ref.provider,
+                ) from exc
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            self.health.get(label).breaker.release_probe()
+            await asyncio.shield(self._record(run, "cancelled", None))
+            raise
         latency_ms = run.elapsed_ms()
         self.health.record_success(label, latency_ms)
-        cfg = self.catalog.sections[ref.provider]
-        cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
-        run.done, run.cost = done, cost
+        run.done = done
         refusal = accept("".join(run.parts)) if accept is not None else None
         if refusal is not None:
             await self._record(run, "error", "InvalidAnswer")
@@ -501,7 +526,7 @@ class Gateway:
             text="".join(run.parts),
             ref=ref,
             usage=done.usage,
-            cost_usd=cost,
+            cost_usd=run.cost,
             latency_ms=latency_ms,
             finish_reason=done.finish_reason,
             route=plan.why,
@@ -522,19 +547,22 @@ class Gateway:
         return self._slots[provider]
 
     async def _reserve(self, cand: Candidate, task: Task) -> Reservation | None:
-        budget = self.config.budget
-        if budget.monthly_usd is None or not budget.hard_stop:
+        """Set aside the most this call can cost (see `routing/pricing.py`), so calls in flight
+        together never pass a hard limit even when their token estimates were low."""
+        if not hard_budget(self.config.budget):
             return None  # nothing can be refused: skip a transaction on the hot path
         if cand.estimate_usd is not None and cand.estimate_usd == 0:
             return None  # free models are never refused and need no reservation
-        estimate = cand.estimate_usd
-        if estimate is None:  # unknown price: assume an expensive model rather than a free one
-            usage = Usage(task.context_tokens, task.max_output_tokens)
-            estimate = price_usd("custom", "unknown", usage, {"unknown": _UNKNOWN_PRICE})
-            assert estimate is not None
-        reservation = self.budget.reservation(estimate, request_id=uuid.uuid4().hex)
+        most = self._charge(cand, most_usage(self.request_for(task, cand.ref), task))[0]
+        assert most is not None  # under a hard budget every model is priced
+        reservation = self.budget.reservation(most, request_id=uuid.uuid4().hex)
         await self._write(lambda tx: self.budget.reserve_in(tx, reservation))
         return reservation
+
+    def _charge(self, cand: Candidate, usage: Usage) -> tuple[Decimal | None, bool]:
+        """What `usage` on `cand` counts as, and whether at the placeholder price."""
+        cfg = self.catalog.sections[cand.ref.provider]
+        return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
     async def _write(self, body: Callable[[LedgerTx], None]) -> None:
         """Apply ``body`` through the writer thread; returns once its transaction committed."""
@@ -551,8 +579,15 @@ class Gateway:
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
     ) -> None:
-        """One ledger row per attempt; settling its reservation in the same transaction.
+        """The one place a call is settled: one ledger row per attempt with what it cost — the
+        provider's usage, or for a call cut short (cancelled, broken off) or answered without
+        usage the prompt and the text received, estimated — and, with ``settle``, its reservation
+        dropped in the same transaction, so the month total counts every call that was paid.
+        A call that was never sent, or that the provider refused with an error, costs nothing.
         Returns once the row is committed, so an answer is never acknowledged before its row."""
+        if run.done is not None or (run.sent and (outcome == "cancelled" or run.parts)):
+            run.usage, run.tokens_estimated = run.billed_usage()
+            run.cost, run.price_assumed = self._charge(run.cand, run.usage)
         entry = run.entry(self.workspace, outcome, error_type)
         reservation = run.reservation
         if reservation is not None and settle:

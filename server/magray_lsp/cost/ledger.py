@@ -39,7 +39,7 @@ from magray_lsp.errors import MagrayError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PICO = 10**12  # integer money unit: pico-dollars
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -211,10 +211,23 @@ _SCHEMA = (
     "CREATE INDEX reservations_expires ON reservations (expires)",
 )
 
+#: schema changes after version 1, applied in order to older files (one transaction in all)
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 2: marks for costs that are not the provider's figures. tokens_estimated: the provider sent
+    # no usage (a call cancelled or broken off, a server that never reports it), so the tokens
+    # are estimated from the text; price_assumed: the model has no price and was charged at the
+    # placeholder price its reservation used (a hard budget never counts it as free).
+    2: (
+        "ALTER TABLE requests ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE requests ADD COLUMN price_assumed INTEGER NOT NULL DEFAULT 0",
+    ),
+}
+
 _COLUMNS = (
     "id, ts, workspace, action, source_path, provider, model, input_tokens, output_tokens, "
     "cached_input_tokens, cost_usd, cost_pico, estimated_usd, saved_usd, saved_pico, latency_ms, "
-    "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type"
+    "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type, "
+    "tokens_estimated, price_assumed"
 )
 _COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMN_NAMES))})"
@@ -334,6 +347,10 @@ class LedgerEntry:
     ``provider``/``model``. ``ts`` is when the request *started* (UTC epoch seconds); it picks the
     month the cost counts in, and ``ts + latency_ms`` is when it ended (used for outage times).
     ``error_type`` is the taxonomy class name (``"RateLimited"``, ``"Timeout"``, ...).
+    ``tokens_estimated``: the provider reported no usage (a call cancelled or broken off, or a
+    server that never reports it): the tokens, hence the cost, are estimated from the text.
+    ``price_assumed``: the model has no known price; under a hard budget it is charged at the
+    placeholder price its reservation used rather than recorded as unknown.
     """
 
     action: Action
@@ -353,6 +370,8 @@ class LedgerEntry:
     cached: bool = False
     fallback_chain: Sequence[str] = ()
     error_type: str | None = None
+    tokens_estimated: bool = False
+    price_assumed: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     ts: float = field(default_factory=time.time)
 
@@ -386,6 +405,8 @@ class LedgerEntry:
             len(self.fallback_chain),
             self.outcome,
             self.error_type,
+            int(self.tokens_estimated),
+            int(self.price_assumed),
         )
 
     @classmethod
@@ -411,6 +432,8 @@ class LedgerEntry:
             fallback_chain=tuple(json.loads(r["fallback_chain"])),
             outcome=r["outcome"],
             error_type=r["error_type"],
+            tokens_estimated=bool(r["tokens_estimated"]),
+            price_assumed=bool(r["price_assumed"]),
         )
 
 
@@ -505,6 +528,12 @@ class Ledger:
                     if version == 0:
                         for statement in _SCHEMA:
                             conn.execute(statement)
+                        version = 1
+                    if version < SCHEMA_VERSION:
+                        for step in range(version + 1, SCHEMA_VERSION + 1):
+                            for statement in _MIGRATIONS[step]:
+                                conn.execute(statement)
+                        version = SCHEMA_VERSION
                         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     conn.execute("COMMIT")
                 except BaseException:
