@@ -130,6 +130,30 @@ def test_doctor_reports_keys_without_printing_them(tmp_path: Path) -> None:
     assert "sk-ant-canary-42" not in proc.stdout + proc.stderr
 
 
+def test_doctor_says_how_unpriced_models_and_a_remote_ollama_are_counted(tmp_path: Path) -> None:
+    (tmp_path / ".magray.toml").write_text(
+        '[llm.house]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[llm.house.models]\ndefault = "house-model-7b"\n'
+        '[llm.ollama]\nbase_url = "http://127.0.0.1:9"\nremote = true\n'
+        '[llm.gpu]\nkind = "ollama"\nbase_url = "http://127.0.0.1:9"\n'
+        "[budget]\nmonthly_usd = 5\n"
+    )
+    proc = magray("doctor", "--json", cwd=tmp_path)
+    notes = json.loads(proc.stdout)["pricing"]
+    assert notes == [
+        "house.default: no price known: counted at $15/$75 per Mtok under the hard budget; "
+        "set [llm.house.prices] to price it",
+        "ollama.default: no price known: counted at $15/$75 per Mtok under the hard budget "
+        "(Ollama at http://127.0.0.1:9 is not on this machine); "
+        "set [llm.ollama.prices] to price it",
+    ]  # gpu (Ollama on loopback) and the embedded model are free: no note
+    (tmp_path / ".magray.toml").write_text(
+        (tmp_path / ".magray.toml").read_text().replace("monthly_usd = 5", "hard_stop = false")
+    )
+    text = magray("doctor", cwd=tmp_path).stdout
+    assert "price: house.default: its spend is not counted in the month (no hard budget)" in text
+
+
 def test_schema_is_json() -> None:
     proc = magray("schema")
     assert proc.returncode == 0

@@ -235,3 +235,19 @@ async def test_ollama_is_free_only_on_this_machine(
         budget={"monthly_usd": "5"},
     )
     assert gw.plan(task()).primary.estimate_usd == 0  # `prices` says it is free
+
+
+def test_the_action_title_says_an_unpriced_model_is_counted_at_the_placeholder(
+    make_gateway: MakeGateway,
+) -> None:
+    from magray_lsp.context.document import Document
+    from magray_lsp.lsp.offers import offers
+
+    doc = Document.from_text("def parse(line):\n    return line.strip()\n", path="a.py")
+    hard = make_gateway(llm=UNPRICED, budget={"monthly_usd": "5"})
+    [explain, *_] = offers(hard, doc, 4, 4, private=False)
+    assert explain.title.startswith("Explain `parse` — house-model-7b ≈ $0.0")
+    assert explain.title.endswith("(no price known: counted at $15/$75 per Mtok)")
+    soft = make_gateway(llm=UNPRICED)
+    [explain, *_] = offers(soft, doc, 4, 4, private=False)
+    assert explain.title == "Explain `parse` — house-model-7b ≈ $?"
