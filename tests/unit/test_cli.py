@@ -233,3 +233,53 @@ def test_serve_accepts_the_stdio_flag_clients_append() -> None:
         timeout=60,
     )
     assert run.returncode != 2 and b"unrecognized arguments" not in run.stderr, run.stderr
+
+
+def test_serve_tcp_refuses_an_address_other_machines_reach() -> None:
+    from tests.redis_server import free_port
+
+    port = free_port()
+    run = subprocess.run(
+        [sys.executable, "-m", "magray_lsp", "serve", "--tcp", f"0.0.0.0:{port}"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "refusing to listen on 0.0.0.0" in run.stderr and "--allow-remote" in run.stderr
+    for spec in ("localhost:x", "127.0.0.1:99999", "nothing"):
+        bad = magray("serve", "--tcp", spec)
+        assert bad.returncode == 1 and "expected HOST:PORT" in bad.stderr, bad.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_serve_tcp_listens_on_loopback_and_warns_when_allowed_further(host: str) -> None:
+    import socket
+    import time
+
+    from tests.redis_server import free_port
+
+    port = free_port()
+    extra = ["--allow-remote"] if host == "0.0.0.0" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "magray_lsp", "serve", "--tcp", f"{host}:{port}", *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "never listened"
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=30)
+    warned = "WARNING: listening on 0.0.0.0" in stderr and "without authentication" in stderr
+    assert warned is (host == "0.0.0.0"), stderr
