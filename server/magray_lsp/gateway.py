@@ -228,14 +228,20 @@ class Gateway:
         room = (max(windows, default=DEFAULT_CONTEXT_BUDGET * 4) - max_output_tokens - 400) // 2
         return max(256, min(DEFAULT_CONTEXT_BUDGET, room))
 
-    async def _learn_windows(self) -> None:
-        """Ask providers that know their models' windows (Ollama) once per model."""
+    async def _learn_windows(self, *, local_only: bool = False) -> None:
+        """Ask providers that know their models' windows (Ollama) once per model; `local_only`
+        (a private task) asks only those on this machine: it contacts no other host at all."""
         if self._windows_asked:  # the configuration, hence the models, is fixed
             return
+        skipped = False
         for ref in self.router.candidates():
             if ref.label in self._windows or ref.kind != "ollama":
                 continue
-            ask = getattr(self.catalog.provider(ref.provider), "context_window", None)
+            provider = self.catalog.provider(ref.provider)
+            if local_only and not provider.is_local:
+                skipped = True  # asked by the next task that may use it
+                continue
+            ask = getattr(provider, "context_window", None)
             self._windows[ref.label] = None
             if ask is None:
                 continue
@@ -243,7 +249,7 @@ class Gateway:
                 self._windows[ref.label] = await asyncio.wait_for(ask(ref.model), 2.0)
             except (TimeoutError, MagrayError):
                 pass  # unknown: the built-in table applies, and we do not ask again
-        self._windows_asked = True
+        self._windows_asked = not skipped
 
     def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
         """This month's spend: the writer's status after its last commit, or a fresh query when
@@ -322,7 +328,7 @@ class Gateway:
                 yield TextDelta(outcome.text)
                 yield outcome
                 return
-        await self._learn_windows()
+        await self._learn_windows(local_only=task.private)
         plan = self.plan(task)
         if key is None:
             async for event in self._execute(task, plan, accept, incremental):
