@@ -18,6 +18,7 @@ from pytest_lsp import LanguageClient
 from tests.fakes.base import Reply
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
+from tests.helpers import openai_only_toml
 from tests.lsp import canary
 from tests.lsp.conftest import SAMPLE, initialize_params
 from tests.lsp.test_actions import actions, at
@@ -30,33 +31,19 @@ def ollama_fake() -> Iterator[FakeOllama]:
 
 
 def config(openai: FakeOpenAI, ollama: FakeOllama, privacy: str) -> str:
-    return f"""
-[llm.openai]
-api_key = "{canary.OPENAI_KEY}"
-base_url = "{openai.base_url}"
-remote = true
-timeout_seconds = 5
-[llm.openai.models]
-default = "gpt-4o-mini"
-
+    """The OpenAI fake as a cloud provider (`remote = true`), Ollama on loopback, `privacy`."""
+    extra = f"""
 [llm.ollama]
 base_url = "{ollama.url}"
 timeout_seconds = 5
 [llm.ollama.models]
 default = "llama3.1"
 
-[llm.local]
-enabled = false
-
-[routing]
-default = "openai.default"
-
-[retry]
-max_attempts = 1
-
 [privacy]
 {privacy}
 """
+    toml = openai_only_toml(openai.base_url, canary.OPENAI_KEY, timeout=5, extra=extra)
+    return toml.replace("timeout_seconds = 5\n", "timeout_seconds = 5\nremote = true\n", 1)
 
 
 async def explain(client: LanguageClient, uri: str) -> dict[str, object]:
