@@ -60,7 +60,14 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--instruction", "-i", help="what to change (default: simplify)")
 
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
-    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument(
+        "--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio (loopback only)"
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --tcp listen on an address other machines can reach (unauthenticated!)",
+    )
     serve.add_argument("--log-file", type=Path, help="write the server log here")
     # vscode-languageclient and other clients append --stdio; stdio is the default anyway
     serve.add_argument("--stdio", action="store_true", help="use stdio (the default)")
@@ -135,8 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = create_server()
         tcp = getattr(args, "tcp", None)
         if tcp:
-            host, _, port = tcp.rpartition(":")
-            server.start_tcp(host or "127.0.0.1", int(port))
+            host, port = tcp_address(tcp, allow_remote=args.allow_remote)
+            server.start_tcp(host, port)
         else:
             return server.start_io()  # LSP: 0 after `shutdown`, 1 without
         return 0
@@ -145,6 +152,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def tcp_address(spec: str, *, allow_remote: bool) -> tuple[str, int]:
+    """`HOST:PORT` for `serve --tcp` (HOST defaults to 127.0.0.1). The TCP connection carries
+    code and spends the user's API keys with no authentication, so an address other machines can
+    reach is refused unless `allow_remote`, and then warned about."""
+    from magray_lsp.privacy.locality import is_loopback_host
+
+    host, _, port_text = spec.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise MagrayError(f"--tcp {spec}: expected HOST:PORT, e.g. 127.0.0.1:2087")
+    if not is_loopback_host(host):
+        if not allow_remote:
+            raise MagrayError(
+                f"--tcp {spec}: refusing to listen on {host}, which other machines may reach: "
+                "the connection is not authenticated, so anyone who connects could read your code "
+                "and spend your API keys. Use 127.0.0.1 (or an SSH tunnel), or add --allow-remote "
+                "if that is really what you want"
+            )
+        print(
+            f"magray-lsp: WARNING: listening on {host}:{port_text} without authentication or "
+            "encryption: anyone who can reach it can read the code sent to it and spend your "
+            "API keys",
+            file=sys.stderr,
+        )
+    return host, int(port_text)
 
 
 async def clear_cache(args: argparse.Namespace) -> int:

@@ -24,7 +24,9 @@ from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamRedis, TeamRedisE
 from magray_lsp.cost.team_usage import read_usage
 from magray_lsp.errors import MagrayError
 from magray_lsp.providers._http import is_loopback_url
+from magray_lsp.providers.base import Usage
 from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.pricing import ASSUMED_PRICE_NOTE, hard_budget, known_cost
 from magray_lsp.routing.router import Router
 from magray_lsp.task import Task
 
@@ -136,6 +138,28 @@ async def _persistence(store: TeamRedis) -> str:
     return "none: a restart loses the month's spend until each machine re-adds it"
 
 
+def pricing_notes(catalog: Catalog) -> list[str]:
+    """Models with no known price, and what the budget does with them: under a hard budget they
+    count at the placeholder price (never as free); otherwise their spend is not counted."""
+    notes = []
+    counted = hard_budget(catalog.loaded.config.budget)
+    for ref in Router(catalog, HealthBoard()).candidates():
+        provider = catalog.provider(ref.provider)
+        cfg = catalog.sections[ref.provider]
+        if known_cost(ref, cfg, Usage(1000, 1000), local=provider.is_local) is not None:
+            continue
+        where = ""
+        if ref.kind == "ollama":  # free only on this machine
+            where = f" (Ollama at {display_url(cfg.base_url)} is not on this machine)"
+        what = (
+            f"{ASSUMED_PRICE_NOTE} under the hard budget"
+            if counted
+            else "its spend is not counted in the month (no hard budget)"
+        )
+        notes.append(f"{ref.label}: {what}{where}; set [llm.{ref.provider}.prices] to price it")
+    return notes
+
+
 async def run_doctor(args: argparse.Namespace) -> int:
     workspace: Path = args.workspace or find_workspace(Path.cwd())
     loaded = load_config(workspace=workspace, extra_files=args.config)
@@ -149,6 +173,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
             default = f"{plan.primary.ref.label} ({plan.why})"
         except MagrayError as exc:
             default = f"none ({exc})"
+        prices = pricing_notes(catalog)
     finally:
         await catalog.aclose()
     usable = [r for r in rows if r["status"] == "ok"]
@@ -159,6 +184,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
                     "configFiles": loaded.sources,
                     "default": default,
                     "notes": loaded.notes,
+                    "pricing": prices,
                     "providers": rows,
                     "team": team,
                 }
@@ -169,6 +195,8 @@ async def run_doctor(args: argparse.Namespace) -> int:
         print(f"explain would use: {default}")
         for note in loaded.notes:
             print(f"  note: {note}")
+        for note in prices:
+            print(f"  price: {note}")
         for r in rows:
             line = f"  {r['status']:<11} {r['provider']:<14} kind={r['kind']:<11} key={r['apiKey']}"
             if r.get("detail"):

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
-from magray_lsp.config.models import ModelPrice
+from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
@@ -51,6 +51,13 @@ from magray_lsp.privacy.outbound import (
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.pricing import (
+    UNKNOWN_PRICE,
+    charged_cost,
+    hard_budget,
+    most_usage,
+    output_cap,
+)
 from magray_lsp.routing.router import Candidate, Plan, Router
 from magray_lsp.task import Task
 
@@ -72,6 +79,8 @@ class Outcome:
     budget_usd: Decimal | None = None
     request_id: str = ""
     team: TeamStatus | None = None  # the team's month, with [team] configured
+    #: an answer to private code: cached only on this machine (never in Redis)
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +101,6 @@ Accept = Callable[[str], str | None]
 
 DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
 
-# Reserved for models with no known price: as expensive as the priciest common models.
-_UNKNOWN_PRICE = ModelPrice(input_per_mtok=Decimal(15), output_per_mtok=Decimal(75))
-
 
 @dataclass
 class _Attempt:
@@ -112,8 +118,16 @@ class _Attempt:
     parts: list[str] = field(default_factory=list)
     first_token_ms: float | None = None
     done: Completion | None = None
+    #: the request left for the provider: cut short after this, it is paid for
+    sent: bool = False
+    #: estimated tokens of the prompt as sent (what a call cut short is billed for)
+    prompt_tokens: int = 0
+    #: what the call is billed for, as `Gateway._record` settled it (None: nothing billed)
+    usage: Usage | None = None
+    tokens_estimated: bool = False
     cost: Decimal | None = None
     uncached_cost: Decimal | None = None  # set when the provider's prompt cache played a part
+    price_assumed: bool = False
 
     def received(self, text: str) -> None:
         if self.first_token_ms is None:
@@ -136,8 +150,17 @@ class _Attempt:
         )
         return list(dict.fromkeys(f"{ref.provider}/{ref.model}" for ref in failed))
 
+    def billed_usage(self) -> tuple[Usage, bool]:
+        """The provider's usage when it sent one; else (a call cut short, or a server that
+        reports none) the prompt and the text received so far, estimated with the router's
+        estimator — the second item says so."""
+        if self.done is not None and self.done.usage is not None:
+            return self.done.usage, False
+        output = estimate_tokens("".join(self.parts), self.task.language)
+        return Usage(self.prompt_tokens, output), True
+
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
-        usage = self.done.usage if self.done and self.done.usage else None
+        usage = self.usage
         return LedgerEntry(
             id=self.request_id,
             ts=self.wall_started,
@@ -147,7 +170,7 @@ class _Attempt:
             provider=self.cand.ref.provider,
             model=self.cand.ref.model,
             input_tokens=usage.input_tokens if usage else 0,
-            output_tokens=usage.output_tokens if usage else len(self.parts),
+            output_tokens=usage.output_tokens if usage else 0,
             cached_input_tokens=usage.cached_input_tokens if usage else 0,
             cache_write_tokens=usage.cache_write_tokens if usage else 0,
             cost_usd=self.cost,
@@ -158,6 +181,8 @@ class _Attempt:
             fallback_chain=self.fallback_chain(),
             outcome=outcome,
             error_type=error_type,
+            tokens_estimated=self.tokens_estimated,
+            price_assumed=self.price_assumed,
         )
 
 
@@ -252,14 +277,20 @@ class Gateway:
         room = (max(windows, default=DEFAULT_CONTEXT_BUDGET * 4) - max_output_tokens - 400) // 2
         return max(256, min(DEFAULT_CONTEXT_BUDGET, room))
 
-    async def _learn_windows(self) -> None:
-        """Ask providers that know their models' windows (Ollama) once per model."""
+    async def _learn_windows(self, *, local_only: bool = False) -> None:
+        """Ask providers that know their models' windows (Ollama) once per model; `local_only`
+        (a private task) asks only those on this machine: it contacts no other host at all."""
         if self._windows_asked:  # the configuration, hence the models, is fixed
             return
+        skipped = False
         for ref in self.router.candidates():
             if ref.label in self._windows or ref.kind != "ollama":
                 continue
-            ask = getattr(self.catalog.provider(ref.provider), "context_window", None)
+            provider = self.catalog.provider(ref.provider)
+            if local_only and not provider.is_local:
+                skipped = True  # asked by the next task that may use it
+                continue
+            ask = getattr(provider, "context_window", None)
             self._windows[ref.label] = None
             if ask is None:
                 continue
@@ -267,7 +298,7 @@ class Gateway:
                 self._windows[ref.label] = await asyncio.wait_for(ask(ref.model), 2.0)
             except (TimeoutError, MagrayError):
                 pass  # unknown: the built-in table applies, and we do not ask again
-        self._windows_asked = True
+        self._windows_asked = not skipped
 
     def budget_status(self, max_age: float = 1.0) -> BudgetStatus:
         """This month's spend: the writer's status after its last commit, or a fresh query when
@@ -286,12 +317,13 @@ class Gateway:
         return not self.budget_status().exhausted
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
-        defaults = self.catalog.sections[ref.provider].defaults
+        cfg = self.catalog.sections[ref.provider]
+        defaults = cfg.defaults
         user = Message("user", task.prompt, cache_prefix=task.prompt_prefix)
         return ChatRequest(
             model=ref.model,
             messages=(Message("system", task.system), user),
-            max_tokens=defaults.max_tokens or task.max_output_tokens,
+            max_tokens=output_cap(task, cfg),  # the number the estimate and reservation used
             temperature=defaults.temperature,
             top_p=defaults.top_p,
             prompt_cache_key=self._prompt_cache_key(task) if task.prompt_prefix else None,
@@ -361,7 +393,7 @@ class Gateway:
                     return
                 stale = cached
                 skipped.append(f"cache: {stale}")
-        await self._learn_windows()
+        await self._learn_windows(local_only=task.private)
         plan = self.plan(task)
         if stale is not None:  # the fresh answer will replace the entry
             yield Fallback("cache", stale, plan.primary.ref.label)
@@ -465,7 +497,10 @@ class Gateway:
                 except ProviderError as exc:
                     last = exc
                     failures.append(f"{label}: {type(exc).__name__}: {exc}")
-                    if isinstance(exc, StreamInterrupted) or not (exc.retryable or exc.fallback):
+                    if isinstance(exc, StreamInterrupted):
+                        raise  # settled with what the broken-off answer cost
+                    if not (exc.retryable or exc.fallback):
+                        await self._release(reservation, team_hold)  # nothing was billed
                         raise
                     remaining = deadline - asyncio.get_running_loop().time()
                     if (
@@ -482,13 +517,14 @@ class Gateway:
                             rng=self._rng,
                         )
                         if delay < remaining:
-                            await self._sleep(delay)
+                            try:
+                                await self._sleep(delay)
+                            except asyncio.CancelledError:  # gave up between attempts
+                                await asyncio.shield(self._release(reservation, team_hold))
+                                raise
                             continue
                     break
-            if reservation is not None:
-                await self._write(partial(self.budget.release_in, reservation=reservation))
-            if self.team is not None:
-                await self.team.release(team_hold)
+            await self._release(reservation, team_hold)
             if last is not None and not last.fallback:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
@@ -515,66 +551,75 @@ class Gateway:
         ref = cand.ref
         label = ref.label
         provider = self.catalog.provider(ref.provider)
+        reservation, team_hold = holds
+        run = _Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
         if task.private and not provider.is_local:
             # The router already filters these; checked again where the request is sent so that
             # no future code path (a pin, a rule, a bug) can leak private code.
+            await self._record(run, "error", PrivacyViolation.__name__)
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
-        reservation, team_hold = holds
-        run = _Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
         try:  # content safety, then redaction for a remote model: a refusal sends nothing
             outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
         except MagrayError as exc:
             await self._record(run, "error", type(exc).__name__)
             raise
-        async with self._slot(ref.provider), Deadline(deadline) as until:
-            gen = provider.generate(_with_cache_prefix(request, outbound), stream=incremental)
-            self._calls_in_flight += 1
-            try:
-                while True:
-                    try:
-                        # the transport's locality guard refuses non-local sends meanwhile
-                        with private_content(f"private code for {label}", active=task.private):
-                            event = await until.next(gen)
-                    except StopAsyncIteration:
-                        raise ProviderError(
-                            "stream ended without a completion", provider=ref.provider
-                        ) from None
-                    except TimeoutError:
-                        raise Timeout("overall deadline reached", provider=ref.provider) from None
-                    if isinstance(event, TextDelta):
-                        if text := outbound.restore(event.text):  # placeholders → values
-                            run.received(text)
-                            yield TextDelta(text)
-                        continue
-                    done: Completion = event
-                    if tail := outbound.flush():
-                        run.received(tail)
-                        yield TextDelta(tail)
-                    break
-            except ProviderError as exc:
-                self.health.record_failure(label)
-                # a partial answer was paid for: settle; otherwise the reservation stays for a retry
-                await self._record(run, "error", type(exc).__name__, settle=bool(run.parts))
-                if run.parts:
-                    raise StreamInterrupted(
-                        f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
-                        provider=ref.provider,
-                    ) from exc
-                raise
-            except (asyncio.CancelledError, GeneratorExit):
-                self.health.get(label).breaker.release_probe()
-                await asyncio.shield(self._record(run, "cancelled", None))
-                raise
-            finally:
-                self._calls_in_flight -= 1
-                await gen.aclose()
+        sent = _with_cache_prefix(request, outbound)
+        run.prompt_tokens = estimate_tokens(
+            "".join(m.content for m in sent.messages), task.language
+        )
+        try:
+            async with self._slot(ref.provider), Deadline(deadline) as until:
+                gen = provider.generate(sent, stream=incremental)
+                self._calls_in_flight += 1
+                try:
+                    run.sent = True
+                    while True:
+                        try:
+                            # the transport's locality guard refuses non-local sends meanwhile
+                            with private_content(f"private code for {label}", active=task.private):
+                                event = await until.next(gen)
+                        except StopAsyncIteration:
+                            raise ProviderError(
+                                "stream ended without a completion", provider=ref.provider
+                            ) from None
+                        except TimeoutError:
+                            raise Timeout(
+                                "overall deadline reached", provider=ref.provider
+                            ) from None
+                        if isinstance(event, TextDelta):
+                            if text := outbound.restore(event.text):  # placeholders → values
+                                run.received(text)
+                                yield TextDelta(text)
+                            continue
+                        done: Completion = event
+                        if tail := outbound.flush():
+                            run.received(tail)
+                            yield TextDelta(tail)
+                        break
+                finally:
+                    self._calls_in_flight -= 1
+                    await gen.aclose()
+        except ProviderError as exc:
+            self.health.record_failure(label)
+            # a partial answer was paid for: settle it; otherwise the provider refused the call
+            # (nothing billed) and the reservation stays for a retry
+            await self._record(run, "error", type(exc).__name__, settle=bool(run.parts))
+            if run.parts:
+                raise StreamInterrupted(
+                    f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
+                    provider=ref.provider,
+                ) from exc
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            self.health.get(label).breaker.release_probe()
+            await asyncio.shield(self._record(run, "cancelled", None))
+            raise
         latency_ms = run.elapsed_ms()
         self.health.record_success(label, latency_ms)
-        cfg = self.catalog.sections[ref.provider]
-        cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
-        run.done, run.cost = done, cost
+        run.done = done
         if done.usage and (done.usage.cached_input_tokens or done.usage.cache_write_tokens):
+            cfg = self.catalog.sections[ref.provider]
             run.uncached_cost = uncached_price_usd(ref.kind, ref.model, done.usage, cfg.prices)
         refusal = accept("".join(run.parts)) if accept is not None else None
         if refusal is not None:
@@ -588,7 +633,7 @@ class Gateway:
             text="".join(run.parts),
             ref=ref,
             usage=done.usage,
-            cost_usd=cost,
+            cost_usd=run.cost,
             latency_ms=latency_ms,
             finish_reason=done.finish_reason,
             route=plan.why,
@@ -598,6 +643,7 @@ class Gateway:
             budget_usd=status.limit,
             request_id=run.request_id,
             team=self.team.status if self.team else None,
+            private=task.private,
         )
 
     # -- helpers ------------------------------------------------------------
@@ -611,34 +657,48 @@ class Gateway:
     async def _reserve(
         self, cand: Candidate, task: Task, deadline: float
     ) -> tuple[Reservation | None, TeamHold | None]:
-        """The local reservation, then the team's on top (which releases the local one if it
-        refuses)."""
-        estimate = cand.estimate_usd
-        if estimate is None:  # unknown price: assume an expensive model rather than a free one
-            usage = Usage(task.context_tokens, task.max_output_tokens)
-            estimate = price_usd("custom", "unknown", usage, {"unknown": _UNKNOWN_PRICE})
-            assert estimate is not None
-        reservation = await self._reserve_local(estimate)
+        """Set aside the most this call can cost (see `routing/pricing.py`) against the local hard
+        budget, then against the team's limits (which releases the local one if it refuses), so
+        calls in flight together never pass a limit even when their token estimates were low."""
+        local = hard_budget(self.config.budget)
+        if not local and self.team is None:
+            return None, None  # nothing can be refused: skip a transaction on the hot path
+        if cand.estimate_usd is not None and cand.estimate_usd == 0:
+            most = Decimal(0)  # free: no local reservation (the team may still refuse it)
+        else:
+            usage = most_usage(self.request_for(task, cand.ref), task)
+            charged = self._charge(cand, usage)[0]
+            if charged is None:  # unpriced, no local hard budget: the team holds the placeholder
+                charged = price_usd(cand.ref.kind, "unknown", usage, {"unknown": UNKNOWN_PRICE})
+            most = charged or Decimal(0)
+        reservation = await self._reserve_local(most) if local else None
         if self.team is None:
             return reservation, None
         try:
             ttl = deadline - asyncio.get_running_loop().time() + 60  # outlives the call
-            return reservation, await self.team.reserve(estimate, deadline=deadline, ttl=ttl)
+            return reservation, await self.team.reserve(most, deadline=deadline, ttl=ttl)
         except BaseException:  # refused, or cancelled while asking the team's Redis
-            if reservation is not None:
-                release = partial(self.budget.release_in, reservation=reservation)
-                await asyncio.shield(self._write(release))
+            await asyncio.shield(self._release(reservation, None))
             raise
 
-    async def _reserve_local(self, estimate: Decimal) -> Reservation | None:
-        budget = self.config.budget
-        if budget.monthly_usd is None or not budget.hard_stop:
-            return None  # nothing can be refused: skip a transaction on the hot path
-        if estimate == 0:
+    async def _release(self, reservation: Reservation | None, team_hold: TeamHold | None) -> None:
+        """Free what a call that cost nothing had set aside, locally and in the team's Redis."""
+        if reservation is not None:
+            await self._write(partial(self.budget.release_in, reservation=reservation))
+        if self.team is not None:
+            await self.team.release(team_hold)
+
+    async def _reserve_local(self, most: Decimal | None) -> Reservation | None:
+        if not most:
             return None  # free models are never refused and need no reservation
-        reservation = self.budget.reservation(estimate, request_id=uuid.uuid4().hex)
+        reservation = self.budget.reservation(most, request_id=uuid.uuid4().hex)
         await self._write(lambda tx: self.budget.reserve_in(tx, reservation))
         return reservation
+
+    def _charge(self, cand: Candidate, usage: Usage) -> tuple[Decimal | None, bool]:
+        """What `usage` on `cand` counts as, and whether at the placeholder price."""
+        cfg = self.catalog.sections[cand.ref.provider]
+        return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
     async def _write(self, body: Callable[[LedgerTx], T]) -> T:
         """Apply ``body`` through the writer thread; returns once its transaction committed."""
@@ -655,8 +715,15 @@ class Gateway:
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
     ) -> None:
-        """One ledger row per attempt; settling its reservation in the same transaction.
+        """The one place a call is settled: one ledger row per attempt with what it cost — the
+        provider's usage, or for a call cut short (cancelled, broken off) or answered without
+        usage the prompt and the text received, estimated — and, with ``settle``, its reservation
+        dropped in the same transaction, so the month total counts every call that was paid.
+        A call that was never sent, or that the provider refused with an error, costs nothing.
         Returns once the row is committed, so an answer is never acknowledged before its row."""
+        if run.done is not None or (run.sent and (outcome == "cancelled" or run.parts)):
+            run.usage, run.tokens_estimated = run.billed_usage()
+            run.cost, run.price_assumed = self._charge(run.cand, run.usage)
         entry = run.entry(self.workspace, outcome, error_type)
         if settle:
             await self._commit_row(entry, run.reservation, run.team_hold)
@@ -696,6 +763,7 @@ class Gateway:
             cost_usd=outcome.cost_usd,
             finish_reason=outcome.finish_reason,
             created_at=time.time(),
+            private=outcome.private,
         )
 
     async def _free_row(

@@ -157,6 +157,7 @@ def plan_json(plan: Plan, task: Task) -> dict[str, Any]:
                 "window": c.window,
                 "local": c.local,
                 "estimatedCostUsd": _money(c.estimate_usd),
+                "priceAssumed": c.price_assumed,
             }
             for c in plan.candidates
         ],

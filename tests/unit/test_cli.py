@@ -130,6 +130,30 @@ def test_doctor_reports_keys_without_printing_them(tmp_path: Path) -> None:
     assert "sk-ant-canary-42" not in proc.stdout + proc.stderr
 
 
+def test_doctor_says_how_unpriced_models_and_a_remote_ollama_are_counted(tmp_path: Path) -> None:
+    (tmp_path / ".magray.toml").write_text(
+        '[llm.house]\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
+        '[llm.house.models]\ndefault = "house-model-7b"\n'
+        '[llm.ollama]\nbase_url = "http://127.0.0.1:9"\nremote = true\n'
+        '[llm.gpu]\nkind = "ollama"\nbase_url = "http://127.0.0.1:9"\n'
+        "[budget]\nmonthly_usd = 5\n"
+    )
+    proc = magray("doctor", "--json", cwd=tmp_path)
+    notes = json.loads(proc.stdout)["pricing"]
+    assert notes == [
+        "house.default: no price known: counted at $15/$75 per Mtok under the hard budget; "
+        "set [llm.house.prices] to price it",
+        "ollama.default: no price known: counted at $15/$75 per Mtok under the hard budget "
+        "(Ollama at http://127.0.0.1:9 is not on this machine); "
+        "set [llm.ollama.prices] to price it",
+    ]  # gpu (Ollama on loopback) and the embedded model are free: no note
+    (tmp_path / ".magray.toml").write_text(
+        (tmp_path / ".magray.toml").read_text().replace("monthly_usd = 5", "hard_stop = false")
+    )
+    text = magray("doctor", cwd=tmp_path).stdout
+    assert "price: house.default: its spend is not counted in the month (no hard budget)" in text
+
+
 def test_schema_is_json() -> None:
     proc = magray("schema")
     assert proc.returncode == 0
@@ -209,3 +233,53 @@ def test_serve_accepts_the_stdio_flag_clients_append() -> None:
         timeout=60,
     )
     assert run.returncode != 2 and b"unrecognized arguments" not in run.stderr, run.stderr
+
+
+def test_serve_tcp_refuses_an_address_other_machines_reach() -> None:
+    from tests.redis_server import free_port
+
+    port = free_port()
+    run = subprocess.run(
+        [sys.executable, "-m", "magray_lsp", "serve", "--tcp", f"0.0.0.0:{port}"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1
+    assert "refusing to listen on 0.0.0.0" in run.stderr and "--allow-remote" in run.stderr
+    for spec in ("localhost:x", "127.0.0.1:99999", "nothing"):
+        bad = magray("serve", "--tcp", spec)
+        assert bad.returncode == 1 and "expected HOST:PORT" in bad.stderr, bad.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0"])
+def test_serve_tcp_listens_on_loopback_and_warns_when_allowed_further(host: str) -> None:
+    import socket
+    import time
+
+    from tests.redis_server import free_port
+
+    port = free_port()
+    extra = ["--allow-remote"] if host == "0.0.0.0" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "magray_lsp", "serve", "--tcp", f"{host}:{port}", *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "never listened"
+                time.sleep(0.1)
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=30)
+    warned = "WARNING: listening on 0.0.0.0" in stderr and "without authentication" in stderr
+    assert warned is (host == "0.0.0.0"), stderr

@@ -3,6 +3,9 @@
 Entries are JSON, never pickle: a shared Redis or a cache directory must not be a way to run code
 in every server that reads it. Reading is strict: anything malformed is ``None`` (a miss), never
 an exception. Entries hold the model's answer and its accounting, never the prompt or a secret.
+
+Each entry carries its privacy: an answer to private code (``private=True``) may be stored only on
+this machine (memory, disk); the Redis tier refuses it when asked to write it (``redis_tier.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class CachedAnswer:
     finish_reason: str | None = None
     #: wall-clock time (``time.time()``) the answer was produced
     created_at: float = field(default_factory=time.time)
+    #: the answer is about private code: it stays on this machine (never written to Redis)
+    private: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``cost_usd`` is a decimal string so no cent is lost to floats."""
@@ -45,6 +50,7 @@ class CachedAnswer:
             "cost_usd": None if self.cost_usd is None else str(self.cost_usd),
             "finish_reason": self.finish_reason,
             "created_at": self.created_at,
+            "private": self.private,
         }
 
     def to_json(self) -> str:
@@ -81,6 +87,9 @@ class CachedAnswer:
         created_at = data.get("created_at")
         if not _is_number(created_at):
             return None
+        private = data.get("private", False)  # entries written before the field: not private
+        if not isinstance(private, bool):
+            return None
         return cls(
             text=text,
             provider=provider,
@@ -91,6 +100,7 @@ class CachedAnswer:
             cost_usd=cost,
             finish_reason=finish_reason,
             created_at=float(created_at),
+            private=private,
         )
 
     @classmethod

@@ -4,6 +4,10 @@ Redis is an optimisation, never a dependency: every call has a short socket time
 and any failure turns the tier off for ``retry_seconds`` (one warning per outage) while memory and
 disk carry on. Keys are ``magray:v1:<cache key>``; values are JSON ``Record`` text written with
 ``SET ... EX ttl``. The URL's password never appears in a message.
+
+Redis is off this machine: a private entry (an answer to private code) is refused here, where it
+would be written, whatever the caller — the same way the transport guard refuses to send private
+code anywhere but this machine (``privacy/locality.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from magray_lsp.cache.entry import Record
+from magray_lsp.errors import PrivacyViolation
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -190,7 +197,13 @@ class RedisTier:
         ok, value = await self._run("get", lambda r: r.get(self.prefix + key))
         return value if ok and isinstance(value, bytes) else None
 
-    async def put(self, key: str, value: str, ttl_seconds: float | None) -> None:
+    async def put(self, key: str, record: Record, ttl_seconds: float | None) -> None:
+        """Store ``record``; raise ``PrivacyViolation`` (writing nothing) if it is private."""
+        if record.answer.private:
+            raise PrivacyViolation(
+                f"refusing to write a private answer to the shared Redis cache {self.display_url}"
+            )
+        value = record.to_json()
         ex = None if ttl_seconds is None else max(1, math.ceil(ttl_seconds))
         await self._run("set", lambda r: r.set(self.prefix + key, value, ex=ex))
 

@@ -1,8 +1,10 @@
 """``ResponseCache``: memory → Redis → disk, with promotion and one set of stats.
 
-A hit in a lower tier is copied into the tiers above it with the time it has left. Nothing here
-raises on a cache problem: a corrupt entry is a miss (and is deleted), an unreachable Redis or an
-unwritable directory produces one warning and the other tiers carry on.
+A hit in a lower tier is copied into the tiers above it with the time it has left, except that a
+private answer is never copied or written to Redis (the tier would refuse it: it is off this
+machine); it lives in memory and on disk only. Nothing here raises on a cache problem: a corrupt
+entry is a miss (and is deleted), an unreachable Redis or an unwritable directory produces one
+warning and the other tiers carry on.
 """
 
 from __future__ import annotations
@@ -95,8 +97,8 @@ class ResponseCache:
         elif record is not None:
             remaining = record.remaining(now)
             self._memory.put(key, record.answer, remaining)
-            if self._redis is not None:
-                await self._redis.put(key, record.to_json(), remaining)
+            if self._redis is not None and not record.answer.private:
+                await self._redis.put(key, record, remaining)
             self._stats["hits_disk"] += 1
             return record.answer, "disk"
         self._stats["misses"] += 1
@@ -116,7 +118,8 @@ class ResponseCache:
         return record
 
     async def put(self, key: str, answer: CachedAnswer, ttl_seconds: int | None = None) -> None:
-        """Store ``answer`` in every tier for ``ttl_seconds`` (default: ``cfg.ttl_seconds``).
+        """Store ``answer`` for ``ttl_seconds`` (default: ``cfg.ttl_seconds``) in every tier, or
+        only in memory and on disk when ``answer.private`` (an answer to private code).
 
         A TTL of 0 means no expiry (entries then leave only by LRU, disk size limit or ``clear``).
         """
@@ -128,11 +131,12 @@ class ResponseCache:
         seconds: float | None = float(ttl) if ttl > 0 else None
         expires_at = None if seconds is None else self._wall_clock() + seconds
         self._memory.put(key, answer, seconds)
-        raw = Record(answer, expires_at).to_json()
+        record = Record(answer, expires_at)
+        raw = record.to_json()
         self._stats["puts"] += 1
-        if self._redis is not None:
+        if self._redis is not None and not answer.private:
             await asyncio.gather(
-                self._redis.put(key, raw, seconds), self._disk.put(key, raw, seconds)
+                self._redis.put(key, record, seconds), self._disk.put(key, raw, seconds)
             )
         else:
             await self._disk.put(key, raw, seconds)

@@ -1,14 +1,16 @@
 """The monthly budget, enforced where a request is sent, across every process sharing the ledger.
 
-Before a paid call the gateway ``reserve``s its estimated cost. Inside one ``BEGIN IMMEDIATE``
-transaction the guard adds this month's spend, every unexpired reservation and the estimate; past
-the limit (with ``hard_stop``) it raises ``BudgetExceeded``, otherwise it writes a reservation row.
-After the call, ``settle`` records the ledger entry and drops the reservation in one transaction;
-``release`` drops it when the call failed before costing anything.
+Before a paid call the gateway ``reserve``s the most it can cost (its prompt bounded by its bytes,
+its answer by ``max_tokens``: ``routing/pricing.py``). Inside one ``BEGIN IMMEDIATE`` transaction
+the guard adds this month's spend, every unexpired reservation and that amount; past the limit
+(with ``hard_stop``) it raises ``BudgetExceeded``, otherwise it writes a reservation row. After the
+call, ``settle`` records the ledger entry with what the call cost — a call cancelled or broken off
+included — and drops the reservation in one transaction; ``release`` drops it when the call was
+refused or never sent, so cost nothing.
 
-So N concurrent requests (threads or processes) whose actual cost is at most their estimate can
-never, together, spend more than the limit. A reservation expires (10 minutes by default) so a
-crashed process cannot block the budget forever.
+So N concurrent requests (threads or processes), each costing at most what it reserved, can never
+together spend more than the limit, however wrong the token estimates were. A reservation expires
+(10 minutes by default) so a crashed process cannot block the budget forever.
 
 Free requests (local models, estimate $0) are never refused and write no reservation. Without
 ``monthly_usd`` nothing is refused, but everything is still recorded.
@@ -130,7 +132,7 @@ class BudgetGuard:
                 raise BudgetExceeded(
                     f"monthly budget {format_usd(cfg.monthly_usd)} reached: "
                     f"{format_usd(from_pico(spent))} spent, "
-                    f"{format_usd(from_pico(reserved))} reserved; this request needs about "
+                    f"{format_usd(from_pico(reserved))} reserved; this request may cost up to "
                     f"{format_usd(reservation.amount)}"
                 )
         tx.execute(

@@ -39,7 +39,7 @@ from magray_lsp.errors import MagrayError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 PICO = 10**12  # integer money unit: pico-dollars
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -90,6 +90,15 @@ _PROMPT_CACHE_COLUMNS = (
     "cache_write_tokens INTEGER NOT NULL DEFAULT 0",
     "uncached_usd TEXT",
     "uncached_pico INTEGER",
+)
+#: requests columns schema 3 added: marks for costs that are not the provider's figures.
+#: tokens_estimated: the provider sent no usage (a call cancelled or broken off, a server that
+#: never reports it), so the tokens are estimated from the text; price_assumed: the model has no
+#: price and was charged at the placeholder price its reservation used (a hard budget never
+#: counts it as free).
+_COST_MARK_COLUMNS = (
+    "tokens_estimated INTEGER NOT NULL DEFAULT 0",
+    "price_assumed INTEGER NOT NULL DEFAULT 0",
 )
 
 
@@ -182,7 +191,7 @@ _SCHEMA = (
             CHECK (outcome IN ('ok', 'error', 'cancelled', 'budget_refused')),
         error_type TEXT,
         """
-    + ",\n        ".join(_PROMPT_CACHE_COLUMNS)
+    + ",\n        ".join(_PROMPT_CACHE_COLUMNS + _COST_MARK_COLUMNS)
     + """
     )
     """,
@@ -261,14 +270,23 @@ def _migrate_2_prompt_cache(conn: sqlite3.Connection) -> None:
     )
 
 
-_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_2_prompt_cache,)
+def _migrate_3_cost_marks(conn: sqlite3.Connection) -> None:
+    """Schema 2 → 3: the marks for estimated tokens and assumed prices (old rows: neither)."""
+    for column in _COST_MARK_COLUMNS:
+        conn.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migrate_2_prompt_cache,
+    _migrate_3_cost_marks,
+)
 assert len(_MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
 
 _COLUMNS = (
     "id, ts, workspace, action, source_path, provider, model, input_tokens, output_tokens, "
     "cached_input_tokens, cost_usd, cost_pico, estimated_usd, saved_usd, saved_pico, latency_ms, "
     "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type, "
-    "cache_write_tokens, uncached_usd, uncached_pico"
+    "cache_write_tokens, uncached_usd, uncached_pico, tokens_estimated, price_assumed"
 )
 _COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMN_NAMES))})"
@@ -392,6 +410,10 @@ class LedgerEntry:
     and written to the provider's prompt cache; ``uncached_usd`` is what the call would have cost
     without that cache (set when either is non-zero), so ``uncached_usd - cost_usd`` is what
     prompt caching saved.
+    ``tokens_estimated``: the provider reported no usage (a call cancelled or broken off, or a
+    server that never reports it): the tokens, hence the cost, are estimated from the text.
+    ``price_assumed``: the model has no known price; under a hard budget it is charged at the
+    placeholder price its reservation used rather than recorded as unknown.
     """
 
     action: Action
@@ -413,6 +435,8 @@ class LedgerEntry:
     cached: bool = False
     fallback_chain: Sequence[str] = ()
     error_type: str | None = None
+    tokens_estimated: bool = False
+    price_assumed: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     ts: float = field(default_factory=time.time)
 
@@ -449,6 +473,8 @@ class LedgerEntry:
             self.cache_write_tokens,
             _money_text(self.uncached_usd, "uncached_usd"),
             None if self.uncached_usd is None else to_pico(self.uncached_usd),
+            int(self.tokens_estimated),
+            int(self.price_assumed),
         )
 
     @classmethod
@@ -476,6 +502,8 @@ class LedgerEntry:
             fallback_chain=tuple(json.loads(r["fallback_chain"])),
             outcome=r["outcome"],
             error_type=r["error_type"],
+            tokens_estimated=bool(r["tokens_estimated"]),
+            price_assumed=bool(r["price_assumed"]),
         )
 
 

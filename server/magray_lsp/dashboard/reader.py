@@ -93,6 +93,14 @@ class LedgerReader(Ledger):
             raise LedgerUnavailable(
                 "not_a_ledger", f"{self.path} is not a magray usage ledger (no ledger schema)"
             )
+        if version < SCHEMA_VERSION:  # read-only here: the next request magray records upgrades it
+            conn.close()
+            raise LedgerUnavailable(
+                "too_old",
+                f"the usage ledger at {self.path} has schema version {version}, older than this "
+                f"magray-lsp's ({SCHEMA_VERSION}); it is upgraded the next time magray-lsp "
+                "records a request",
+            )
         return conn
 
     def _unavailable(self, exc: sqlite3.Error) -> LedgerUnavailable:

@@ -15,6 +15,7 @@ from magray_lsp.context.units import Unit, find_unit
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.gateway import Gateway
 from magray_lsp.lsp.status import title_note
+from magray_lsp.routing.pricing import ASSUMED_PRICE_NOTE
 from magray_lsp.routing.router import NoRoute
 from magray_lsp.task import Action, Task
 
@@ -72,6 +73,8 @@ def offers(gateway: Gateway, doc: Document, start: int, end: int, *, private: bo
         try:
             primary = gateway.plan(task).primary
             suffix = f"{primary.ref.model} ≈ {format_usd(primary.estimate_usd)}"
+            if primary.price_assumed:  # under a hard budget: never shown (or counted) as free
+                suffix += f" ({ASSUMED_PRICE_NOTE})"
         except NoRoute:
             suffix = "no model available"
         if team:

@@ -53,6 +53,18 @@ def fs_path(uri: str) -> Path:
     return Path(path)
 
 
+def document_path(uri: str) -> Path | None:
+    """The file a document is, or is part of: a `file:` URI's path, a notebook cell's notebook;
+    None for documents that have no file (untitled buffers and other virtual documents)."""
+    if uri.startswith("file:"):
+        return fs_path(uri)
+    if uri.startswith("vscode-notebook-cell:"):
+        notebook = "file:" + uri.split(":", 1)[1].split("#", 1)[0].split("?", 1)[0]
+        path = to_fs_path(notebook)
+        return Path(path) if path and Path(path).is_absolute() else None
+    return None
+
+
 class MagrayServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("magray-lsp", __version__, protocol_cls=MagrayProtocol)
@@ -165,7 +177,10 @@ class MagrayServer(LanguageServer):
         self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Info, message))
 
     def runtime_for(self, uri: str) -> tuple[WorkspaceRuntime, Path | None]:
-        path = fs_path(uri) if uri.startswith("file:") else None
+        """The runtime of the workspace folder `uri` belongs to, and its file path. A document
+        without a path (untitled:, a diff view...) gets the strictest open folder's runtime,
+        so a local-only folder's configuration and privacy apply to it."""
+        path = document_path(uri)
         return self.workspaces.for_path(path), path
 
     def too_large(self, doc: Document, runtime: WorkspaceRuntime) -> str | None:

@@ -17,6 +17,7 @@ from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import WORKSPACE_FILE, load_config
 from magray_lsp.errors import ConfigError
 from magray_lsp.gateway import Gateway
+from magray_lsp.privacy.policy import views, whole_folder_private
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +103,33 @@ class Workspaces:
         return self.folders.pop(str(root), None)
 
     def for_path(self, path: Path | None) -> WorkspaceRuntime:
-        """The runtime of the innermost folder holding `path`; files outside every folder get a
-        folder-less runtime (user config and editor settings only)."""
-        matches = [
-            rt for key, rt in self.folders.items()
-            if key and path is not None and path.is_relative_to(key)
-        ]  # fmt: skip
-        if matches:
-            return max(matches, key=lambda rt: len(str(rt.root)))
+        """The runtime of the innermost folder holding `path` (compared as spelled and with
+        symlinks resolved, on both sides); files outside every folder get a folder-less runtime
+        (user config and editor settings only). A document without a path (an untitled buffer,
+        a notebook cell) belongs to no folder: it gets the strictest open folder's."""
+        if path is None:
+            return self.strictest()
+        spellings = views(path)
+        depth: dict[str, int] = {}  # folder → parts of its deepest root spelling holding `path`
+        for key, rt in self.folders.items():
+            if rt.root is None:
+                continue
+            roots = views(rt.root)
+            holding = [len(r.parts) for r in roots for p in spellings if p.is_relative_to(r)]
+            if holding:
+                depth[key] = max(holding)
+        if depth:
+            return self.folders[max(depth, key=depth.__getitem__)]
         return self.add(None)
+
+    def strictest(self) -> WorkspaceRuntime:
+        """The first open folder whose every file is private (local-only), else the first open
+        folder, else the folder-less runtime."""
+        folders = [rt for rt in self.folders.values() if rt.root is not None]
+        for runtime in folders:
+            if whole_folder_private(runtime.root, runtime.gateway.config.privacy):
+                return runtime
+        return folders[0] if folders else self.add(None)
 
     def reload(self, root: Path | None) -> tuple[WorkspaceRuntime, WorkspaceRuntime | None]:
         """Rebuild one folder's runtime. Returns (current, replaced-or-None)."""

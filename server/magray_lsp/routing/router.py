@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.config.models import RoutingWeights
-from magray_lsp.cost.prices import format_usd, price_usd
+from magray_lsp.cost.prices import format_usd
 from magray_lsp.errors import MagrayError
 from magray_lsp.providers.base import Usage
 from magray_lsp.resilience.health import HealthBoard
 from magray_lsp.routing.knowledge import traits
+from magray_lsp.routing.pricing import ASSUMED_PRICE_NOTE, charged_cost, output_cap
 from magray_lsp.task import Task
 
 LARGE_CONTEXT_TOKENS = 32_000
@@ -46,8 +47,11 @@ class Candidate:
     in_process: bool
     window: int
     capability: float
+    #: the expected cost (None: no known price, and no hard budget to charge a placeholder)
     estimate_usd: Decimal | None
     score: float = 0.0
+    #: no known price: `estimate_usd` (and the ledger) use the placeholder price under a hard budget
+    price_assumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,10 @@ class Plan:
         lines = [f"plan: {self.why}"]
         for i, c in enumerate(self.candidates):
             role = "primary" if i == 0 else f"fallback {i}"
+            assumed = f" ({ASSUMED_PRICE_NOTE})" if c.price_assumed else ""
             lines.append(
                 f"  {role:<10} {c.ref.label:<28} score {c.score:.2f}  window {c.window:,}  "
-                f"≈{format_usd(c.estimate_usd)}{'  local' if c.local else ''}"
+                f"≈{format_usd(c.estimate_usd)}{assumed}{'  local' if c.local else ''}"
             )
         for label, reason in self.rejected:
             lines.append(f"  rejected   {label:<28} {reason}")
@@ -159,8 +164,9 @@ class Router:
             return str(exc), None
         if task.private and not provider.is_local:
             return "private content: local providers only", None
+        cfg = self.catalog.sections[ref.provider]
         window = self.window(ref)
-        needed = task.context_tokens + task.max_output_tokens
+        needed = task.context_tokens + output_cap(task, cfg)
         if needed > window:
             return f"context {needed:,} tokens > window {window:,}", None
         capability = self.capability(ref, task)
@@ -169,15 +175,19 @@ class Router:
         breaker = self.health.get(ref.label).breaker
         if breaker.state == "open":
             return f"circuit open (retry in {breaker.retry_in():.0f} s)", None
-        cfg = self.catalog.sections[ref.provider]
-        estimate = price_usd(
-            ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices
-        )
+        estimate, assumed = self.estimate(ref, task, local=provider.is_local)
         if not budget_ok and (estimate is None or estimate > 0):
             return "monthly budget exhausted (paid models refused)", None
         return None, Candidate(
-            ref, provider.is_local, ref.kind == "local", window, capability, estimate
+            ref, provider.is_local, ref.kind == "local", window, capability, estimate, 0.0, assumed
         )
+
+    def estimate(self, ref: ModelRef, task: Task, *, local: bool) -> tuple[Decimal | None, bool]:
+        """The expected cost of `task` on `ref` (prompt estimate plus the output cap), and
+        whether it is the placeholder price of an unpriced model (see `routing/pricing.py`)."""
+        cfg = self.catalog.sections[ref.provider]
+        usage = Usage(task.context_tokens, output_cap(task, cfg))
+        return charged_cost(ref, cfg, usage, local=local, budget=self.catalog.loaded.config.budget)
 
     def _weights(self, action: str) -> dict[str, float]:
         w: RoutingWeights = self.catalog.loaded.config.routing.weights
@@ -220,11 +230,7 @@ class Router:
                 + weights["performance"] * perf
                 + weights["availability"] * avail
             )
-            out.append(
-                Candidate(
-                    c.ref, c.local, c.in_process, c.window, c.capability, c.estimate_usd, score
-                )
-            )
+            out.append(replace(c, score=score))
         return out
 
     def _order(self, cands: list[Candidate], task: Task) -> tuple[list[Candidate], list[str], str]:
@@ -273,10 +279,7 @@ class Router:
         provider = self.catalog.provider(ref.provider)
         if task.private and not provider.is_local:
             raise NoRoute(f"{ref.label} is not local and this content is private")
-        cfg = self.catalog.sections[ref.provider]
-        estimate = price_usd(
-            ref.kind, ref.model, Usage(task.context_tokens, task.max_output_tokens), cfg.prices
-        )
+        estimate, assumed = self.estimate(ref, task, local=provider.is_local)
         cand = Candidate(
             ref,
             provider.is_local,
@@ -285,5 +288,6 @@ class Router:
             self.capability(ref, task),
             estimate,
             1.0,
+            assumed,
         )
         return Plan((cand,), (), f"pinned to {task.model_pin}", (ref.label,))

@@ -76,7 +76,7 @@ def test_refusal_names_limit_spend_and_reservations(ledger: Ledger) -> None:
         guard.reserve(Decimal("0.05"), request_id="b")
     assert str(info.value) == (
         "monthly budget $20.00 reached: $19.98 spent, $0.01 reserved; "
-        "this request needs about $0.05"
+        "this request may cost up to $0.05"
     )
     assert isinstance(info.value, MagrayError)
     guard.release(held)

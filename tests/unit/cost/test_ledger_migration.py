@@ -1,9 +1,11 @@
-"""A ledger written before prompt caching (schema 1) is upgraded in place to schema 2: the
-prompt-cache columns, the trigger that rolls them up, and the cache reads it already held."""
+"""A ledger written by schema 1 is upgraded in place to the current schema: the prompt-cache
+columns, the trigger that rolls them up and the cache reads it already held (schema 2), and the
+marks for estimated tokens and assumed prices (schema 3)."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,7 +53,7 @@ def test_the_upgraded_file_has_the_schema_of_a_fresh_one(v1_file: Path, tmp_path
     Ledger(v1_file).close()
     Ledger(tmp_path / "fresh.sqlite3").close()
     upgraded, fresh = schema(v1_file), schema(tmp_path / "fresh.sqlite3")
-    assert upgraded["version"] == SCHEMA_VERSION == 2
+    assert upgraded["version"] == SCHEMA_VERSION == 3
     assert upgraded == fresh
 
 
@@ -106,3 +108,50 @@ def test_the_read_only_dashboard_says_the_file_awaits_its_upgrade(v1_file: Path)
     assert info.value.reason == "too_old"
     Ledger(v1_file).close()
     LedgerReader(v1_file).close()  # after the upgrade it reads
+
+
+def test_old_rows_have_no_cost_marks_and_new_rows_keep_theirs(v1_file: Path) -> None:
+    with Ledger(v1_file) as led:
+        old = led.recent()
+        assert old and not any(e.tokens_estimated or e.price_assumed for e in old)
+        spent = led.month_spend(max(e.ts for e in old))
+        led.record(
+            LedgerEntry(
+                id="new",
+                action="explain",
+                provider="openai",
+                model="gpt-4o",
+                outcome="cancelled",
+                cost_usd=Decimal("0.25"),
+                tokens_estimated=True,
+                price_assumed=True,
+            )
+        )
+        new = next(e for e in led.recent(100) if e.id == "new")
+        assert new.tokens_estimated and new.price_assumed
+        assert led.month_spend(max(e.ts for e in old)) == spent  # history untouched
+
+
+def test_servers_opening_an_old_ledger_at_once_migrate_it_once(v1_file: Path) -> None:
+    conn = sqlite3.connect(v1_file)
+    before = conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+    conn.close()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def open_and_record(i: int) -> None:
+        barrier.wait()
+        try:
+            with Ledger(v1_file) as led:
+                led.record(LedgerEntry(action="explain", provider="p", model="m", id=f"r{i}"))
+        except BaseException as exc:  # the test asserts there are none
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_record, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Ledger(v1_file) as led:
+        assert len(led.recent(1000)) == before + 6

@@ -159,9 +159,12 @@ async def test_a_cancelled_answer_counts_its_estimate_for_the_team(
     with pytest.raises(asyncio.CancelledError):
         await runner
     await wait_for(lambda: gw.team is not None and gw.team.status.reserved == 0)
-    # the ledger row has no price (cancelled before the usage arrived); the team counts the hold
-    assert [r.outcome for r in gw.ledger.recent()] == ["cancelled"]
-    assert (await spend_in_redis(raw))["team"] == ESTIMATE
+    # cancelled before the usage arrived: the row is billed at the prompt plus the text received
+    # (estimated, marked so), and the team counts exactly that cost
+    [row] = gw.ledger.recent()
+    assert row.outcome == "cancelled" and row.tokens_estimated
+    assert row.cost_usd is not None and 0 < row.cost_usd < ESTIMATE
+    assert (await spend_in_redis(raw))["team"] == row.cost_usd
 
 
 @pytest.mark.parametrize("policy", ["refuse", "local_only", "allow"])

@@ -3,17 +3,18 @@ whatever the router and the gateway decided."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from tests.elsewhere import Tripwire, non_loopback_address
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import task
 
 from magray_lsp.config.models import ProviderConfig
-from magray_lsp.errors import PrivacyViolation
+from magray_lsp.errors import MagrayError, PrivacyViolation
 from magray_lsp.gateway import Gateway, Outcome
 from magray_lsp.privacy.locality import (
     check_destination,
@@ -103,16 +104,35 @@ async def test_a_provider_that_claims_to_be_local_is_still_stopped(
         await provider.aclose()
 
 
-@pytest.mark.parametrize("kind", ["anthropic", "google", "ollama", "huggingface"])
-async def test_every_http_adapter_is_guarded(kind: str) -> None:
-    # an address nothing listens on: a request that got through would fail with Unavailable
+@pytest.fixture(scope="module")
+def elsewhere() -> Iterator[Tripwire]:
+    """A listener on a non-loopback address of this machine, counting connections: what the
+    guard must not even open."""
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback address to listen on")
+    with Tripwire(address) as tripwire:
+        yield tripwire
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "google", "ollama", "huggingface"])
+async def test_every_http_adapter_is_guarded(kind: str, scheme: str, elsewhere: Tripwire) -> None:
+    elsewhere.reset()
+    base_url = f"{scheme}://{elsewhere.host}:{elsewhere.port}"
+    if kind in ("openai", "huggingface"):
+        base_url += "/v1"
     provider = create_provider(
-        kind,
-        ProviderConfig(api_key=SecretStr("k"), base_url="http://192.0.2.1:9", timeout_seconds=2),
+        kind, ProviderConfig(api_key=SecretStr("k"), base_url=base_url, timeout_seconds=5)
     )
     try:
-        with private_content("private code"), pytest.raises(PrivacyViolation):
+        with private_content("private code"), pytest.raises(PrivacyViolation, match="not this"):
             await provider.complete(REQUEST)
+        assert elsewhere.accepted == 0  # refused before connecting
+        # the same request without private content does connect there (the listener hangs up)
+        with pytest.raises(MagrayError):
+            await provider.complete(REQUEST)
+        assert elsewhere.accepted >= 1
     finally:
         await provider.aclose()
 
