@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.fakes.base import CutStream, Reply
+from tests.fakes.base import CutStream, Reply, Status
 from tests.fakes.openai import FakeOpenAI, OpenAIReply
 from tests.helpers import wait_for
 from tests.unit.gateway.conftest import task
 
 from magray_lsp.context.tokens import estimate_tokens
-from magray_lsp.errors import StreamInterrupted
+from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Gateway, Outcome
 from magray_lsp.providers.base import TextDelta
 from magray_lsp.routing.pricing import UNKNOWN_PRICE
@@ -251,3 +251,35 @@ def test_the_action_title_says_an_unpriced_model_is_counted_at_the_placeholder(
     soft = make_gateway(llm=UNPRICED)
     [explain, *_] = offers(soft, doc, 4, 4, private=False)
     assert explain.title == "Explain `parse` — house-model-7b ≈ $?"
+
+
+async def test_a_call_refused_with_a_non_fallback_error_frees_its_reservation(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    primary.default = Status(400, "unsupported parameter")  # BadRequest: no retry, no fallback
+    gw = make_gateway(llm=ONLY_OPENAI, budget={"monthly_usd": "5"})
+    with pytest.raises(BadRequest):
+        await gw.run(task())
+    assert reservations(gw) == 0  # the provider billed nothing: nothing stays set aside
+    assert gw.budget.status().reserved == 0
+
+
+async def test_a_request_cancelled_between_retries_frees_its_reservation(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    primary.default = Status(503, "overloaded")  # retryable: the gateway backs off, then retries
+    gw = make_gateway(llm=ONLY_OPENAI, budget={"monthly_usd": "5"})
+    backing_off = asyncio.Event()
+
+    async def slow_backoff(delay: float) -> None:
+        backing_off.set()
+        await asyncio.sleep(60)
+
+    gw._sleep = slow_backoff
+    running = asyncio.create_task(gw.run(task()))
+    await asyncio.wait_for(backing_off.wait(), 10)
+    assert reservations(gw) == 1
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    await wait_for(lambda: reservations(gw) == 0)
