@@ -98,8 +98,8 @@ class RedisTier:
         if self._client is None and not self._disabled:
             try:
                 from redis.asyncio import Redis
+                from redis.asyncio.retry import Retry
                 from redis.backoff import NoBackoff
-                from redis.retry import Retry
             except ImportError:
                 self._disable("redis_url is set but the `redis` package is not installed")
                 return None
