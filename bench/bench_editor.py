@@ -169,6 +169,7 @@ class FirstTokenPaths:
             base_url=base_url,
             timeout_seconds=10,
             headers={"Authorization": "Bearer sk-lsp-bench", "Accept": "application/json"},
+            max_concurrency=64,
         )
         self.gateway = make_gateway(base_url, ws)
 

@@ -146,6 +146,7 @@ class Bench:
                 "User-Agent": "magray-lsp/bench",
                 "Authorization": f"Bearer {API_KEY}",
             },
+            max_concurrency=64,  # as the section configured above
         )
         self.body = raw_body(self.request)
         self.hit_task = make_task("the-same-key")

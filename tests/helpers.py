@@ -43,3 +43,14 @@ default = "openai.default"
 [retry]
 max_attempts = 1
 {extra}"""
+
+
+def sample_module(functions: int, salt: str = "") -> str:
+    """Python source of `functions` small distinct functions: stand-in code context whose size
+    is easy to scale (each function is about 30 tokens)."""
+    return "\n\n".join(
+        f"def helper_{salt}{i}(value: int, scale: float = {i}.5) -> float:\n"
+        f'    """Scale value by {i}."""\n'
+        f"    return value * scale + {i}"
+        for i in range(functions)
+    )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MINE = ("startup", "editor", "cache_value", "context")
+MINE = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers")
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
@@ -86,10 +86,24 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     value = load(results, "cache_value")["results"]
     actions = load(results, "cache_value")["actions"]
     assert value["none"]["calls"] == actions > 0 and value["none"]["hits"] == 0
-    for variant in ("exact", "magray", "normalized"):
+    for variant in ("exact", "magray", "comment-blind"):
         assert value[variant]["calls"] + value[variant]["hits"] == actions, variant
     # The product key is a function of the prompt: whatever the exact text hits, it hits too.
     assert value["magray"]["hits"] >= value["exact"]["hits"]
+    # ignoring the target's comments can only merge keys: never fewer hits than the product
+    assert value["comment-blind"]["hits"] >= value["magray"]["hits"]
+
+    answers = load(results, "answers")
+    assert all(value > 0 for _name, value, _note in answers["rows"])
+    assert len(answers["goals"]) == 1 and answers["goals"][0]["measured"].endswith(" ms")
+
+    prompt = load(results, "prompt_cache")["results"]
+    for provider in ("openai", "anthropic", "google"):
+        off, on = prompt[f"{provider}:off"], prompt[f"{provider}:on"]
+        assert on["calls"] == off["calls"] > 0 and on["answer_hits"] == off["answer_hits"]
+        assert off["read_tokens"] == off["write_tokens"] == 0  # the baseline caches nothing
+        assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
+        assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
 
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report
@@ -97,7 +111,12 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     for field in ("- CPU: ", "- RAM: ", "Python 3.", "pygls "):
         assert field in report, field
     goals = report.split("### Goals", 1)[1]
-    for goal in ("start → `initialize`", "idle RSS", "first-token pass-through"):
+    for goal in (
+        "start → `initialize`",
+        "idle RSS",
+        "first-token pass-through",
+        "answer parsing + acceptance checks",
+    ):
         assert goal in goals.split("\n### ", 1)[0], goal
     for name in MINE:
         assert (results / f"{name}.md").read_text().strip() in report, name

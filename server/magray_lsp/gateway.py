@@ -9,6 +9,7 @@ stream with ``StreamInterrupted`` — never a silently truncated answer.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import time
 import uuid
@@ -24,7 +25,7 @@ from magray_lsp.config.models import ModelPrice
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
-from magray_lsp.cost.prices import price_usd
+from magray_lsp.cost.prices import price_usd, uncached_price_usd
 from magray_lsp.cost.writer import LedgerWriter
 from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
@@ -37,7 +38,13 @@ from magray_lsp.errors import (
     Timeout,
 )
 from magray_lsp.privacy.locality import private_content
-from magray_lsp.privacy.outbound import prepare_outbound, seal_answer, unseal_answer
+from magray_lsp.privacy.outbound import (
+    Outbound,
+    prepare_outbound,
+    seal_answer,
+    unresolved_placeholders,
+    unseal_answer,
+)
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
@@ -99,6 +106,7 @@ class _Attempt:
     first_token_ms: float | None = None
     done: Completion | None = None
     cost: Decimal | None = None
+    uncached_cost: Decimal | None = None  # set when the provider's prompt cache played a part
 
     def received(self, text: str) -> None:
         if self.first_token_ms is None:
@@ -126,7 +134,9 @@ class _Attempt:
             input_tokens=usage.input_tokens if usage else 0,
             output_tokens=usage.output_tokens if usage else len(self.parts),
             cached_input_tokens=usage.cached_input_tokens if usage else 0,
+            cache_write_tokens=usage.cache_write_tokens if usage else 0,
             cost_usd=self.cost,
+            uncached_usd=self.uncached_cost,
             estimated_usd=self.cand.estimate_usd,
             latency_ms=self.elapsed_ms(),
             first_token_ms=self.first_token_ms,
@@ -134,6 +144,21 @@ class _Attempt:
             outcome=outcome,
             error_type=error_type,
         )
+
+
+def _with_cache_prefix(request: ChatRequest, outbound: Outbound) -> ChatRequest:
+    """The request as sent, its messages' cache prefixes kept through redaction (which rebuilds
+    the messages): a prefix counts in its redacted length when its redacted text still starts
+    the redacted message, and is dropped (nothing marked for caching) otherwise."""
+    sent, redaction = outbound.request, outbound.redaction
+    if sent is request or redaction is None:
+        return sent
+    messages = []
+    for before, after in zip(request.messages, sent.messages, strict=True):
+        prefix = redaction.seal(before.split()[0]) if before.cache_prefix else ""
+        kept = len(prefix) if prefix and after.content.startswith(prefix) else 0
+        messages.append(replace(after, cache_prefix=kept))
+    return replace(sent, messages=tuple(messages))
 
 
 class AllModelsFailed(ProviderError):
@@ -245,13 +270,21 @@ class Gateway:
 
     def request_for(self, task: Task, ref: ModelRef) -> ChatRequest:
         defaults = self.catalog.sections[ref.provider].defaults
+        user = Message("user", task.prompt, cache_prefix=task.prompt_prefix)
         return ChatRequest(
             model=ref.model,
-            messages=(Message("system", task.system), Message("user", task.prompt)),
+            messages=(Message("system", task.system), user),
             max_tokens=defaults.max_tokens or task.max_output_tokens,
             temperature=defaults.temperature,
             top_p=defaults.top_p,
+            prompt_cache_key=self._prompt_cache_key(task) if task.prompt_prefix else None,
         )
+
+    def _prompt_cache_key(self, task: Task) -> str:
+        """One key per workspace file: requests about one file share its context. A hash, so the
+        path itself never leaves the machine."""
+        where = f"{self.workspace}\0{task.source_path}".encode()
+        return "magray-" + hashlib.sha256(where).hexdigest()[:32]
 
     def key_for(self, task: Task) -> str | None:
         """Cache key: the task's content key + what else changes the answer."""
@@ -294,17 +327,27 @@ class Gateway:
     ) -> AsyncIterator[GatewayEvent]:
         """Run `task`; `accept(text)` may reject an answer (saying why), which then counts as a
         failure of that model (paid for and recorded, not cached) and the next model is tried.
+        A cached or shared answer passes the same check, against this request, before it is
+        used; one that fails is skipped (a ``Fallback`` and an entry in the outcome's
+        ``attempts`` say why) and the models are asked.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
         key = self.key_for(task)
+        skipped: list[str] = []  # cached or shared answers that did not fit this request
+        stale: str | None = None
         if key and self.cache is not None:
             hit = await self.cache.get(key)
             if hit is not None:
-                outcome = await self._cached_outcome(task, hit[0])
-                yield TextDelta(outcome.text)
-                yield outcome
-                return
+                cached = await self._cached_outcome(task, hit[0], accept)
+                if isinstance(cached, Outcome):
+                    yield TextDelta(cached.text)
+                    yield cached
+                    return
+                stale = cached
+                skipped.append(f"cache: {stale}")
         await self._learn_windows()
         plan = self.plan(task)
+        if stale is not None:  # the fresh answer will replace the entry
+            yield Fallback("cache", stale, plan.primary.ref.label)
         if key is None:
             async for event in self._execute(task, plan, accept, incremental):
                 yield event
@@ -312,17 +355,16 @@ class Gateway:
         # Identical requests in flight share one provider call. The shared work runs in its own
         # task; this caller streams its events live only if it is the one that started it.
         live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+        fresh: list[Outcome] = []  # the answer as this request's own call produced it
 
         async def work() -> Outcome:
             async for event in self._execute(task, plan, accept, incremental):
                 if isinstance(event, Outcome):
-                    if self.cache is not None and event.finish_reason != "length":
-                        # the user's secrets stay out of the cache: stored as placeholders
-                        sealed = replace(event, text=seal_answer(task, event.text))
-                        # awaited inside the flight: a request whose cache lookup missed just
-                        # before this put still finds the flight and joins it
-                        await self.cache.put(key, self._to_cache(sealed))
-                    return event
+                    fresh.append(event)
+                    # awaited inside the flight: a request whose cache lookup missed just
+                    # before this put still finds the flight and joins it. Shared sealed, like
+                    # a cache entry: each follower restores the values from its own prompt.
+                    return await self._store(key, task, event)
                 live.put_nowait(event)
                 # yield so the caller forwards this chunk now, not after the buffered rest
                 await asyncio.sleep(0)
@@ -342,12 +384,29 @@ class Gateway:
             outcome, follower = runner.result()
         finally:
             runner.cancel()
-        if follower:
-            yield TextDelta(outcome.text)
-            # served by another request's call: a free row of its own, like a cache hit
-            usage = outcome.usage or Usage()
-            row = await self._free_row(task, outcome.ref, usage, outcome.cost_usd)
-            outcome = replace(outcome, coalesced=True, cost_usd=Decimal(0), request_id=row)
+        if not follower:
+            outcome = fresh[0]
+        else:
+            text, refusal = self._fits(task, outcome.text, accept)
+            if refusal is None:
+                yield TextDelta(text)
+                # served by another request's call: a free row of its own, like a cache hit
+                usage = outcome.usage or Usage()
+                row = await self._free_row(task, outcome.ref, usage, outcome.cost_usd)
+                outcome = replace(
+                    outcome, text=text, coalesced=True, cost_usd=Decimal(0), request_id=row
+                )
+            else:  # the shared answer does not fit this request: ask for its own
+                skipped.append(f"shared answer: {refusal}")
+                yield Fallback("shared answer", refusal, plan.primary.ref.label)
+                async for event in self._execute(task, plan, accept, incremental):
+                    if isinstance(event, Outcome):
+                        outcome = event
+                        await self._store(key, task, event)
+                    else:
+                        yield event
+        if skipped:
+            outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
         yield outcome
 
     async def _execute(
@@ -441,7 +500,7 @@ class Gateway:
             await self._record(run, "error", type(exc).__name__)
             raise
         async with self._slot(ref.provider), Deadline(deadline) as until:
-            gen = provider.generate(outbound.request, stream=incremental)
+            gen = provider.generate(_with_cache_prefix(request, outbound), stream=incremental)
             self._calls_in_flight += 1
             try:
                 while True:
@@ -487,6 +546,8 @@ class Gateway:
         cfg = self.catalog.sections[ref.provider]
         cost = price_usd(ref.kind, ref.model, done.usage, cfg.prices) if done.usage else None
         run.done, run.cost = done, cost
+        if done.usage and (done.usage.cached_input_tokens or done.usage.cache_write_tokens):
+            run.uncached_cost = uncached_price_usd(ref.kind, ref.model, done.usage, cfg.prices)
         refusal = accept("".join(run.parts)) if accept is not None else None
         if refusal is not None:
             await self._record(run, "error", "InvalidAnswer")
@@ -600,13 +661,41 @@ class Gateway:
         await self._write(lambda tx: tx.record(entry))
         return entry.id
 
-    async def _cached_outcome(self, task: Task, hit: CachedAnswer) -> Outcome:
+    def _fits(self, task: Task, sealed: str, accept: Accept | None) -> tuple[str, str | None]:
+        """A stored (sealed) answer restored for ``task``, and why it cannot be used (None: it
+        can): a placeholder this request has no value for, or ``accept`` refusing it."""
+        text, missing = unseal_answer(task, sealed)
+        if missing:
+            return text, f"it holds {', '.join(missing)}, which this request has no value for"
+        refusal = accept(text) if accept is not None else None
+        return text, refusal
+
+    async def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
+        """``fresh`` sealed (the user's secrets as placeholders), cached under ``key`` in place of
+        what it held — unless cut off, or holding a placeholder no one can restore."""
+        sealed = replace(fresh, text=seal_answer(task, fresh.text))
+        if (
+            self.cache is not None
+            and fresh.finish_reason != "length"
+            and not unresolved_placeholders(task, fresh.text)
+        ):
+            await self.cache.put(key, self._to_cache(sealed))
+        return sealed
+
+    async def _cached_outcome(
+        self, task: Task, hit: CachedAnswer, accept: Accept | None
+    ) -> Outcome | str:
+        """The hit as this request's outcome (with its free ledger row), or why it does not fit
+        (then no row: the models are asked instead)."""
+        text, refusal = self._fits(task, hit.text, accept)
+        if refusal is not None:
+            return f"the cached answer from {hit.provider}/{hit.model} does not fit: {refusal}"
         ref = ModelRef(hit.provider, self._kind(hit.provider), hit.model)
         usage = Usage(hit.input_tokens, hit.output_tokens, hit.cached_input_tokens)
         row = await self._free_row(task, ref, usage, hit.cost_usd)
         status = self.budget_status()
         return Outcome(
-            unseal_answer(task, hit.text),
+            text,
             ref,
             usage,
             Decimal(0),

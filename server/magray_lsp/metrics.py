@@ -19,6 +19,10 @@ Definitions (over the window ``since <= ts < until``):
 - *fallback rate*: share of requests whose ``fallback_chain`` is non-empty.
 - *cache hit rate*: share of requests answered from the cache; *saved*: the sum of ``saved_usd``,
   which the gateway records on a cache hit as what the cached answer cost when first paid for.
+- *prompt cache*: input tokens that provider calls read from (``cache_read_tokens``) and wrote to
+  (``cache_write_tokens``) the provider's prompt cache; *prompt_cache_saved_usd*: the sum over
+  those calls of what they would have cost uncached minus what they cost (cache writes priced
+  above input make it negative until they are read back).
 - *provider attempts*: the provider that answered (or failed last) plus each provider in the
   request's ``fallback_chain`` (each of those failed). Cache hits and request-specific errors
   (``BadRequest``, ``ContentFiltered``, ``ContextTooLong``, ``InvalidAnswer``) are not attempts.
@@ -267,6 +271,9 @@ class _Counts(NamedTuple):
     saved_pico: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    prompt_saved_pico: int = 0
 
     def plus(self, other: _Counts) -> _Counts:
         return _Counts(*(a + b for a, b in zip(self, other, strict=True)))
@@ -292,6 +299,9 @@ class _Counts(NamedTuple):
             "cache_hits": self.cache_hits,
             "cache_hit_rate": _ratio(self.cache_hits, self.requests),
             "saved_usd": from_pico(self.saved_pico),
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "prompt_cache_saved_usd": from_pico(self.prompt_saved_pico),
         }
 
 

@@ -24,6 +24,16 @@ def _ms(value: Any) -> str:
     return "–" if value is None else f"{float(value):,.0f} ms"
 
 
+def _prompt_cache_line(t: dict[str, Any]) -> str:
+    """What the providers' prompt caches did: input tokens read and written, money saved."""
+    saved = t["prompt_cache_saved_usd"]
+    money = f"saved {format_usd(saved)}" if saved >= 0 else f"cost {format_usd(-saved)} extra"
+    return (
+        f"prompt cache: {t['cache_read_tokens']:,} input tokens read, "
+        f"{t['cache_write_tokens']:,} written · {money} against uncached prices"
+    )
+
+
 def _report(ledger: Ledger, args: argparse.Namespace, budget: BudgetGuard) -> dict[str, Any]:
     since = time.time() - args.days * 86400 if args.days else month_bounds()[0]
     summary = metrics.summary(ledger, since=since, provider=args.provider)
@@ -57,6 +67,8 @@ def _print(report: dict[str, Any], days: int | None) -> None:
         f"cache hits {_pct(t['cache_hit_rate'])} (saved {format_usd(t['saved_usd'])}) · "
         f"fallbacks {_pct(t['fallback_rate'])} · p50 {_ms(t['latency_ms']['p50'])}"
     )
+    if t["cache_read_tokens"] or t["cache_write_tokens"]:
+        print(_prompt_cache_line(t))
     if report["models"]:
         print(f"\n{'model':<44} {'reqs':>6} {'success':>8} {'p50':>9} {'p99':>9} {'cost':>10}")
         for m in report["models"]:

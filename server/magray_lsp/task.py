@@ -31,3 +31,6 @@ class Task:
     #: the file the task came from (for the ledger; never the code itself)
     source_path: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: how many leading characters of `prompt` repeat across requests on the same code (the
+    #: context, after the shared system prompt): providers may cache that prefix
+    prompt_prefix: int = 0

@@ -27,6 +27,7 @@ ALPHA, BETA = "/work/alpha", "/work/beta"
 def _e(who: tuple[str, str], ts: float, **kw: Any) -> LedgerEntry:
     cost = kw.pop("cost", None)
     saved = kw.pop("saved", None)
+    uncached = kw.pop("uncached", None)
     return LedgerEntry(
         action=kw.pop("action", "explain"),
         provider=who[0],
@@ -36,6 +37,7 @@ def _e(who: tuple[str, str], ts: float, **kw: Any) -> LedgerEntry:
         source_path=kw.pop("source_path", f"{ALPHA}/src/app.py"),
         cost_usd=None if cost is None else Decimal(cost),
         saved_usd=None if saved is None else Decimal(saved),
+        uncached_usd=None if uncached is None else Decimal(uncached),
         **kw,
     )
 
@@ -72,6 +74,8 @@ SEED: list[LedgerEntry] = [
         source_path=f"{BETA}/lib/db.rs",
         input_tokens=2100,
         output_tokens=900,
+        cached_input_tokens=1500,  # read from the prompt cache: saved $0.0039
+        uncached="0.0459",
     ),
     # anthropic times out: an outage opens 30 s after this request started ...
     _e(
@@ -97,6 +101,8 @@ SEED: list[LedgerEntry] = [
         ANTHROPIC,
         NOW - 7 * DAY + 1800,
         cost="0.038",
+        cache_write_tokens=1500,  # written to the prompt cache: $0.0015 more than plain input
+        uncached="0.0365",
         latency_ms=870,
         workspace=BETA,
         source_path=f"{BETA}/lib/db.rs",
@@ -143,6 +149,18 @@ def in_month(entries: Sequence[LedgerEntry] = SEED) -> list[LedgerEntry]:
 
 def total_cost(entries: Iterable[LedgerEntry]) -> Decimal:
     return sum((e.cost_usd for e in entries if e.cost_usd is not None), Decimal(0))
+
+
+def prompt_cache_saved(entries: Iterable[LedgerEntry]) -> Decimal:
+    """Uncached minus paid price, over provider calls the prompt cache took part in."""
+    return sum(
+        (
+            e.uncached_usd - (e.cost_usd or Decimal(0))
+            for e in entries
+            if e.uncached_usd is not None and not e.cached
+        ),
+        Decimal(0),
+    )
 
 
 def cost_per_request(entries: Sequence[LedgerEntry]) -> Decimal | None:

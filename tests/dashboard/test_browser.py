@@ -67,6 +67,9 @@ async def test_the_page_shows_the_ledgers_numbers_for_this_month(url: str) -> No
     hits = [e for e in month if e.cached]
     assert dom.text("kpi-cache") == pct(len(hits) / len(month)) == "8.3%"
     assert dom.text("kpi-saved") == usd(sum((e.saved_usd or Decimal(0) for e in hits), Decimal(0)))
+    prompt_saved = seed.prompt_cache_saved(month)
+    assert dom.text("kpi-prompt-saved") == usd(prompt_saved) == "$0.0024"
+    assert Decimal(dom.by_id("kpi-prompt-saved").attrs["data-value"]) == prompt_saved
     fell_back = [e for e in month if e.fallback_chain]
     assert dom.text("kpi-fallback") == pct(len(fell_back) / len(month))
     assert dom.text("kpi-p50") == ms(nearest_rank(month, 50))

@@ -10,6 +10,11 @@ send it: 401), without ``anthropic-version`` (400), without
 Extra behaviours for this protocol: ``AnthropicReply`` (adds prompt-cache token counts),
 ``StreamError`` (an ``event: error`` in the middle of a 200 event stream) and ``EndEarly`` (a
 stream that ends cleanly before ``message_stop``).
+
+Content may be a string or a list of text blocks; ``cache_control`` is checked as upstream does
+(``ephemeral`` only, ``ttl`` 5m or 1h, at most 4 breakpoints, no empty text blocks). With
+``prompt_cache`` set, usage counts the prompt and what the marked blocks wrote to and read from
+the cache (``tests/fakes/prompt_cache.py``).
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from tests.fakes.base import (
     Malformed,
     Reply,
     Status,
+    as_reply,
     sse,
 )
+from tests.fakes.prompt_cache import anthropic_usage
 
 #: error ``type`` Anthropic uses for each HTTP status
 ERROR_TYPES: dict[int, str] = {
@@ -90,6 +97,8 @@ class AnthropicReply(Reply):
 
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: the lifetime the cache writes were asked for ("5m" or "1h"), reported in `cache_creation`
+    cache_ttl: str = "5m"
 
 
 @dataclass
@@ -213,6 +222,29 @@ class FakeAnthropic(FakeServer):
         system = body.get("system")
         if system is not None and not isinstance(system, str | list):
             return "system: Input should be a valid string or list"
+        blocks = [("system", b) for b in system] if isinstance(system, list) else []
+        for i, msg in enumerate(messages):
+            content = msg["content"]
+            if isinstance(content, list):
+                blocks += [(f"messages.{i}.content", b) for b in content]
+            elif not isinstance(content, str):
+                return f"messages.{i}.content: Input should be a valid string or list"
+        marked = 0
+        for where, block in blocks:
+            if not isinstance(block, dict) or block.get("type") != "text":
+                return f"{where}: this fake only takes text blocks"
+            if not isinstance(block.get("text"), str) or not block["text"]:
+                return f"{where}: text content blocks must be non-empty"
+            control = block.get("cache_control")
+            if control is None:
+                continue
+            if not isinstance(control, dict) or control.get("type") != "ephemeral":
+                return f"{where}.cache_control.type: Input should be 'ephemeral'"
+            if control.get("ttl", "5m") not in ("5m", "1h"):
+                return f"{where}.cache_control.ttl: Input should be '5m' or '1h'"
+            marked += 1
+        if marked > 4:
+            return f"A maximum of 4 blocks with cache_control may be provided. Found {marked}."
         temperature = body.get("temperature")
         if temperature is not None and not 0 <= temperature <= 1:
             return "temperature: Input should be less than or equal to 1"
@@ -244,6 +276,16 @@ class FakeAnthropic(FakeServer):
         self, request: web.Request, body: dict[str, Any], b: AnthropicBehaviour, stream: bool
     ) -> web.StreamResponse:
         if isinstance(b, Reply):
+            if self.prompt_cache is not None:
+                used = anthropic_usage(self.prompt_cache, body)
+                b = as_reply(
+                    b,
+                    AnthropicReply,
+                    input_tokens=used.input_tokens,
+                    cache_creation_input_tokens=used.cache_creation_input_tokens,
+                    cache_read_input_tokens=used.cache_read_input_tokens,
+                    cache_ttl=used.ttl,
+                )
             if b.delay:
                 await asyncio.sleep(b.delay)
             if stream:
@@ -307,14 +349,20 @@ class FakeAnthropic(FakeServer):
         raise AssertionError(f"unknown behaviour {b!r}")
 
     @staticmethod
-    def _usage(reply: Reply) -> dict[str, int]:
+    def _usage(reply: Reply) -> dict[str, Any]:
         cache_creation = getattr(reply, "cache_creation_input_tokens", 0)
         cache_read = getattr(reply, "cache_read_input_tokens", 0)
+        one_hour = getattr(reply, "cache_ttl", "5m") == "1h"
         return {
             "input_tokens": reply.input_tokens,
             "cache_creation_input_tokens": cache_creation,
             "cache_read_input_tokens": cache_read,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 0 if one_hour else cache_creation,
+                "ephemeral_1h_input_tokens": cache_creation if one_hour else 0,
+            },
             "output_tokens": reply.output_tokens,
+            "service_tier": "standard",
         }
 
     @staticmethod

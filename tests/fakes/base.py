@@ -9,15 +9,18 @@ alike. Tests script what the next requests get (``fake.script(...)``); anything 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Self, cast
+from typing import Any, Self, TypeVar, cast
 
 from aiohttp import web
+
+from tests.fakes.prompt_cache import PromptCache
 
 # ---------------------------------------------------------------- behaviours
 
@@ -97,6 +100,8 @@ class Until:
         return self.before if time.monotonic() < self.deadline else self.after
 
 
+R = TypeVar("R", bound=Reply)
+
 Behaviour = Reply | Status | Hang | Malformed | CutStream | ContextTooLong | Drop | Until | Any
 # (protocol fakes add their own behaviour classes, hence `Any`)
 
@@ -134,6 +139,9 @@ class FakeServer:
         self.client_disconnects = 0
         #: streams the fake completed
         self.completed_streams = 0
+        #: when set, usage counts the real prompt and its cached part (`prompt_cache.py`);
+        #: when None, a `Reply`'s scripted token counts are reported as they are
+        self.prompt_cache: PromptCache | None = None
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -163,6 +171,7 @@ class FakeServer:
             self.client_disconnects = 0
             self.completed_streams = 0
             self.default = Reply()
+            self.prompt_cache = None
 
     @property
     def url(self) -> str:
@@ -334,6 +343,14 @@ class FakeServer:
         body: Any, status: int = 200, headers: dict[str, str] | None = None
     ) -> web.Response:
         return web.json_response(body, status=status, headers=headers)
+
+
+def as_reply(reply: Reply, cls: type[R], **changes: Any) -> R:
+    """``reply`` as the protocol's own reply class ``cls``, with ``changes`` applied."""
+    if isinstance(reply, cls):
+        return dataclasses.replace(reply, **changes)
+    values = {f.name: getattr(reply, f.name) for f in dataclasses.fields(Reply)}
+    return cls(**{**values, **changes})
 
 
 def sse(data: Any, event: str | None = None) -> str:

@@ -12,6 +12,8 @@ Speaks the exact wire format the official ``google-genai`` SDK reads:
 
 The API key travels in ``x-goog-api-key`` (or ``?key=``). When ``api_key`` is set, a missing key
 gets 403 PERMISSION_DENIED and a wrong one 400 INVALID_ARGUMENT / ``API_KEY_INVALID``, as upstream.
+With ``prompt_cache`` set, usage counts the prompt and the part Gemini 2.5+ models cache
+implicitly (``cachedContentTokenCount``; ``tests/fakes/prompt_cache.py``).
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from tests.fakes.base import (
     Malformed,
     Reply,
     Status,
+    as_reply,
     sse,
 )
+from tests.fakes.prompt_cache import gemini_usage
 
 # ---------------------------------------------------------------- Gemini-only behaviours
 
@@ -325,6 +329,9 @@ class FakeGemini(FakeServer):
                 404,
             )
         behaviour: GeminiBehaviour = self.next_behaviour()
+        if isinstance(behaviour, Reply) and self.prompt_cache is not None:
+            total, cached = gemini_usage(self.prompt_cache, model, body)
+            behaviour = as_reply(behaviour, GeminiReply, input_tokens=total, cached_tokens=cached)
         return await self._render(request, behaviour, model=model, stream=stream)
 
     @staticmethod

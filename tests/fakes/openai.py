@@ -3,9 +3,11 @@
 It speaks the wire format of api.openai.com: ``chatcmpl-`` ids, ``chat.completion`` and
 ``chat.completion.chunk`` objects, a role delta first, a finish-reason chunk, the usage-only chunk
 when ``stream_options.include_usage`` is set, ``data: [DONE]``, and errors as
-``{"error": {"message", "type", "param", "code"}}``. The official ``openai`` SDK checks it in
-``tests/unit/providers/test_openai.py``. HuggingFace's router and TGI serve the same protocol;
-their error bodies are scripted with ``Status(body=...)``.
+``{"error": {"message", "type", "param", "code"}}``. With ``prompt_cache`` set it counts the
+prompt and its automatically cached prefix (``prompt_tokens_details.cached_tokens``) as the API
+does; ``accepts_prompt_cache_key = False`` makes it a compatible server that rejects that field.
+The official ``openai`` SDK checks it in ``tests/unit/providers/test_openai.py``. HuggingFace's
+router and TGI serve the same protocol; their error bodies are scripted with ``Status(body=...)``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from tests.fakes.base import (
     Malformed,
     Reply,
     Status,
+    as_reply,
     sse,
 )
+from tests.fakes.prompt_cache import openai_usage
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -145,6 +149,8 @@ class FakeOpenAI(FakeServer):
         self.api_key = api_key
         self.models = models if models is not None else ["gpt-4o-mini", "gpt-4o"]
         self.prefix = prefix
+        #: False: answer `prompt_cache_key` like a compatible server that knows no such field
+        self.accepts_prompt_cache_key = True
 
     def script(self, *behaviours: OpenAIBehaviour) -> None:
         """Queue behaviours; also takes ``StreamError``."""
@@ -304,6 +310,9 @@ class FakeOpenAI(FakeServer):
                 )
             return await self.cut_json_body(request, self._completion(body, behaviour.reply))
         assert isinstance(behaviour, Reply)
+        if self.prompt_cache is not None:
+            total, cached = openai_usage(self.prompt_cache, body)
+            behaviour = as_reply(behaviour, OpenAIReply, input_tokens=total, cached_tokens=cached)
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         if stream:
@@ -337,6 +346,20 @@ class FakeOpenAI(FakeServer):
                 param="messages",
                 code="empty_array",
             )
+        if "prompt_cache_key" in body:
+            key = body["prompt_cache_key"]
+            if not self.accepts_prompt_cache_key:  # Azure OpenAI's wording for an unknown field
+                return self.error(
+                    400, "Unrecognized request argument supplied: prompt_cache_key", code=""
+                )
+            if not isinstance(key, str):
+                return self.error(
+                    400,
+                    "Invalid type for 'prompt_cache_key': expected a string, but got "
+                    f"{type(key).__name__} instead.",
+                    param="prompt_cache_key",
+                    code="invalid_type",
+                )
         if "stream_options" in body and body.get("stream") is not True:
             return self.error(
                 400,

@@ -2,8 +2,9 @@
 
 Two requests get the same key exactly when they would get the same answer from the same model:
 the same action and prompt template, the same target code (normalized, so reformatting does not
-miss), the same surrounding context, the same generation parameters and the same model pin or
-routing policy. Bumping a prompt template's version therefore invalidates all of its entries.
+miss; its comments count when the answer becomes an edit), the same surrounding context, the
+same generation parameters and the same model pin or routing policy. Bumping a prompt
+template's version therefore invalidates all of its entries.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-#: Bumped when the canonical form below changes, so old keys simply stop matching.
-KEY_FORMAT_VERSION = 1
+#: Bumped when the canonical form below, or the meaning of a part, changes, so old keys simply
+#: stop matching. 2: edit actions' target keys keep comments, and cached answers seal their
+#: placeholders with the prompt lines they stand in (``privacy.outbound.seal_answer``).
+KEY_FORMAT_VERSION = 2
 
 
 def cache_key(
@@ -34,8 +37,10 @@ def cache_key(
     - ``action``: the code action, e.g. ``"explain"``, ``"document"``, ``"refactor"``, ``"hover"``.
     - ``template_version``: version of the prompt template the action rendered; changing the
       template must change this, which invalidates every answer produced by the old one.
-    - ``target_key``: the normalized target code (syntax tokens without comments and whitespace)
-      or a hash of it, so that reformatting or re-commenting the target still hits.
+    - ``target_key``: the normalized target code or a hash of it — syntax tokens without
+      whitespace, so that reformatting still hits; without comments for a prose answer
+      (explain, hover), with them for an answer that becomes an edit (which would otherwise
+      drop a comment added since, see ``context.normalize``).
     - ``context_hash``: a hash of the rest of the prompt context (surrounding code, imports, repo
       map); it is an input here, never hashed again.
     - ``params``: generation parameters that change the answer: ``max_tokens``, ``temperature``,

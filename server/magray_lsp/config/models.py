@@ -53,7 +53,12 @@ class ModelPrice(_Strict):
 
     input_per_mtok: Decimal = Field(ge=0)
     output_per_mtok: Decimal = Field(ge=0)
-    cached_input_per_mtok: Decimal | None = Field(None, ge=0)
+    cached_input_per_mtok: Decimal | None = Field(
+        None, ge=0, description="Input read from the prompt cache; default: the input price."
+    )
+    cache_write_per_mtok: Decimal | None = Field(
+        None, ge=0, description="Input written to the prompt cache; default: the input price."
+    )
 
 
 class ProviderConfig(_Strict):

@@ -1,10 +1,15 @@
-"""Cache keys for code that ignore formatting and comments but not real changes.
+"""Cache keys for code that ignore formatting (and, for prose answers, comments).
 
-The key hashes the syntax tree: named-node structure plus every token's type and text,
-skipping comments. Whitespace, indentation width, line breaks and comments therefore do not
-change it; renaming, reordering or editing any token does. A few things formatters add or
-drop freely are ignored as well: a trailing comma before a closing bracket, `;` in languages
-with optional semicolons, and `'` versus `"` where both quote the same string.
+The key hashes the syntax tree: named-node structure plus every token's type and text.
+Whitespace, indentation width and line breaks therefore do not change it; renaming, reordering
+or editing any token does. A few things formatters add or drop freely are ignored as well: a
+trailing comma before a closing bracket, `;` in languages with optional semicolons, and `'`
+versus `"` where both quote the same string.
+
+Comments are skipped by default — an explanation does not change when a comment is added. An
+answer that becomes an edit replaces code that holds the comments, so its key keeps them
+(``comments=True``), each with its whitespace runs collapsed: re-indenting a block comment is
+formatting, a new or changed comment is not.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ _QUOTE_INSENSITIVE = frozenset({"python", "javascript", "typescript", "tsx", "lu
 _QUOTE_TOKENS = frozenset({"'", '"', "string_start", "string_end"})
 
 
-def normalized_code_key(language: str | LanguageSpec | None, code: str) -> str:
-    """sha256 over the syntax tokens of `code`; plain text hashes its whitespace-collapsed form."""
+def normalized_code_key(
+    language: str | LanguageSpec | None, code: str, *, comments: bool = False
+) -> str:
+    """sha256 over the syntax tokens of `code` (with its comments when ``comments``); plain text
+    hashes its whitespace-collapsed form."""
     spec = (
         language if isinstance(language, LanguageSpec) or language is None else get_spec(language)
     )
@@ -39,9 +47,12 @@ def normalized_code_key(language: str | LanguageSpec | None, code: str) -> str:
         code = _dedent(code)  # a method cut out of its class still parses
     data = encode(code)
     digest = hashlib.sha256(spec.name.encode())
+    kept: list[bytes] | None = [] if comments else None
     # The top-level statements, not the root: a unit hashes the same inside its file or alone.
     for node in parse(spec, data).root_node.children:
-        _feed(digest, spec, data, node)
+        _feed(digest, spec, data, node, kept)
+    if kept:
+        _flush_comments(digest, kept)
     return digest.hexdigest()
 
 
@@ -86,10 +97,23 @@ def _dedent(code: str) -> str:
     return "\n".join(line[len(indent) :] for line in lines)
 
 
-def _feed(digest: hashlib._Hash, spec: LanguageSpec, data: bytes, root: Node) -> None:
-    """Depth-first over `root`: structure markers for named inner nodes, tokens for leaves."""
-    comments = spec.comment_types
-    if root.type in comments:
+def _feed(
+    digest: hashlib._Hash,
+    spec: LanguageSpec,
+    data: bytes,
+    root: Node,
+    comments: list[bytes] | None = None,
+) -> None:
+    """Depth-first over `root`: structure markers for named inner nodes, tokens for leaves.
+
+    Comments are skipped, or, when ``comments`` is a list, collected there (whitespace runs
+    collapsed) and hashed just before the next token — the caller hashes what is left at the
+    end. So a comment counts by its place among the tokens, not by the node a grammar hangs it
+    on (dropping an optional `;` moves a trailing comment into the statement)."""
+    kinds = spec.comment_types
+    if root.type in kinds:
+        if comments is not None:
+            comments.append(_comment_text(data, root))
         return
     optional = spec.optional_tokens
     quotes = spec.name in _QUOTE_INSENSITIVE
@@ -100,8 +124,10 @@ def _feed(digest: hashlib._Hash, spec: LanguageSpec, data: bytes, root: Node) ->
         assert node is not None
         descend = False
         ntype = node.type
-        if ntype in comments:
-            pass  # skip the comment and anything inside it (Rust doc markers)
+        if ntype in kinds:
+            # never descend (Rust doc markers are children); a held trailing comma stays held
+            if comments is not None:
+                comments.append(_comment_text(data, node))
         elif node.child_count == 0:
             text = data[node.start_byte : node.end_byte]
             if ntype in optional:
@@ -114,6 +140,8 @@ def _feed(digest: hashlib._Hash, spec: LanguageSpec, data: bytes, root: Node) ->
                 if held_comma and ntype not in _CLOSERS:
                     digest.update(b"\x02,\x00,")
                 held_comma = False
+                if comments:
+                    _flush_comments(digest, comments)
                 if quotes and ntype in _QUOTE_TOKENS:
                     text = text.replace(b"'", b'"')  # delimiters only, never string content
                     ntype = ntype.replace("'", '"')
@@ -133,3 +161,14 @@ def _feed(digest: hashlib._Hash, spec: LanguageSpec, data: bytes, root: Node) ->
                 return
             if cursor.node.is_named:
                 digest.update(b"\x01)")
+
+
+def _comment_text(data: bytes, node: Node) -> bytes:
+    return b" ".join(data[node.start_byte : node.end_byte].split())
+
+
+def _flush_comments(digest: hashlib._Hash, comments: list[bytes]) -> None:
+    """Hash the collected comments (see ``_feed``) and forget them."""
+    for text in comments:
+        digest.update(b"\x03" + text)
+    comments.clear()

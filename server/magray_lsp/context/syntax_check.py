@@ -58,23 +58,67 @@ def is_acceptable(language: str | LanguageSpec | None, old_text: str, new_text: 
 def is_acceptable_edit(doc: Document, start_byte: int, end_byte: int, replacement: str) -> bool:
     """`is_acceptable` for replacing doc.data[start:end], reusing the document's tree: an
     incremental parse, cheap even for a large file."""
-    spec, tree = doc.language, doc.tree
-    if spec is None or tree is None:
+    if doc.language is None or doc.tree is None:
         return True
+    reparsed = reparse_edit(doc, start_byte, end_byte, replacement)
+    return tree_error_count(reparsed.tree) <= tree_error_count(doc.tree)
+
+
+@dataclass(frozen=True, slots=True)
+class Reparsed:
+    """A document after replacing [start, end) of its bytes, parsed incrementally."""
+
+    start: int
+    end: int  # in the old document
+    new_end: int  # end of the replacement in the new document
+    data: bytes
+    tree: Tree
+    #: the old tree with the edit applied to its offsets: `edited.changed_ranges(tree)` says
+    #: where the syntax changed
+    edited: Tree
+
+
+def reparse_edit(
+    doc: Document,
+    start_byte: int,
+    end_byte: int,
+    replacement: str,
+    *,
+    widen: tuple[int, int] | None = None,
+) -> Reparsed:
+    """Parse doc.data with [start, end) replaced, reusing the document's tree. The document
+    must have a language and a tree.
+
+    `widen` (old-document bytes, usually a unit's whole lines) is reported to tree-sitter as
+    replaced too: the same text, but tree-sitter-python re-parses an edit inside a function
+    body up to 30x slower than one that replaces the whole function's lines."""
+    spec, tree = doc.language, doc.tree
+    assert spec is not None and tree is not None
     size = len(doc.data)
     start, end = sorted((min(max(start_byte, 0), size), min(max(end_byte, 0), size)))
     inserted = encode(replacement)
     new_data = doc.data[:start] + inserted + doc.data[end:]
+    new_end = start + len(inserted)
+    lo, hi = start, end
+    if widen is not None:
+        lo, hi = min(lo, max(widen[0], 0)), max(hi, min(widen[1], size))
+    hi_new = hi + new_end - end
+    line_start = new_data.rfind(b"\n", 0, hi_new) + 1
+    new_point = (new_data.count(b"\n", 0, hi_new), hi_new - line_start)
     edited: Tree = tree.copy()
     index = doc.line_index
-    new_end = start + len(inserted)
-    row, col = index.point_at(start)
-    lines = inserted.split(b"\n")
-    end_point = (row + len(lines) - 1, (col if len(lines) == 1 else 0) + len(lines[-1]))
-    edited.edit(start, end, new_end, (row, col), index.point_at(end), end_point)
-    new_tree = parse(spec, new_data, edited)
-    before = len(_issues(tree.root_node, limit=None))
-    return len(_issues(new_tree.root_node, limit=None)) <= before
+    edited.edit(lo, hi, hi_new, index.point_at(lo), index.point_at(hi), new_point)
+    return Reparsed(start, end, new_end, new_data, parse(spec, new_data, edited), edited)
+
+
+def tree_error_count(tree: Tree) -> int:
+    """ERROR plus MISSING nodes of a parsed tree."""
+    return len(_issues(tree.root_node, limit=None))
+
+
+def tree_issues(tree: Tree, limit: int = 20) -> list[SyntaxIssue]:
+    """The first `limit` syntax problems of a parsed tree."""
+    return _issues(tree.root_node, limit=limit)
 
 
 def _issues(root: Node, limit: int | None) -> list[SyntaxIssue]:

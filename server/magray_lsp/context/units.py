@@ -562,7 +562,7 @@ def _python_docstring(data: bytes, body: Node | None) -> tuple[str | None, tuple
         content = decode(data[kids[0].end_byte : kids[-1].start_byte])
     else:
         content = _text(string, data).strip("\"'")
-    return _cleandoc(content), (statement.start_byte, statement.end_byte)
+    return cleandoc(content), (statement.start_byte, statement.end_byte)
 
 
 def python_docstring_node(body: Node | None) -> Node | None:
@@ -680,7 +680,7 @@ def clean_comment(raw: str, style: DocStyle) -> str:
                 stripped = stripped[1:]
                 stripped = stripped[1:] if stripped.startswith(" ") else stripped
             lines.append(stripped.rstrip())
-        return _cleandoc("\n".join(lines))
+        return cleandoc("\n".join(lines))
     markers = {
         DocStyle.RUST: ("//!", "///", "//"),
         DocStyle.RUBY: ("#",),
@@ -746,7 +746,7 @@ def _region(doc: Document, root: Node, node: Node, start: int, end: int) -> Unit
     )
 
 
-def _cleandoc(text: str) -> str:
+def cleandoc(text: str) -> str:
     """`inspect.cleandoc` without importing inspect (which drags in ast and dis at start-up)."""
     lines = text.expandtabs().split("\n")
     margins = [len(line) - len(line.lstrip()) for line in lines[1:] if line.strip()]

@@ -39,7 +39,7 @@ from magray_lsp.errors import MagrayError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PICO = 10**12  # integer money unit: pico-dollars
 DEFAULT_BUSY_TIMEOUT = 5.0
 
@@ -74,7 +74,23 @@ ROLLUP_COLUMNS: dict[str, str] = {
     "saved_pico": "COALESCE({r}saved_pico, 0)",
     "input_tokens": "{r}input_tokens",
     "output_tokens": "{r}output_tokens",
+    # schema 2, prompt caching: counted for provider calls only (a cache-hit row repeats the
+    # usage of the answer it reuses)
+    "cache_read_tokens": "CASE WHEN {r}cached THEN 0 ELSE {r}cached_input_tokens END",
+    "cache_write_tokens": "CASE WHEN {r}cached THEN 0 ELSE {r}cache_write_tokens END",
+    "prompt_saved_pico": (
+        "CASE WHEN {r}cached THEN 0 ELSE COALESCE({r}uncached_pico - {r}cost_pico, 0) END"
+    ),
 }
+#: rollup columns schema 2 added (`_migrate_2_prompt_cache`)
+_PROMPT_CACHE_ROLLUP = ("cache_read_tokens", "cache_write_tokens", "prompt_saved_pico")
+#: requests columns schema 2 added: tokens written to the provider's prompt cache, and what the
+#: request would have cost without prompt caching (NULL when caching played no part)
+_PROMPT_CACHE_COLUMNS = (
+    "cache_write_tokens INTEGER NOT NULL DEFAULT 0",
+    "uncached_usd TEXT",
+    "uncached_pico INTEGER",
+)
 
 
 def is_attempt(r: str) -> str:
@@ -158,7 +174,10 @@ _SCHEMA = (
         fallback_count INTEGER NOT NULL,
         outcome TEXT NOT NULL
             CHECK (outcome IN ('ok', 'error', 'cancelled', 'budget_refused')),
-        error_type TEXT
+        error_type TEXT,
+        """
+    + ",\n        ".join(_PROMPT_CACHE_COLUMNS)
+    + """
     )
     """,
     "CREATE INDEX requests_ts ON requests (ts)",
@@ -211,10 +230,39 @@ _SCHEMA = (
     "CREATE INDEX reservations_expires ON reservations (expires)",
 )
 
+# --- migrations: _MIGRATIONS[v - 1] takes a file from schema v to v + 1, inside the transaction
+# that then sets the new user_version. A fresh file gets _SCHEMA (the newest) directly.
+
+
+def _migrate_2_prompt_cache(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: prompt-cache columns on requests and rollup, the trigger that fills them,
+    and the rollup's cache-read counts rebuilt from the rows that already had them."""
+    for column in _PROMPT_CACHE_COLUMNS:
+        conn.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+    for column in _PROMPT_CACHE_ROLLUP:
+        conn.execute(f"ALTER TABLE rollup ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP TRIGGER requests_rollup")
+    conn.execute(_rollup_trigger())
+    reads = ROLLUP_COLUMNS["cache_read_tokens"].format(r="")
+    conn.execute(
+        f"""
+        UPDATE rollup SET cache_read_tokens = old.n
+        FROM (SELECT {hour_of()} AS hour, workspace, provider, model, SUM({reads}) AS n
+              FROM requests WHERE cached_input_tokens > 0 GROUP BY 1, 2, 3, 4) AS old
+        WHERE rollup.hour = old.hour AND rollup.workspace = old.workspace
+            AND rollup.provider = old.provider AND rollup.model = old.model
+        """
+    )
+
+
+_MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_migrate_2_prompt_cache,)
+assert len(_MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
+
 _COLUMNS = (
     "id, ts, workspace, action, source_path, provider, model, input_tokens, output_tokens, "
     "cached_input_tokens, cost_usd, cost_pico, estimated_usd, saved_usd, saved_pico, latency_ms, "
-    "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type"
+    "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type, "
+    "cache_write_tokens, uncached_usd, uncached_pico"
 )
 _COLUMN_NAMES = tuple(name.strip() for name in _COLUMNS.split(","))
 _INSERT = f"INSERT INTO requests ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMN_NAMES))})"
@@ -334,6 +382,10 @@ class LedgerEntry:
     ``provider``/``model``. ``ts`` is when the request *started* (UTC epoch seconds); it picks the
     month the cost counts in, and ``ts + latency_ms`` is when it ended (used for outage times).
     ``error_type`` is the taxonomy class name (``"RateLimited"``, ``"Timeout"``, ...).
+    ``cached_input_tokens`` and ``cache_write_tokens`` are the parts of ``input_tokens`` read from
+    and written to the provider's prompt cache; ``uncached_usd`` is what the call would have cost
+    without that cache (set when either is non-zero), so ``uncached_usd - cost_usd`` is what
+    prompt caching saved.
     """
 
     action: Action
@@ -345,7 +397,9 @@ class LedgerEntry:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     cost_usd: Decimal | None = None
+    uncached_usd: Decimal | None = None
     estimated_usd: Decimal | None = None
     saved_usd: Decimal | None = None
     latency_ms: float = 0.0
@@ -386,6 +440,9 @@ class LedgerEntry:
             len(self.fallback_chain),
             self.outcome,
             self.error_type,
+            self.cache_write_tokens,
+            _money_text(self.uncached_usd, "uncached_usd"),
+            None if self.uncached_usd is None else to_pico(self.uncached_usd),
         )
 
     @classmethod
@@ -402,7 +459,9 @@ class LedgerEntry:
             input_tokens=r["input_tokens"],
             output_tokens=r["output_tokens"],
             cached_input_tokens=r["cached_input_tokens"],
+            cache_write_tokens=r["cache_write_tokens"],
             cost_usd=_decimal_or_none(r["cost_usd"]),
+            uncached_usd=_decimal_or_none(r["uncached_usd"]),
             estimated_usd=_decimal_or_none(r["estimated_usd"]),
             saved_usd=_decimal_or_none(r["saved_usd"]),
             latency_ms=r["latency_ms"],
@@ -505,6 +564,10 @@ class Ledger:
                     if version == 0:
                         for statement in _SCHEMA:
                             conn.execute(statement)
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    elif version < SCHEMA_VERSION:
+                        for step in _MIGRATIONS[version - 1 :]:
+                            step(conn)
                         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                     conn.execute("COMMIT")
                 except BaseException:

@@ -66,7 +66,12 @@ def families(
         "magray_requests_total", "counter", "Requests recorded in the ledger, by final outcome."
     )
     cost = Family("magray_cost_usd_total", "counter", "Money spent (known prices), in USD.")
-    tokens = Family("magray_tokens_total", "counter", "Tokens sent (input) and received (output).")
+    tokens = Family(
+        "magray_tokens_total",
+        "counter",
+        "Tokens sent (input) and received (output); cache_read and cache_write: the parts of the "
+        "input read from and written to the provider's prompt cache.",
+    )
     hits = Family("magray_cache_hits_total", "counter", "Requests answered from the cache.")
     saved = Family(
         "magray_cache_saved_usd_total", "counter", "Money the cache saved (cost of the original)."
@@ -89,6 +94,8 @@ def families(
         cost.add(who, m["cost_usd"])
         tokens.add({**who, "kind": "input"}, m["input_tokens"])
         tokens.add({**who, "kind": "output"}, m["output_tokens"])
+        tokens.add({**who, "kind": "cache_read"}, m["cache_read_tokens"])
+        tokens.add({**who, "kind": "cache_write"}, m["cache_write_tokens"])
         hits.add(who, m["cache_hits"])
         saved.add(who, m["saved_usd"])
         fallbacks.add(who, m["fallbacks"])

@@ -80,6 +80,14 @@ class LedgerReader(Ledger):
                 f"the usage ledger at {self.path} has schema version {version}, newer than this "
                 f"magray-lsp understands ({SCHEMA_VERSION}); upgrade magray-lsp",
             )
+        if 0 < version < SCHEMA_VERSION and "requests" in tables:
+            conn.close()  # upgrading writes, which a viewer never does
+            raise LedgerUnavailable(
+                "too_old",
+                f"the usage ledger at {self.path} has schema version {version}, older than this "
+                f"magray-lsp's ({SCHEMA_VERSION}); it is upgraded the next time magray-lsp "
+                "records a request or runs `magray-lsp stats`",
+            )
         if version < SCHEMA_VERSION or not {"requests", "rollup", "outages"} <= tables:
             conn.close()
             raise LedgerUnavailable(

@@ -7,13 +7,21 @@ not sent. The returned ``Outbound`` restores placeholders in the answer as it st
 
 ``seal_answer`` / ``unseal_answer`` keep the user's secrets out of the response cache: a cached
 answer holds placeholders for every value the request's own prompt had redacted, and gets them
-back from the prompt (which the cache key pins) on a hit.
+back from the current request's prompt on a hit — only from it. The cache key does not pin the
+prompt exactly (comments and whitespace elsewhere may differ, which renumbers placeholders), so
+each sealed placeholder carries a digest of the prompt lines it stood in (``<EMAIL_1#…>``; the
+lines as sent to a remote model, so the digest holds no secret): it is restored only where the
+current prompt uses it on the same lines. A placeholder the current request cannot restore makes
+the answer unusable (``Unsealed.missing``) — it is never returned as literal ``<EMAIL_2>``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 from magray_lsp.config.models import MagrayConfig
 from magray_lsp.errors import MagrayError
@@ -80,19 +88,82 @@ def _redacted(texts: tuple[str, ...]) -> tuple[Redaction, tuple[str, ...]]:
     return redaction, tuple(redaction.redact_all(list(texts)))
 
 
-def _prompt_redaction(task: Task) -> Redaction:
-    """The placeholders a remote request for ``task`` uses (same texts, same order)."""
-    return _redacted((task.system, task.prompt))[0]
+def _prompt_redaction(task: Task) -> tuple[Redaction, tuple[str, ...]]:
+    """The placeholders a remote request for ``task`` uses (same texts, same order), and the
+    texts as that request sends them."""
+    return _redacted((task.system, task.prompt))
+
+
+#: a placeholder as the cache stores it: the placeholder and the digest of its prompt lines
+_SEALED = re.compile(r"<([A-Z]+(?:_[A-Z]+)*_\d+)#([0-9a-f]{12})>")
+
+
+def _lines_digest(redacted: tuple[str, ...], placeholder: str) -> str:
+    """What ``placeholder`` stands for in this prompt: the lines that hold it, whitespace
+    collapsed (a reformat elsewhere, or a value changed on those lines, keeps it)."""
+    digest = hashlib.sha256()
+    for text in redacted:
+        start = text.find(placeholder)
+        while start != -1:
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", start)
+            line_end = len(text) if line_end == -1 else line_end
+            digest.update(" ".join(text[line_start:line_end].split()).encode() + b"\n")
+            start = text.find(placeholder, line_end)
+    return digest.hexdigest()[:12]
+
+
+class Unsealed(NamedTuple):
+    """A cached answer for the current request. ``text`` is usable only when ``missing`` (the
+    placeholders this request has no value for) is empty."""
+
+    text: str
+    missing: tuple[str, ...]
 
 
 def seal_answer(task: Task, text: str) -> str:
-    """``text`` with every value the task's prompt redacts replaced by its placeholder."""
-    redaction = _prompt_redaction(task)
-    return redaction.seal(text) if redaction.count else text
-
-
-def unseal_answer(task: Task, text: str) -> str:
-    """The cached ``text`` with the placeholders of the task's prompt restored."""
-    if PLACEHOLDER.search(text) is None:
+    """``text`` with every value the task's prompt redacts replaced by its placeholder, each
+    marked with the prompt lines it stands in (see the module docstring)."""
+    redaction, redacted = _prompt_redaction(task)
+    if not redaction.count:
         return text
-    return _prompt_redaction(task).restore(text)
+    sealed = redaction.seal(text)
+    known = redaction.by_placeholder
+
+    def mark(match: re.Match[str]) -> str:
+        placeholder = match.group(0)
+        if placeholder not in known:
+            return placeholder  # not ours: unseal decides whether the user wrote it
+        return f"{placeholder[:-1]}#{_lines_digest(redacted, placeholder)}>"
+
+    return PLACEHOLDER.sub(mark, sealed)
+
+
+def unseal_answer(task: Task, text: str) -> Unsealed:
+    """The cached ``text`` with the placeholders restored from the task's own prompt, and those
+    it cannot restore: a sealed one the prompt does not use on the same lines, or a bare one
+    (a model's invention) that is not in the prompt's own text."""
+    if "<" not in text or (_SEALED.search(text) is None and PLACEHOLDER.search(text) is None):
+        return Unsealed(text, ())
+    redaction, redacted = _prompt_redaction(task)
+    missing: dict[str, None] = {}
+
+    def restore(match: re.Match[str]) -> str:
+        placeholder = f"<{match.group(1)}>"
+        value = redaction.by_placeholder.get(placeholder)
+        if value is None or _lines_digest(redacted, placeholder) != match.group(2):
+            missing[placeholder] = None
+            return match.group(0)
+        return value
+
+    restored = _SEALED.sub(restore, text)
+    missing.update(dict.fromkeys(redaction.unresolved(restored)))
+    return Unsealed(restored, tuple(missing))
+
+
+def unresolved_placeholders(task: Task, text: str) -> list[str]:
+    """Placeholders in a fresh (already restored) answer that the task's prompt did not produce
+    and does not contain: left as literal text, they must not reach code or the cache."""
+    if PLACEHOLDER.search(text) is None:
+        return []
+    return _prompt_redaction(task)[0].unresolved(text)

@@ -5,6 +5,8 @@ placeholder such as ``<API_KEY_1>`` or ``<EMAIL_2>`` — the same value always g
 placeholder within the request, so the model can still reason about "the same key used twice" —
 and ``restore(text)`` puts the values back into the answer. ``StreamRestorer`` does the same for
 an answer arriving in chunks, holding back a chunk's tail that may be the start of a placeholder.
+``unresolved(text)`` names the placeholders an answer holds that this request cannot restore
+(a model inventing ``<EMAIL_9>``): such an answer must not be used as code.
 
 The detectors are a table of regular expressions (provider key formats, PEM private keys, JWTs,
 passwords in URLs and connection strings, high-entropy values assigned to secret-ish names, and
@@ -378,9 +380,24 @@ class Redaction:
         return "".join(out)
 
     def restore(self, text: str) -> str:
+        """``text`` with this request's placeholders replaced by their values; any other
+        placeholder stays as it is (see ``unresolved``)."""
         if not self.by_placeholder or "<" not in text:
             return text
         return PLACEHOLDER.sub(lambda m: self.by_placeholder.get(m.group(0), m.group(0)), text)
+
+    def unresolved(self, text: str) -> list[str]:
+        """The placeholders in ``text`` (once each, in order) that this request did not issue and
+        that are not the user's own text either (a ``<USER_1>`` in a template the request
+        redacted): ``restore`` leaves them in place, as literal text no one wrote."""
+        if "<" not in text:
+            return []
+        found = dict.fromkeys(m.group(0) for m in PLACEHOLDER.finditer(text))
+        return [
+            p
+            for p in found
+            if p not in self.by_placeholder and not any(p in seen for seen in self._seen)
+        ]
 
     def streamer(self) -> StreamRestorer:
         return StreamRestorer(self)

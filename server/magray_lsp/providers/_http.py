@@ -43,6 +43,14 @@ _CONTEXT_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _FILTER_PATTERNS = re.compile(r"content[_ ]filter|content management policy|safety", re.IGNORECASE)
+#: Connections beyond `max_concurrency`: the gateway never runs more generation calls at once,
+#: and these leave room for a model list or `doctor` probe meanwhile.
+SPARE_CONNECTIONS = 2
+
+
+def pool_size(max_concurrency: int) -> int:
+    """Connections in a provider's pool: its section's ``max_concurrency`` plus the spares."""
+    return max_concurrency + SPARE_CONNECTIONS
 
 
 def make_client(
@@ -50,20 +58,20 @@ def make_client(
     base_url: str,
     timeout_seconds: float,
     headers: Mapping[str, str],
-    max_connections: int = 64,
+    max_concurrency: int,
     provider: str = "",
     remote: bool = False,
 ) -> httpx.AsyncClient:
-    """One pooled client per provider; every call inherits its timeouts.
+    """One pooled client per provider, sized from the section's ``max_concurrency``; every call
+    inherits its timeouts.
 
     The transport is wrapped in the locality guard: while private content is in flight, a request
     to anywhere but this machine (or to a section marked ``remote``) is refused unsent.
     """
     from httpx_aiohttp import AiohttpTransport
 
-    limits = httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections
-    )
+    connections = pool_size(max_concurrency)
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
     return httpx.AsyncClient(
         base_url=base_url,

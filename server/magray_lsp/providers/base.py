@@ -19,6 +19,15 @@ Role = Literal["system", "user", "assistant"]
 class Message:
     role: Role
     content: str
+    #: how many leading characters of ``content`` repeat across requests (the code context, which
+    #: follows the shared system prompt): a provider with explicit prompt caching marks where they
+    #: end; 0 when nothing in this message is worth caching
+    cache_prefix: int = 0
+
+    def split(self) -> tuple[str, str]:
+        """``content`` as (the stable prefix, the rest); the prefix is "" when there is none."""
+        cut = min(max(self.cache_prefix, 0), len(self.content))
+        return self.content[:cut], self.content[cut:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +40,9 @@ class ChatRequest:
     temperature: float | None = None
     top_p: float | None = None
     stop: tuple[str, ...] = ()
+    #: groups requests that share a long prefix (one workspace file), for providers that route
+    #: by it (OpenAI ``prompt_cache_key``); an opaque hash, never a path
+    prompt_cache_key: str | None = None
     # Extra provider-specific body fields from `[llm.<name>.defaults]` (passed through verbatim).
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -39,17 +51,27 @@ class ChatRequest:
 class Usage:
     """Token counts as the provider reports them.
 
-    ``input_tokens`` is the whole prompt, cached part included; ``cached_input_tokens`` is the
-    part served from the provider's prompt cache (a subset, priced at the cached rate).
+    ``input_tokens`` is the whole prompt, cached parts included; ``cached_input_tokens`` is the
+    part read from the provider's prompt cache (priced at the cache-read rate) and
+    ``cache_write_tokens`` the part written to it (Anthropic: priced at the cache-write rate).
+    Both are subsets of ``input_tokens`` and do not overlap.
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+
+def generous_token_count(text: str) -> int:
+    """A token count that errs high (UTF-8 bytes / 3): real tokenizers give code and prose 3.5-4.5
+    bytes per token. For prompt-cache minimums: marking a prefix that turns out too short costs
+    nothing, while leaving a long enough one unmarked loses its discount."""
+    return -(-len(text.encode("utf-8", "surrogatepass")) // 3)
 
 
 @dataclass(frozen=True, slots=True)

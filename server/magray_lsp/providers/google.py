@@ -4,6 +4,10 @@ Wire notes: the key travels in ``x-goog-api-key`` (never in the URL); system mes
 ``systemInstruction``; the assistant role is ``model``; generation parameters live in
 ``generationConfig``. Errors are ``google.rpc.Status`` bodies whose ``RetryInfo`` detail carries the
 rate-limit delay. A stream ends properly only with a candidate ``finishReason``.
+
+Prompt caching is implicit (Gemini 2.5 and newer): a request whose prefix the service saw
+recently is billed partly at the cached rate, with nothing to mark on the wire. Usage reports
+that part as ``cachedContentTokenCount``, inside ``promptTokenCount``.
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ class GeminiProvider(Provider):
                 base_url=self._base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
+                max_concurrency=self._cfg.max_concurrency,
                 provider=self.name,
                 remote=self._cfg.remote,
             )

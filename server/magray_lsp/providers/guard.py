@@ -74,7 +74,7 @@ def check_usage(usage: Usage, *, provider: str) -> None:
     """Token counts must be plausible non-negative integers, the cached part within the input."""
     if not isinstance(usage, Usage):
         raise MalformedResponse("usage is not a Usage", provider=provider)
-    for name in ("input_tokens", "output_tokens", "cached_input_tokens"):
+    for name in ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens"):
         value = getattr(usage, name)
         if (
             not isinstance(value, int)
@@ -84,9 +84,9 @@ def check_usage(usage: Usage, *, provider: str) -> None:
             raise MalformedResponse(
                 f"usage {name}={value!r} is not a plausible token count", provider=provider
             )
-    if usage.cached_input_tokens > usage.input_tokens:
+    if usage.cached_input_tokens + usage.cache_write_tokens > usage.input_tokens:
         raise MalformedResponse(
-            f"usage reports {usage.cached_input_tokens} cached of {usage.input_tokens} input "
-            "tokens",
+            f"usage reports {usage.cached_input_tokens} cached and {usage.cache_write_tokens} "
+            f"cache-written of {usage.input_tokens} input tokens",
             provider=provider,
         )

@@ -89,6 +89,7 @@ class OllamaProvider(Provider):
                 base_url=self.base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
+                max_concurrency=self._cfg.max_concurrency,
                 provider=self.name,
                 remote=self._cfg.remote,
             )

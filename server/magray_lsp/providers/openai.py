@@ -2,7 +2,11 @@
 LiteLLM, ...): ``POST {base_url}/chat/completions`` and ``GET {base_url}/models``.
 
 Streaming asks for ``stream_options.include_usage`` so usage arrives in the last chunk before
-``data: [DONE]``; a server that rejects that option is asked again without it (once per provider).
+``data: [DONE]``. A request with a stable prefix carries ``prompt_cache_key`` (a hash naming the
+workspace file), which routes requests sharing that prefix to the same cache; the prompt caching
+itself is automatic upstream, and usage reports the cached part in
+``prompt_tokens_details.cached_tokens``. A compatible server that rejects either optional field
+is asked again without it (and never sent it again by this provider).
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ class OpenAIProvider(Provider):
         self.base_url = (cfg.base_url or self.default_base_url).rstrip("/")
         self._client: httpx.AsyncClient | None = None
         self._stream_options = True  # cleared when the server rejects `stream_options`
+        self._prompt_cache_key = True  # cleared when the server rejects `prompt_cache_key`
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"
@@ -151,6 +156,7 @@ class OpenAIProvider(Provider):
                 base_url=self.base_url,
                 timeout_seconds=self.cfg.timeout_seconds,
                 headers=self._headers(),
+                max_concurrency=self.cfg.max_concurrency,
                 provider=self.name,
                 remote=self.cfg.remote,
             )
@@ -176,6 +182,8 @@ class OpenAIProvider(Provider):
             body["max_completion_tokens"] = body.pop("max_tokens")
         body["model"] = request.model
         body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        if request.prompt_cache_key and self._prompt_cache_key:
+            body.setdefault("prompt_cache_key", request.prompt_cache_key)
         body["stream"] = stream
         if stream and self._stream_options:
             body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
@@ -228,8 +236,17 @@ class OpenAIProvider(Provider):
         headers = {k.lower(): v for k, v in response.headers.items()}
         return self._error(response.status_code, body, headers), body
 
-    def _rejects_stream_options(self, status: int, body: bytes) -> bool:
-        return self._stream_options and status in (400, 422) and b"stream_options" in body
+    def _drop_rejected_option(self, status: int, body: bytes) -> bool:
+        """True when the error rejects an optional field we sent; it is not sent again."""
+        if status not in (400, 422):
+            return False
+        if self._stream_options and b"stream_options" in body:
+            self._stream_options = False
+            return True
+        if self._prompt_cache_key and b"prompt_cache_key" in body:
+            self._prompt_cache_key = False
+            return True
+        return False
 
     # -- generation -----------------------------------------------------------
 
@@ -238,25 +255,25 @@ class OpenAIProvider(Provider):
     ) -> AsyncGenerator[StreamEvent, None]:
         client = self._http()
         try:
-            if not stream:
-                response = await client.post(
-                    "/chat/completions", json=self._body(request, stream=False)
-                )
-                if response.status_code >= 400:
-                    raise (await self._response_error(response))[0]
-                text, completion = self._parse_completion(response.content, request.model)
-                if text:
-                    yield TextDelta(text)
-                yield completion
-                return
-
-            for _attempt in range(2):
-                body = self._body(request, stream=True)
+            # one more attempt for each optional field a compatible server may reject
+            for _attempt in range(3):
+                body = self._body(request, stream=stream)
+                if not stream:
+                    response = await client.post("/chat/completions", json=body)
+                    if response.status_code >= 400:
+                        error, raw = await self._response_error(response)
+                        if self._drop_rejected_option(response.status_code, raw):
+                            continue
+                        raise error
+                    text, completion = self._parse_completion(response.content, request.model)
+                    if text:
+                        yield TextDelta(text)
+                    yield completion
+                    return
                 async with client.stream("POST", "/chat/completions", json=body) as response:
                     if response.status_code >= 400:
                         error, raw = await self._response_error(response)
-                        if self._rejects_stream_options(response.status_code, raw):
-                            self._stream_options = False
+                        if self._drop_rejected_option(response.status_code, raw):
                             continue
                         raise error
                     state = _StreamState(model=request.model)

@@ -109,3 +109,44 @@ async def test_explain_prompt_carries_the_surrounding_code(
     prompt = body["messages"][-1]["content"]
     assert "import math" in prompt and "def area(r):" in prompt and "def perimeter(r)" in prompt
     assert result.prepared.task.unit == "area" and result.prepared.task.context_tokens > 0
+
+
+async def test_when_every_answer_is_refused_the_error_names_each_check(
+    make_gateway: MakeGateway,
+    primary: FakeOpenAI,
+    secondary: FakeAnthropic,
+    source,  # type: ignore[no-untyped-def]
+) -> None:
+    primary.default = Reply(text="```python\ndef surface(r):\n    return math.pi * r ** 2\n```")
+    secondary.default = Reply(
+        text='Here it is:\n```python\ndef area(r):\n    return "<EMAIL_1>" and math.pi * r * r\n```'
+    )
+    target = target_from_location(Location(source, 6))
+    with pytest.raises(AllModelsFailed) as caught:
+        await run_action(make_gateway(), "refactor", target)
+    message = str(caught.value)
+    assert "refactor: keeps-name: the answer defines `surface` instead of `area`" in message
+    assert "refactor: no-placeholder: `<EMAIL_1>` is a redaction placeholder" in message
+    assert source.read_text() == CODE
+
+
+async def test_document_takes_the_docstring_from_the_function_the_model_returned(
+    make_gateway: MakeGateway,
+    primary: FakeOpenAI,
+    source,  # type: ignore[no-untyped-def]
+) -> None:
+    # the whole function back, docstring inside and its body "improved": only the doc is used
+    primary.default = Reply(
+        text="Here's the function with a docstring:\n\n```python\ndef perimeter(r):\n"
+        '    """Return the circumference of a circle of radius `r`."""\n'
+        "    return math.tau * r\n```\n\nI also used `math.tau`."
+    )
+    result = await run_action(
+        make_gateway(), "document", target_from_location(Location(source, 11))
+    )
+    assert apply_edits(CODE, list(result.edits)) == CODE.replace(
+        "def perimeter(r):\n",
+        'def perimeter(r):\n    """Return the circumference of a circle of radius `r`."""\n',
+    )
+    start, end = result.edited_span or (0, 0)
+    assert CODE.encode()[start:end] == b""  # an insertion right under the `def` line

@@ -29,7 +29,7 @@ def test_key_is_sha256_hex_and_stable() -> None:
     assert len(k) == 64 and all(c in "0123456789abcdef" for c in k)
     assert key() == k
     # Pinned: a change here silently invalidates every user's cache; bump KEY_FORMAT_VERSION.
-    assert k == "3a2e5e36267548a2f84c93f7e1a6bf211c5d5933b73b0e12a2effdc9edbd12fb"
+    assert k == "f244c49ffabe109d5ebbc7c7d1cb94f379b71a5d933b5da7f73f341e36f7d815"
 
 
 @pytest.mark.parametrize(

@@ -132,3 +132,98 @@ def test_a_method_cut_out_of_its_class_keeps_its_key() -> None:
 @pytest.mark.parametrize("code", ["", "   \n", "def (((", "\x00\x01"])
 def test_odd_input_still_hashes(code: str) -> None:
     assert len(normalized_code_key("python", code)) == 64
+
+
+# language -> (code with comments, the same reformatted, a comment added, a comment changed)
+COMMENTED = {
+    "python": (
+        "def area(w, h):\n    # width times height\n    return w * h\n",
+        "def area(w,h):\n  #   width  times height\n  return w*h\n",
+        "def area(w, h):\n    # width times height\n    return w * h  # cm2\n",
+        "def area(w, h):\n    # height times width\n    return w * h\n",
+    ),
+    "javascript": (
+        "function f(a, b) {\n  /* pair\n   * of two */\n  return [a, b];\n}\n",
+        "function f(a,b){\n      /* pair\n       * of two */ return [a,b,] }",
+        "// pairs\nfunction f(a, b) {\n  /* pair\n   * of two */\n  return [a, b];\n}\n",
+        "function f(a, b) {\n  /* pair\n   * of three */\n  return [a, b];\n}\n",
+    ),
+    "typescript": (
+        "const n: number = 'x'.length; // length\n",
+        'const n: number = "x".length  //  length\n',
+        "// n\nconst n: number = 'x'.length; // length\n",
+        "const n: number = 'x'.length; // size\n",
+    ),
+    "tsx": (
+        "const A = () => <div className='a'>{/* x */ x}</div>;\n",
+        'const A = () =>\n  <div className="a">{/*  x */ x}</div>\n',
+        "const A = () => <div className='a'>{/* x */ x /* y */}</div>;\n",
+        "const A = () => <div className='a'>{/* z */ x}</div>;\n",
+    ),
+    "rust": (
+        "/// Adds one.\nfn f(x: i32) -> i32 {\n    x + 1\n}\n",
+        "///   Adds one.\nfn f( x : i32 )->i32{ x+1 }\n",
+        "/// Adds one.\nfn f(x: i32) -> i32 {\n    x + 1 // never overflows\n}\n",
+        "/// Adds two.\nfn f(x: i32) -> i32 {\n    x + 1\n}\n",
+    ),
+    "go": (
+        "// f doubles\nfunc f(a int) int {\n\treturn a * 2\n}\n",
+        "// f  doubles\nfunc f(a int) int { return a*2 }\n",
+        "// f doubles\nfunc f(a int) int {\n\treturn a * 2 // twice\n}\n",
+        "// f triples\nfunc f(a int) int {\n\treturn a * 2\n}\n",
+    ),
+    "java": (
+        "class A {\n    /** doc */\n    int f(int a) {\n        return a;\n    }\n}\n",
+        "class A { /**  doc */ int f(int a) { return a; } }",
+        "class A {\n    /** doc */\n    int f(int a) {\n        return a; // same\n    }\n}\n",
+        "class A {\n    /** docs */\n    int f(int a) {\n        return a;\n    }\n}\n",
+    ),
+    "c": (
+        "int f(int a)\n{\n    /* shift */\n    return a<<1;\n}\n",
+        "int f(int a) { /* shift */ return a << 1; }",
+        "int f(int a)\n{\n    /* shift */\n    return a<<1; // twice\n}\n",
+        "int f(int a)\n{\n    /* double */\n    return a<<1;\n}\n",
+    ),
+    "cpp": (
+        "int f(std::vector<int> v) {\n  return v.size();  // n\n}\n",
+        "int f( std::vector<int> v ) { return v.size(); // n\n}",
+        "// count\nint f(std::vector<int> v) {\n  return v.size();  // n\n}\n",
+        "int f(std::vector<int> v) {\n  return v.size();  // count\n}\n",
+    ),
+    "ruby": (
+        "# adds\ndef f(a)\n  a + 1\nend\n",
+        "#  adds\ndef f(a)\n    a+1\nend",
+        "# adds\ndef f(a)\n  a + 1 # one\nend\n",
+        "# adds one\ndef f(a)\n  a + 1\nend\n",
+    ),
+    "lua": (
+        "-- concat\nlocal function f(a)\n  return a .. 'x'\nend\n",
+        '--  concat\nlocal function f(a) return a.."x"; end',
+        "-- concat\nlocal function f(a)\n  return a .. 'x' -- suffix\nend\n",
+        "-- join\nlocal function f(a)\n  return a .. 'x'\nend\n",
+    ),
+}
+
+
+def test_an_edit_key_keeps_comments_but_not_formatting(language: str) -> None:
+    code, reformatted, added, changed = COMMENTED[language]
+    key = normalized_code_key(language, code, comments=True)
+    assert normalized_code_key(language, reformatted, comments=True) == key
+    assert normalized_code_key(language, added, comments=True) != key
+    assert normalized_code_key(language, changed, comments=True) != key
+    # the comment-blind key (explain, hover) does not see any of it
+    blind = normalized_code_key(language, code)
+    assert {normalized_code_key(language, c) for c in (reformatted, added, changed)} == {blind}
+
+
+def test_an_edit_key_sees_a_comment_removed() -> None:
+    code, *_ = COMMENTED["python"]
+    removed = "def area(w, h):\n    return w * h\n"
+    assert normalized_code_key("python", removed, comments=True) != normalized_code_key(
+        "python", code, comments=True
+    )
+    # a comment that only moved to another line is a formatting change of the code around it
+    moved = "def area(w, h):\n    return w * h\n    # width times height\n"
+    assert normalized_code_key("python", moved, comments=True) != normalized_code_key(
+        "python", code, comments=True
+    )

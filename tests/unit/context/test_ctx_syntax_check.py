@@ -11,6 +11,7 @@ from magray_lsp.context import (
     is_acceptable_edit,
     syntax_errors,
 )
+from magray_lsp.context.syntax_check import reparse_edit
 
 # language -> (a valid refactor of a snippet in the sample, a broken one)
 REFACTORS = {
@@ -75,3 +76,42 @@ def test_unknown_languages_cannot_be_judged(language: str | None) -> None:
     assert error_count(language, "this (is [not code") == 0
     assert syntax_errors(language, "((((") == []
     assert is_acceptable(language, "a", "((((")
+
+
+@pytest.mark.parametrize("widen", [False, True])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("        return self.items\n", '        """Doc."""\n        return self.items\n'),
+        ("return self.items", "return list(self.items)"),
+        ("def get(self):", "def get(self) -> list:"),
+        ("        return self.items\n", "        pass\n"),
+        ("return self.items", "return (self.items"),  # a new error
+    ],
+)
+def test_a_reparse_equals_a_full_parse_however_wide_the_reported_edit(
+    old: str, new: str, widen: bool
+) -> None:
+    text = (
+        "class Box:\n"
+        "    def __init__(self):\n"
+        "        self.items = []\n"
+        "\n"
+        "    def get(self):\n"
+        "        return self.items\n"
+        "\n"
+        "    def size(self):\n"
+        "        return 0\n"
+    )
+    doc = Document.from_text(text, language_id="python")
+    start = doc.data.index(old.encode())
+    unit = find_unit(doc, start)
+    assert unit is not None
+    lines = (doc.data.rfind(b"\n", 0, unit.byte_span[0]) + 1, unit.byte_span[1] + 1)
+    reparsed = reparse_edit(
+        doc, start, start + len(old.encode()), new, widen=lines if widen else None
+    )
+    full = Document.from_text(text.replace(old, new, 1), language_id="python")
+    assert reparsed.data == full.data
+    assert str(reparsed.tree.root_node) == str(full.tree.root_node)  # type: ignore[union-attr]
+    assert reparsed.tree.root_node.end_point == full.tree.root_node.end_point  # type: ignore[union-attr]

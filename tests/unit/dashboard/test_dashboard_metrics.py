@@ -61,6 +61,13 @@ async def test_metrics_parse_and_carry_the_ledgers_numbers(
         assert value(
             found, "magray_tokens_total", provider=provider, model=model, kind="input"
         ) == sum(e.input_tokens for e in rows)
+        for kind, tokens in (
+            ("cache_read", "cached_input_tokens"),
+            ("cache_write", "cache_write_tokens"),
+        ):
+            assert value(
+                found, "magray_tokens_total", provider=provider, model=model, kind=kind
+            ) == sum(getattr(e, tokens) for e in rows if not e.cached)
         p50 = value(found, "magray_latency_seconds", provider=provider, model=model, quantile="0.5")
         assert p50 == pytest.approx((seed.nearest_rank(rows, 50) or 0) / 1000)
     assert value(found, "magray_cache_hits_total", provider="openai", model="gpt-4o-mini") == 1

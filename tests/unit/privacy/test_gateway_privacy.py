@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,8 @@ async def test_the_cache_holds_placeholders_and_a_hit_restores_the_values(
     assert first.text == f"It passes {AWS_KEY} to boto3."
     await gw.aclose()
     raw = stored_bytes(tmp_path / "cache")
-    assert AWS_KEY.encode() not in raw and b"<API_KEY_1>" in raw
+    # sealed with the digest of the prompt lines it stood in (``AWS_KEY = "<API_KEY_1>"``)
+    assert AWS_KEY.encode() not in raw and re.search(rb"<API_KEY_1#[0-9a-f]{12}>", raw)
 
     again = make_gateway(llm=REMOTE, cache=True)  # a new process: the disk tier answers
     hit = await again.run(code_task(key="aws"))

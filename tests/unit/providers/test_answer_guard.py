@@ -80,7 +80,9 @@ async def run(provider: Provider) -> list[StreamEvent]:
         ([done(Usage(5, -2))], "output_tokens=-2"),
         ([done(Usage(True, 5))], "input_tokens=True"),  # type: ignore[arg-type]
         ([done(Usage(5, 10**12))], "output_tokens=1000000000000"),
-        ([done(Usage(5, 1, cached_input_tokens=9))], "9 cached of 5 input"),
+        ([done(Usage(5, 1, cached_input_tokens=9))], "9 cached and 0 cache-written of 5 input"),
+        ([done(Usage(5, 1, 3, cache_write_tokens=3))], "3 cached and 3 cache-written of 5"),
+        ([done(Usage(5, 1, cache_write_tokens=-1))], "cache_write_tokens=-1"),
         ([done(Usage("5", 1))], "input_tokens='5'"),  # type: ignore[arg-type]
         ([done(usage={"input_tokens": 5})], "usage is not a Usage"),
         ([done(finish=7)], "finish reason"),

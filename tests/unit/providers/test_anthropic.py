@@ -171,7 +171,7 @@ async def test_deltas_arrive_before_the_stream_finishes(
 
 
 @pytest.mark.parametrize("stream", [True, False])
-async def test_cache_tokens_count_as_input_and_reads_as_cached(
+async def test_cache_tokens_count_as_input_reads_and_writes_apart(
     fake: FakeAnthropic, provider: AnthropicProvider, stream: bool
 ) -> None:
     fake.script(
@@ -183,7 +183,9 @@ async def test_cache_tokens_count_as_input_and_reads_as_cached(
         )
     )
     _, done = await collect(provider, chat(), stream=stream)
-    assert done.usage == Usage(input_tokens=1005, output_tokens=12, cached_input_tokens=900)
+    assert done.usage == Usage(
+        input_tokens=1005, output_tokens=12, cached_input_tokens=900, cache_write_tokens=100
+    )
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,10 @@
     setText("kpi-p99", ms(t.latency_ms.p99), t.latency_ms.p99);
     setText("kpi-cache", pct(t.cache_hit_rate), t.cache_hit_rate);
     setText("kpi-saved", usd(t.saved_usd), t.saved_usd);
+    // the provider's prompt cache: negative while cache writes (priced above input) go unread
+    const promptSaved = Number(t.prompt_cache_saved_usd);
+    setText("kpi-prompt-saved", (promptSaved < 0 ? "-" : "") + usd(Math.abs(promptSaved)),
+      t.prompt_cache_saved_usd);
     setText("kpi-fallback", pct(t.fallback_rate), t.fallback_rate);
     setText("kpi-fallbacks", int(t.fallbacks), t.fallbacks);
 
