@@ -374,7 +374,9 @@ class MagrayServer(LanguageServer):
         if action not in EDIT_ACTIONS:
             return Ran(result, target)
         # Right before it is sent: the newest version, and the edit carried onto it (or refused)
-        guard = result.prepared.context.byte_span
+        guard = result.prepared.context.byte_span  # the unit's lines; and what was replaced:
+        if result.edited_span is not None:
+            guard = (min(guard[0], result.edited_span[0]), max(guard[1], result.edited_span[1]))
         edit = rebased_edit(self.parses, uri, held, tree_doc, result.edits, guard, self.encoding)
         return Ran(result, target, edit)
 
