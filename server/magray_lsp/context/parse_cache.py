@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ MAX_BOOKMARKS = 4
 
 # (start_byte, old_end_byte, new_end_byte, start_point, old_end_point, new_end_point)
 _Edit = tuple[int, int, int, tuple[int, int], tuple[int, int], tuple[int, int]]
-_generations = itertools.count(1)
+# Random start: a mark from another server process (a client resolving an action listed
+# before a restart) is then as good as never mistaken for one of ours.
+_generations = itertools.count(secrets.randbelow(2**48) + 1)
 
 
 class Mark(NamedTuple):
