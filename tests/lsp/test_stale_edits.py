@@ -173,6 +173,17 @@ async def resolve_while_typing(editor: Editor, verb: str, typing: Any) -> lsp.Co
     )
 
 
+async def command_while_typing(editor: Editor, action: str, typing: Any) -> Any:
+    """`magray.<action>` at the cursor in parse_header's body, `typing()` while it answers."""
+    args = [{"uri": editor.uri, "range": editor.protocol_range("name, _, value")}]
+    return await editor.while_answering(
+        editor.client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(f"magray.{action}", args)
+        ),
+        typing,
+    )
+
+
 @pytest.mark.parametrize("where", sorted(TYPING))
 async def test_resolve_rebases_the_docstring_over_typing_outside_the_unit(
     client: Client, workspace: Path, openai_fake: FakeOpenAI, where: str
@@ -208,24 +219,14 @@ async def test_the_document_command_applies_rebased_or_refuses(
     editor = Editor(client, workspace, SOURCE)
     openai_fake.default = slow(DOCUMENT_ANSWER)
     typing = {"above": type_above, "inside": type_inside, "below": type_below}[where]
-    args = [{"uri": editor.uri, "range": editor.protocol_range("name, _, value")}]
-    result = await editor.while_answering(
-        editor.client.workspace_execute_command_async(
-            lsp.ExecuteCommandParams("magray.document", args)
-        ),
-        lambda: typing(editor.buffer),
-    )
+    result = await command_while_typing(editor, "document", lambda: typing(editor.buffer))
     if where == "inside":
         assert result["ok"] is False and STALE in result["error"]
         assert editor.applied == []  # nothing was even proposed
         assert ".lower().strip()" in editor.buffer.text and DOC not in editor.buffer.text
         return
     assert result["ok"] is True and editor.applied == [True], result
-    expected = SOURCE
-    if where == "above":
-        expected = "\n".join(ABOVE) + "\n" + SOURCE
-    else:
-        expected = SOURCE + BELOW
+    expected = "\n".join(ABOVE) + "\n" + SOURCE if where == "above" else SOURCE + BELOW
     assert editor.buffer.text == documented(expected)
 
 
@@ -248,13 +249,11 @@ async def test_refactor_command_refuses_when_a_line_is_glued_to_the_unit(
     changed, so the rewrite is refused rather than merged with it."""
     editor = Editor(client, workspace, SOURCE)
     openai_fake.default = slow(REFACTOR_ANSWER)
-    args = [{"uri": editor.uri, "range": editor.protocol_range("name, _, value")}]
-    result = await editor.while_answering(
-        editor.client.workspace_execute_command_async(
-            lsp.ExecuteCommandParams("magray.refactor", args)
-        ),
-        lambda: editor.buffer.insert(editor.buffer.text.index("def parse_header"), "async "),
-    )
+
+    def glue() -> None:
+        editor.buffer.insert(editor.buffer.text.index("def parse_header"), "async ")
+
+    result = await command_while_typing(editor, "refactor", glue)
     assert result["ok"] is False and STALE in result["error"]
     assert editor.applied == []
 

@@ -3,34 +3,15 @@
 -- types into the buffer with nvim_buf_set_lines (above, inside or below that function), and
 -- records the buffer once the action ended: the edit applied where it belongs, or refused.
 -- params: { cmd = argv, file = path, crlf_file = path, out = results.json }
-local params = vim.json.decode(table.concat(vim.fn.readfile(arg[1]), "\n"))
-local results = { messages = {}, steps = {} }
-local TIMEOUT = 90000
+local e2e = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/e2e.lua")
+local params, results, wait, buffer_text = e2e.params, e2e.results, e2e.wait, e2e.buffer_text
+local TIMEOUT = 90000 -- slow answers on a loaded machine
 
-local function write_results()
-  vim.fn.writefile({ vim.json.encode(results) }, params.out)
-end
-
-vim.notify = function(msg, level)
-  table.insert(results.messages, { msg = tostring(msg), level = level })
-end
 -- Neovim reports an edit for another version with print(); keep that too
 local print_orig = print
 print = function(...) -- luacheck: ignore
   table.insert(results.messages, { msg = table.concat(vim.tbl_map(tostring, { ... }), " "), level = -1 })
   return print_orig(...)
-end
-
-local function wait(what, fn)
-  local ok = vim.wait(TIMEOUT, fn, 20)
-  table.insert(results.steps, { step = what, ok = ok })
-  if not ok then
-    error("timed out waiting for " .. what, 0)
-  end
-end
-
-local function buffer_text(buf)
-  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
 end
 
 local function row_of(buf, needle)
@@ -42,15 +23,7 @@ local function row_of(buf, needle)
   error("no line with " .. needle, 0)
 end
 
-local function message_count(pattern)
-  local n = 0
-  for _, m in ipairs(results.messages) do
-    if m.msg:find(pattern, 1, true) then
-      n = n + 1
-    end
-  end
-  return n
-end
+local message_count = e2e.messages_with
 
 local output = require("magray.output")
 local deltas = 0
@@ -77,11 +50,11 @@ local function while_answering(name, start, typing, done)
   start()
   wait(name .. ": answer streaming", function()
     return deltas > before
-  end)
+  end, TIMEOUT)
   typing()
   wait(name .. ": action ended", function()
     return statuses > 0 and done()
-  end)
+  end, TIMEOUT)
   vim.api.nvim_del_autocmd(id)
 end
 
@@ -97,14 +70,8 @@ end
 local function main()
   local magray = require("magray")
   results.setup = magray.setup({ cmd = params.cmd })
-  vim.cmd.edit(vim.fn.fnameescape(params.file))
-  local buf = vim.api.nvim_get_current_buf()
-  vim.bo[buf].filetype = "python"
-  wait("client attached", function()
-    local client = vim.lsp.get_clients({ bufnr = buf, name = "magray" })[1]
-    return client ~= nil and client.initialized == true
-  end)
-  results.offset_encoding = vim.lsp.get_clients({ bufnr = buf, name = "magray" })[1].offset_encoding
+  local buf, client = e2e.open(params.file)
+  results.offset_encoding = client.offset_encoding
 
   -- 1. the menu (codeAction/resolve) on `first`; three lines typed at the top meanwhile
   vim.api.nvim_win_set_cursor(0, { row_of(buf, "return line.strip()") + 1, 8 })
@@ -159,13 +126,8 @@ local function main()
   vim.cmd("write")
 
   -- 5. a CRLF file (fileformat=dos): the menu on `first`, lines typed at the top meanwhile
-  vim.cmd.edit(vim.fn.fnameescape(params.crlf_file))
-  local crlf = vim.api.nvim_get_current_buf()
-  vim.bo[crlf].filetype = "python"
+  local crlf = e2e.open(params.crlf_file)
   results.fileformat = vim.bo[crlf].fileformat
-  wait("client attached to the CRLF file", function()
-    return vim.lsp.get_clients({ bufnr = crlf, name = "magray" })[1] ~= nil
-  end)
   vim.api.nvim_win_set_cursor(0, { row_of(crlf, "return line.strip()") + 1, 8 })
   while_answering("CRLF, typed above", document_via_menu, function()
     vim.api.nvim_buf_set_lines(crlf, 0, 0, false, { "import os  # 😀", "import re" })
@@ -175,9 +137,4 @@ local function main()
   vim.cmd("write")
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  results.error = err
-end
-write_results()
-vim.cmd("qa!")
+e2e.run(main)
