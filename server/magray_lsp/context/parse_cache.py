@@ -19,6 +19,7 @@ import itertools
 import logging
 import secrets
 import time
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -49,6 +50,9 @@ _MAX_PENDING_EDITS = 1000
 #: Content changes kept for held snapshots, per document. Past this the oldest are dropped and
 #: a snapshot from before them can no longer be rebased (its edit is refused, never misplaced).
 MAX_LOGGED_CHANGES = 4096
+#: How many are dropped at once when the log is full (amortizes moving the rest).
+_DROP_AT_ONCE = 256
+_FIELDS = 3  # start, old_end, new_len
 #: Listings (`bookmark`) whose snapshot stays rebasable, per document: the newest few menus.
 MAX_BOOKMARKS = 4
 
@@ -104,8 +108,9 @@ class _State:
     #: held snapshots: seq → how many holders; the log keeps every change after the oldest
     holds: dict[int, int] = field(default_factory=dict)
     bookmarks: deque[int] = field(default_factory=deque)
-    #: (seq after the change, change); complete for every seq > log_floor
-    log: deque[tuple[int, Change]] = field(default_factory=deque)
+    #: the changes with seq log_floor+1 … seq, flat: (start, old_end, new_len) each. Plain
+    #: ints in an array: nothing for the garbage collector to walk on every keystroke
+    log: array[int] = field(default_factory=lambda: array("q"))
     log_floor: int = 0
 
     @property
@@ -226,17 +231,22 @@ class ParseCache:
             return History(state.current, mark, [])
         if mark.seq < state.log_floor:
             return None
-        changes = [change for seq, change in state.log if seq > mark.seq]
+        log, first = state.log, _FIELDS * (mark.seq - state.log_floor)
+        changes = [Change(*log[i : i + _FIELDS]) for i in range(first, len(log), _FIELDS)]
         return History(state.current, Mark(state.generation, state.seq), changes)
 
     def _trim(self, state: _State) -> None:
         if not state.holds:
-            state.log.clear()
+            del state.log[:]
             state.log_floor = state.seq
             return
-        oldest = min(state.holds)
-        while state.log and state.log[0][0] <= oldest:
-            state.log_floor = state.log.popleft()[0]
+        self._drop_log(state, min(state.holds) - state.log_floor)
+
+    def _drop_log(self, state: _State, count: int) -> None:
+        """Forget the `count` oldest logged changes."""
+        if count > 0:
+            del state.log[: _FIELDS * count]
+            state.log_floor += count
 
     def apply_change(
         self,
@@ -271,9 +281,9 @@ class ParseCache:
         state.seq += 1
         state.current = new_doc
         if state.holds:  # someone may rebase an edit over this change
-            state.log.append((state.seq, Change(start, old_end, len(inserted))))
-            if len(state.log) > MAX_LOGGED_CHANGES:
-                state.log_floor = state.log.popleft()[0]
+            state.log.extend((start, old_end, len(inserted)))
+            if state.seq - state.log_floor > MAX_LOGGED_CHANGES:
+                self._drop_log(state, _DROP_AT_ONCE)
                 while state.bookmarks and state.bookmarks[0] < state.log_floor:
                     self.release(uri, Mark(state.generation, state.bookmarks.popleft()))
         else:
