@@ -257,7 +257,14 @@ class MagrayServer(LanguageServer):
     ) -> Ran:
         """Run `action` on `rng` of the newest version of `uri` (on `unit`, when given: the
         unit a listed action was offered for must still be there)."""
+        from magray_lsp.actions.target import Target
+        from magray_lsp.privacy.policy import is_private
+
         doc = self.document(uri)
+        runtime, path = self.runtime_for(uri)
+        if (reason := self.too_large(doc, runtime)) is not None:
+            raise MagrayError(reason)
+        private = is_private(path, runtime.root, runtime.gateway.config.privacy)
         start, end = self.offsets(doc, rng)
         first = self.parses.hold(uri)  # the version `rng` is in, until the tree is ready
         assert first is not None  # `doc` is the newest snapshot of an open document
@@ -270,9 +277,10 @@ class MagrayServer(LanguageServer):
             assert held is not None
         finally:
             self.parses.release(uri, first)
+        target = Target(tree_doc, start, end, path, private)
         try:
-            return await self._run_on(
-                action, uri, tree_doc, held, (start, end), instruction, work_done_token, unit
+            return await self._answer(
+                action, uri, target, held, runtime, instruction, work_done_token, unit
             )
         finally:
             self.parses.release(uri, held)
@@ -288,30 +296,25 @@ class MagrayServer(LanguageServer):
             raise MagrayError("the document changed; try again")
         return start, end
 
-    async def _run_on(
+    async def _answer(
         self,
         action: Action,
         uri: str,
-        tree_doc: Document,
+        target: Target,
         held: Mark,
-        span: tuple[int, int],
+        runtime: WorkspaceRuntime,
         instruction: str | None,
         work_done_token: lsp.ProgressToken | None,
         unit: UnitIdentity | None,
     ) -> Ran:
+        """Ask the gateway (streaming to the client), report the status, and carry an edit
+        from the held snapshot `target.doc` onto the newest version."""
         from magray_lsp.actions.perform import run_action
-        from magray_lsp.actions.target import Target
         from magray_lsp.gateway import Fallback
         from magray_lsp.lsp.rebasing import ListingOutdated, rebased_edit
         from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload
-        from magray_lsp.privacy.policy import is_private
         from magray_lsp.providers.base import TextDelta
 
-        runtime, path = self.runtime_for(uri)
-        if (reason := self.too_large(tree_doc, runtime)) is not None:
-            raise MagrayError(reason)
-        private = is_private(path, runtime.root, runtime.gateway.config.privacy)
-        target = Target(tree_doc, span[0], span[1], path, private)
         if unit is not None:
             found = target.unit()
             if found is None or (found.kind, found.qualified_name) != unit:
@@ -364,7 +367,7 @@ class MagrayServer(LanguageServer):
                 self.work_done_progress.end(progress, lsp.WorkDoneProgressEnd(message="done"))
         outcome = result.outcome
         self.log(f"magray: {action} → {outcome.ref.label} ({outcome.route})")
-        status = status_payload(outcome, action=action, local_only=private)
+        status = status_payload(outcome, action=action, local_only=target.private)
         self.protocol.notify(STATUS_METHOD, status)
         if outcome.fallback_from:
             self.warn(f"{outcome.fallback_from} failed; answered by {outcome.ref.label}")
@@ -377,7 +380,7 @@ class MagrayServer(LanguageServer):
         guard = result.prepared.context.byte_span  # the unit's lines; and what was replaced:
         if result.edited_span is not None:
             guard = (min(guard[0], result.edited_span[0]), max(guard[1], result.edited_span[1]))
-        edit = rebased_edit(self.parses, uri, held, tree_doc, result.edits, guard, self.encoding)
+        edit = rebased_edit(self.parses, uri, held, target.doc, result.edits, guard, self.encoding)
         return Ran(result, target, edit)
 
     async def _progress_begin(
