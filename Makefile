@@ -7,10 +7,20 @@ WHEELS      ?= $(HOME)/.cache/magray-wheels
 LLAMA_CPP   := 0.3.36
 # Portable build: a native (-march=native) build crashes on some VMs' CPUs at the first decode.
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+# node-gyp compiles native npm modules (code-server's argon2, when no prebuilt binary fits)
+# against Node's headers, and would download those from nodejs.org. Node ships them in its own
+# prefix (Debian's nodejs: /usr/include/node), so point npm there for every install below.
+NODE_PREFIX := $(shell node -p 'require("path").resolve(process.execPath, "../..")' 2>/dev/null)
+ifeq ($(origin npm_config_nodedir),undefined)
+  ifneq ($(wildcard $(NODE_PREFIX)/include/node/common.gypi),)
+    export npm_config_nodedir := $(NODE_PREFIX)
+  endif
+endif
 
 .PHONY: venv system demo test lint bench bench-venv bench-run clean editors vscode vscode-schema
 
 venv: $(VENV)/.installed
+	@:
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,7 +64,10 @@ vscode-schema: venv
 	@$(VENV)/bin/magray-lsp schema > $(VSCODE_EXT)/schemas/magray.schema.json
 	@cd $(VSCODE_EXT) && node scripts/generate-configuration.mjs
 
-test: venv system editors
+# The installs are independent, so they run side by side: on a fresh machine npm and code-server
+# download while llama.cpp compiles (their output interleaves, line by line).
+test:
+	@$(MAKE) --no-print-directory -j3 venv system editors
 	@$(VENV)/bin/pytest -q
 
 lint: venv
@@ -74,7 +87,7 @@ BENCH_FLAGS   := $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
 BENCH_RESULTS ?= $(if $(BENCH_FLAGS),bench/results/quick,bench/results)
 BENCH_REPORT  ?= $(if $(BENCH_FLAGS),$(BENCH_RESULTS)/benchmarks.md,docs/benchmarks.md)
 # Each script takes --quick and writes $(BENCH_RESULTS)/<name>.md + .json (bench/_common.py).
-BENCH_SCRIPTS ?= bench_startup bench_editor bench_cache_value bench_prompt_cache bench_context bench_answers bench_gateway bench_dashboard
+BENCH_SCRIPTS ?= bench_startup bench_editor bench_cache_value bench_prompt_cache bench_context bench_answers bench_gateway bench_dashboard bench_team
 # Those that drive LiteLLM (in bench/.venv-litellm, never in our venv); the smoke test leaves
 # them out, as `make test` does not install LiteLLM.
 BENCH_LITELLM_SCRIPTS ?= bench_litellm bench_throughput bench_faults

@@ -28,7 +28,16 @@ from _common import ROOT, cpu_model, results_dir, table
 BEGIN = "<!-- bench:generated:begin (bench/report.py rewrites everything up to the end marker) -->"
 END = "<!-- bench:generated:end -->"
 # Sections in this order; any other result follows, sorted by name.
-ORDER = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers", "gateway")
+ORDER = (
+    "startup",
+    "editor",
+    "cache_value",
+    "prompt_cache",
+    "context",
+    "answers",
+    "gateway",
+    "team",
+)
 PACKAGES = ("pygls", "lsprotocol", "httpx", "aiohttp", "pydantic", "tree-sitter")
 LITELLM_PYTHON = ROOT / "bench" / ".venv-litellm" / "bin" / "python"
 

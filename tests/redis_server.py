@@ -116,8 +116,18 @@ class RedisServer:
             self.proc.send_signal(signal.SIGKILL)
             self._reap(self.proc)
 
+    def pause(self) -> None:
+        """SIGSTOP: the server keeps its connections open and answers nothing (a hung host)."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
             self.proc.terminate()
             self._reap(self.proc)
 

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.redis_server import redis_server_binary
+
 ROOT = Path(__file__).resolve().parents[1]
 MINE = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers")
 
@@ -104,6 +106,14 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
         assert off["read_tokens"] == off["write_tokens"] == 0  # the baseline caches nothing
         assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
         assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
+
+    team = load(results, "team")  # the team budget round trip on a real redis-server
+    if redis_server_binary() is None:
+        assert "redis-server is **not installed**" in (results / "team.md").read_text()
+    else:
+        assert team["goals"] and "median ≤ 1 ms" in team["goals"][0]["goal"]
+        assert positive([team["p50_ms"][v] for v in ("a", "b", "c", "d0", "d1")])
+        assert "| (b) **team reserve + settle" in (results / "team.md").read_text()
 
     report = (results / "benchmarks.md").read_text()
     assert "<!-- bench:generated:begin" in report and "<!-- bench:generated:end -->" in report

@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     stats.add_argument("--days", type=int, help="look back N days instead of this month")
     stats.add_argument("--provider", help="only this provider")
+    stats.add_argument(
+        "--team", action="store_true", help="the [team]'s month: per member, model and day"
+    )
+    stats.add_argument("--month", metavar="YYYY-MM", help="with --team: another UTC month")
     dashboard = sub.add_parser(
         "dashboard", parents=[common], help="usage dashboard and /metrics on a loopback web page"
     )
@@ -81,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--no-browser", action="store_true", help="only print the URL")
     dashboard.add_argument(
         "--ledger", type=Path, metavar="PATH", help="usage ledger (default: the shared one)"
+    )
+    dashboard.add_argument(
+        "--team", action="store_true", help="open the [team] view (per member, model and day)"
     )
     sub.add_parser("clear-cache", parents=[common], help="remove every cached answer")
     sub.add_parser("schema", help="print the JSON Schema of the configuration")
@@ -131,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host, _, port = tcp.rpartition(":")
             server.start_tcp(host or "127.0.0.1", int(port))
         else:
-            server.start_io()
+            return server.start_io()  # LSP: 0 after `shutdown`, 1 without
         return 0
     except MagrayError as exc:
         print(f"magray-lsp: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`magray-lsp doctor`: is the configuration valid, which keys are present, which providers answer.
+"""`magray-lsp doctor`: is the configuration valid, which keys are present, which providers answer;
+with `[team]`: the member name, the team's Redis and its Lua script.
 
 Keys are reported as present or missing, never printed.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -14,7 +17,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from magray_lsp.catalog import Catalog
 from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
-from magray_lsp.config.models import provider_kind
+from magray_lsp.config.models import TeamConfig, provider_kind
+from magray_lsp.cost.prices import format_usd
+from magray_lsp.cost.team_member import resolve_member
+from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamRedis, TeamRedisError, month_of
+from magray_lsp.cost.team_usage import read_usage
 from magray_lsp.errors import MagrayError
 from magray_lsp.providers._http import is_loopback_url
 from magray_lsp.resilience.health import HealthBoard
@@ -64,11 +71,77 @@ async def _probe(catalog: Catalog, name: str) -> dict[str, Any]:
     return row
 
 
+async def _team_check(cfg: TeamConfig, workspace: Path) -> dict[str, Any] | None:
+    """``[team]``: the member name, the Redis (reachable, persistent), the Lua script (loads, is
+    this version's, runs) and this month's figures. None without team mode."""
+    if not (cfg.redis_url and cfg.name):
+        return None
+    member, source = resolve_member(cfg, workspace)
+    row: dict[str, Any] = {
+        "team": cfg.name,
+        "member": member,
+        "memberSource": source,
+        "onUnreachable": cfg.on_unreachable,
+    }
+    problems: list[str] = []
+    if member == "unknown":
+        problems.append("no member name found: set [team] member")
+    store = TeamRedis(cfg.redis_url, cfg.name, timeout=max(cfg.timeout_seconds, 2.0))
+    row["redis"] = store.display_url
+    try:
+        await store.run("PING", lambda r: r.ping())
+        sha = await store.run("SCRIPT LOAD", lambda r: r.script_load(SCRIPT))
+        row["script"] = "ok" if sha == SCRIPT_SHA else f"loaded as {sha}, expected {SCRIPT_SHA}"
+        # the script runs, through the same call the gateway makes (no change to any data)
+        reply = await store.script("status", month_of(time.time()), ["", member])
+        row["epoch"] = reply[1] or None
+        row["persistence"] = await _persistence(store)
+    except TeamRedisError as exc:
+        row["redisStatus"] = "unreachable"
+        problems.append(str(exc))
+    else:
+        row["redisStatus"] = "ok"
+        if row["script"] != "ok":
+            problems.append(f"the team script {row['script']}")
+        usage = await read_usage(cfg, breakdowns=False, redis=store)
+        row.update(spentUsd=str(usage.spent), limitUsd=_text(usage.limit))
+        row["memberSpentUsd"] = str(usage.member_spent.get(member, 0))
+        row["memberLimitUsd"] = _text(usage.member_limit)
+    finally:
+        await store.aclose()
+    row["problems"] = problems
+    return row
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def _persistence(store: TeamRedis) -> str:
+    """How the Redis keeps its data across a restart (AOF is what the README asks for)."""
+
+    async def config(r: Any) -> dict[str, str]:
+        found: dict[str, str] = await r.config_get("appendonly")
+        found.update(await r.config_get("save"))
+        return found
+
+    try:
+        found = await store.run("CONFIG GET", config)
+    except TeamRedisError:
+        return "unknown (CONFIG GET not allowed)"
+    if found.get("appendonly") == "yes":
+        return "appendonly (AOF)"
+    if found.get("save"):
+        return "RDB snapshots only: a restart may lose recent spend (use appendonly yes)"
+    return "none: a restart loses the month's spend until each machine re-adds it"
+
+
 async def run_doctor(args: argparse.Namespace) -> int:
     workspace: Path = args.workspace or find_workspace(Path.cwd())
     loaded = load_config(workspace=workspace, extra_files=args.config)
     catalog = Catalog(loaded)
     try:
+        team = await _team_check(loaded.config.team, workspace)
         rows = await asyncio.gather(*(_probe(catalog, n) for n in catalog.sections))
         try:  # what an explanation of a typical function would use right now
             typical = Task(action="explain", system="", prompt="", context_tokens=2000)
@@ -87,6 +160,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
                     "default": default,
                     "notes": loaded.notes,
                     "providers": rows,
+                    "team": team,
                 }
             )
         )
@@ -102,4 +176,22 @@ async def run_doctor(args: argparse.Namespace) -> int:
             elif r.get("models"):
                 line += f"  — models: {', '.join(r['models'][:5])}"
             print(line)
-    return 0 if usable else 1
+        if team is not None:
+            _print_team(team)
+    team_ok = team is None or not team["problems"]
+    return 0 if usable and team_ok else 1
+
+
+def _print_team(team: dict[str, Any]) -> None:
+    print(f'team "{team["team"]}" at {team["redis"]}: Redis {team["redisStatus"]}')
+    print(f"  member: {team['member']} (from {team['memberSource']})")
+    if team["redisStatus"] == "ok":
+        print(f"  script: {team['script']}; persistence: {team['persistence']}")
+        money = {k: format_usd(None if v is None else Decimal(v)) for k, v in team.items()
+                 if k.endswith("Usd")}  # fmt: skip
+        limit = f" of {money['limitUsd']}" if team["limitUsd"] is not None else ""
+        you = f" of {money['memberLimitUsd']}" if team["memberLimitUsd"] is not None else ""
+        print(f"  this month: {money['spentUsd']}{limit}; you: {money['memberSpentUsd']}{you}")
+    print(f"  when the Redis is unreachable: {team['onUnreachable']}")
+    for problem in team["problems"]:
+        print(f"  problem: {problem}")

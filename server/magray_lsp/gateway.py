@@ -13,11 +13,11 @@ import hashlib
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
 from magray_lsp.catalog import Catalog, ModelRef
@@ -26,6 +26,9 @@ from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, default_ledger_path
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.prices import price_usd, uncached_price_usd
+from magray_lsp.cost.team import TeamBudget, TeamHold
+from magray_lsp.cost.team_local import TeamTotal
+from magray_lsp.cost.team_status import TeamStatus
 from magray_lsp.cost.writer import LedgerWriter
 from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
@@ -68,6 +71,7 @@ class Outcome:
     month_usd: Decimal | None = None
     budget_usd: Decimal | None = None
     request_id: str = ""
+    team: TeamStatus | None = None  # the team's month, with [team] configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,7 @@ class Fallback:
     next: str
 
 
+T = TypeVar("T")
 GatewayEvent = TextDelta | Fallback | Outcome
 #: checks a complete answer: None when it is usable, else why not (the failed check, which the
 #: user is told) — e.g. the edit it implies would not parse
@@ -97,8 +102,10 @@ class _Attempt:
 
     task: Task
     cand: Candidate
-    failures: list[str]  # earlier failures of this request (the fallback chain)
+    failures: list[str]  # earlier failures of this request, "label: error"
     reservation: Reservation | None
+    plan: Sequence[Candidate]  # every model the plan holds, to name the failed ones
+    team_hold: TeamHold | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
     wall_started: float = field(default_factory=time.time)
@@ -117,9 +124,17 @@ class _Attempt:
         return (time.perf_counter() - self.started) * 1000
 
     def fallback_chain(self) -> list[str]:
-        """Other models that failed before this one (retries of this model have their own rows)."""
-        labels = dict.fromkeys(f.split(":", 1)[0] for f in self.failures)
-        return [label for label in labels if label != self.cand.ref.label]
+        """Other models that failed before this one (retries of this model have their own rows),
+        as "provider/model" like every model in the ledger: never a label ("openai.default"),
+        which the ledger's health and outage figures would take for a provider's name."""
+        this = (self.cand.ref.provider, self.cand.ref.model)
+        failed = (
+            c.ref
+            for c in self.plan
+            if (c.ref.provider, c.ref.model) != this
+            and any(f.startswith(f"{c.ref.label}: ") for f in self.failures)
+        )
+        return list(dict.fromkeys(f"{ref.provider}/{ref.model}" for ref in failed))
 
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
         usage = self.done.usage if self.done and self.done.usage else None
@@ -181,6 +196,8 @@ class Gateway:
         self.config = catalog.loaded.config
         self.ledger = ledger
         self.budget = BudgetGuard(ledger, self.config.budget)
+        #: [team] limits, on top of the local budget (None without team mode)
+        self.team = TeamBudget.for_config(self.config.team, ledger, workspace=workspace)
         # Every ledger write of this gateway goes through one thread, many rows per transaction;
         # after each commit it recomputes the budget status, so reading it costs no query.
         self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(
@@ -423,8 +440,9 @@ class Gateway:
                 failures.append(f"{label}: circuit open")
                 continue
             reservation: Reservation | None = None
+            team_hold: TeamHold | None = None
             try:
-                reservation = await self._reserve(cand, task)
+                reservation, team_hold = await self._reserve(cand, task, deadline)
             except BudgetExceeded as exc:
                 breaker.release_probe()
                 failures.append(f"{label}: {exc}")
@@ -433,7 +451,14 @@ class Gateway:
             for attempt in range(1, retry.max_attempts + 1):
                 try:
                     async for event in self._attempt(
-                        task, plan, cand, reservation, failures, deadline, accept, incremental
+                        task,
+                        plan,
+                        cand,
+                        (reservation, team_hold),
+                        failures,
+                        deadline,
+                        accept,
+                        incremental,
                     ):
                         yield event
                     return
@@ -462,6 +487,8 @@ class Gateway:
                     break
             if reservation is not None:
                 await self._write(partial(self.budget.release_in, reservation=reservation))
+            if self.team is not None:
+                await self.team.release(team_hold)
             if last is not None and not last.fallback:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
@@ -479,7 +506,7 @@ class Gateway:
         task: Task,
         plan: Plan,
         cand: Candidate,
-        reservation: Reservation | None,
+        holds: tuple[Reservation | None, TeamHold | None],
         failures: list[str],
         deadline: float,
         accept: Accept | None,
@@ -493,7 +520,8 @@ class Gateway:
             # no future code path (a pin, a rule, a bug) can leak private code.
             raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
         request = self.request_for(task, ref)
-        run = _Attempt(task, cand, list(failures), reservation)
+        reservation, team_hold = holds
+        run = _Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
         try:  # content safety, then redaction for a remote model: a refusal sends nothing
             outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
         except MagrayError as exc:
@@ -569,6 +597,7 @@ class Gateway:
             month_usd=status.spent,
             budget_usd=status.limit,
             request_id=run.request_id,
+            team=self.team.status if self.team else None,
         )
 
     # -- helpers ------------------------------------------------------------
@@ -579,22 +608,39 @@ class Gateway:
             self._slots[provider] = asyncio.Semaphore(limit)
         return self._slots[provider]
 
-    async def _reserve(self, cand: Candidate, task: Task) -> Reservation | None:
-        budget = self.config.budget
-        if budget.monthly_usd is None or not budget.hard_stop:
-            return None  # nothing can be refused: skip a transaction on the hot path
-        if cand.estimate_usd is not None and cand.estimate_usd == 0:
-            return None  # free models are never refused and need no reservation
+    async def _reserve(
+        self, cand: Candidate, task: Task, deadline: float
+    ) -> tuple[Reservation | None, TeamHold | None]:
+        """The local reservation, then the team's on top (which releases the local one if it
+        refuses)."""
         estimate = cand.estimate_usd
         if estimate is None:  # unknown price: assume an expensive model rather than a free one
             usage = Usage(task.context_tokens, task.max_output_tokens)
             estimate = price_usd("custom", "unknown", usage, {"unknown": _UNKNOWN_PRICE})
             assert estimate is not None
+        reservation = await self._reserve_local(estimate)
+        if self.team is None:
+            return reservation, None
+        try:
+            ttl = deadline - asyncio.get_running_loop().time() + 60  # outlives the call
+            return reservation, await self.team.reserve(estimate, deadline=deadline, ttl=ttl)
+        except BaseException:  # refused, or cancelled while asking the team's Redis
+            if reservation is not None:
+                release = partial(self.budget.release_in, reservation=reservation)
+                await asyncio.shield(self._write(release))
+            raise
+
+    async def _reserve_local(self, estimate: Decimal) -> Reservation | None:
+        budget = self.config.budget
+        if budget.monthly_usd is None or not budget.hard_stop:
+            return None  # nothing can be refused: skip a transaction on the hot path
+        if estimate == 0:
+            return None  # free models are never refused and need no reservation
         reservation = self.budget.reservation(estimate, request_id=uuid.uuid4().hex)
         await self._write(lambda tx: self.budget.reserve_in(tx, reservation))
         return reservation
 
-    async def _write(self, body: Callable[[LedgerTx], None]) -> None:
+    async def _write(self, body: Callable[[LedgerTx], T]) -> T:
         """Apply ``body`` through the writer thread; returns once its transaction committed."""
         # A lone request commits right here (no thread hop); under load, rows go to the writer
         # thread, which commits them in batches while the event loop serves other requests.
@@ -604,7 +650,7 @@ class Gateway:
             done = self.writer.submit(body)
         if not done.done():
             await asyncio.wrap_future(done)
-        done.result()
+        return done.result()
 
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
@@ -612,11 +658,31 @@ class Gateway:
         """One ledger row per attempt; settling its reservation in the same transaction.
         Returns once the row is committed, so an answer is never acknowledged before its row."""
         entry = run.entry(self.workspace, outcome, error_type)
-        reservation = run.reservation
-        if reservation is not None and settle:
-            await self._write(lambda tx: self.budget.settle_in(tx, reservation, entry))
+        if settle:
+            await self._commit_row(entry, run.reservation, run.team_hold)
         else:
-            await self._write(lambda tx: tx.record(entry))
+            await self._commit_row(entry)
+
+    async def _commit_row(
+        self,
+        entry: LedgerEntry,
+        reservation: Reservation | None = None,
+        team_hold: TeamHold | None = None,
+    ) -> None:
+        """Write ``entry``, settling ``reservation`` in the same transaction (where the team
+        counts the row too), then settle ``team_hold`` in the team's Redis with that cost."""
+        team = self.team
+
+        def body(tx: LedgerTx) -> TeamTotal | None:
+            if reservation is not None:
+                self.budget.settle_in(tx, reservation, entry)
+            else:
+                tx.record(entry)
+            return team.record_in(tx, entry, team_hold) if team is not None else None
+
+        total = await self._write(body)
+        if team is not None and total is not None:
+            await team.settle(team_hold, entry, total)
 
     def _to_cache(self, outcome: Outcome) -> CachedAnswer:
         usage = outcome.usage or Usage()
@@ -658,7 +724,7 @@ class Gateway:
             outcome="ok",
             error_type=None,
         )
-        await self._write(lambda tx: tx.record(entry))
+        await self._commit_row(entry)
         return entry.id
 
     def _fits(self, task: Task, sealed: str, accept: Accept | None) -> tuple[str, str | None]:
@@ -706,6 +772,7 @@ class Gateway:
             month_usd=status.spent,
             budget_usd=status.limit,
             request_id=row,
+            team=self.team.status if self.team else None,
         )
 
     def _kind(self, provider: str) -> str:
@@ -724,5 +791,7 @@ class Gateway:
         await self.catalog.aclose()
         if self.cache is not None:
             await self.cache.aclose()
+        if self.team is not None:
+            await self.team.aclose()
         await asyncio.to_thread(self.writer.close)
         await asyncio.to_thread(self.ledger.close)

@@ -416,7 +416,9 @@ def _percentiles(
 def _attempt_source(w: _Window) -> tuple[str, list[Any]]:
     """(hour, provider, attempts, ok) rows for the window, before any provider filter."""
     where, params = w.rolled(with_provider=False)
-    rolled = f"SELECT hour, provider, attempts, ok FROM rollup_attempts WHERE {where}"
+    # chain_provider: attempts an older ledger filed under a "provider.alias" label
+    prov = chain_provider("provider")
+    rolled = f"SELECT hour, {prov} AS provider, attempts, ok FROM rollup_attempts WHERE {where}"
     hour = hour_of("r.")
     return _union(
         (rolled, params),
@@ -488,8 +490,31 @@ def _recovery(ledger: Ledger, w: _Window) -> dict[str, dict[str, Any]]:
         params.append(w.provider)
     rows = ledger.read(
         "SELECT provider, COUNT(*), COUNT(ended), AVG(ended - started), MAX(ended - started), "
-        f"MAX(CASE WHEN ended IS NULL THEN started END) FROM outages WHERE {' AND '.join(where)} "
-        "GROUP BY provider",
+        f"MAX(CASE WHEN ended IS NULL THEN started END) FROM ({OUTAGES}) "
+        f"WHERE {' AND '.join(where)} GROUP BY provider",
         params,
     )
     return {r[0]: _recovery_block(int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows}
+
+
+def _outages_by_provider() -> str:
+    """SQL: the outages table (provider, started, ended), every provider by its section name.
+
+    An older ledger also holds outages filed under a "provider.alias" label (its fallback chains
+    named labels); the trigger closes a provider's outage by the provider's own name, so those
+    never ended. Read here, such an outage ends at the provider's next successful answer."""
+    prov = chain_provider("o.provider")
+    next_success = (
+        "(SELECT MAX(o.started, r.ts + r.latency_ms / 1000.0) FROM requests AS r "
+        f"WHERE r.ts >= o.started AND r.provider = {prov} AND r.outcome = 'ok' "
+        "AND r.cached = 0 ORDER BY r.ts LIMIT 1)"
+    )
+    return (
+        f"SELECT {prov} AS provider, o.started AS started, "
+        f"COALESCE(o.ended, CASE WHEN o.provider != {prov} THEN {next_success} END) AS ended "
+        "FROM outages AS o"
+    )
+
+
+#: SQL: outages by provider section name (see ``_outages_by_provider``)
+OUTAGES = _outages_by_provider()

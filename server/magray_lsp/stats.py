@@ -1,4 +1,5 @@
-"""`magray-lsp stats`: spend this month against the budget, and how each provider is doing."""
+"""`magray-lsp stats`: spend this month against the budget, and how each provider is doing;
+`--team`: the team's month, per member, model and day, against the team budget."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 from magray_lsp import metrics
 from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
+from magray_lsp.config.models import TeamConfig
 from magray_lsp.cost.budget import BudgetGuard
 from magray_lsp.cost.ledger import Ledger, default_ledger_path, month_bounds
 from magray_lsp.cost.prices import format_usd
+from magray_lsp.cost.team_usage import TeamUsage, read_usage
 
 
 def _pct(value: Any) -> str:
@@ -90,9 +93,55 @@ def _print(report: dict[str, Any], days: int | None) -> None:
             )
 
 
+def _print_team(usage: TeamUsage) -> None:
+    head = f'team "{usage.team}" · {usage.month} · {usage.redis}'
+    print(head)
+    if usage.error:
+        print(f"  cannot read the team's Redis: {usage.error}")
+        return
+    limit = f" of {format_usd(usage.limit)} ({_pct(usage.fraction)})" if usage.limit else ""
+    warn = " — WARNING: team budget threshold reached" if usage.warn else ""
+    print(
+        f"team spend: {format_usd(usage.spent)}{limit}, {format_usd(usage.reserved)} reserved{warn}"
+    )
+    if usage.member_limit is not None:
+        print(f"member cap: {format_usd(usage.member_limit)} each")
+    view = usage.jsonable()
+    columns = f"{'spent':>10} {'of cap':>7} {'reqs':>6} {'errors':>7} {'tokens in/out':>16}"
+    print(f"\n{'member':<36} {columns}")
+    for m in view["members"]:
+        tokens = f"{m['inputTokens']:,}/{m['outputTokens']:,}"
+        print(
+            f"{m['member']:<36} {format_usd(m['spentUsd']):>10} {_pct(m['ofMemberLimit']):>7} "
+            f"{m['requests']:>6} {m['errors']:>7} {tokens:>16}"
+        )
+    print(f"\n{'model':<44} {'reqs':>6} {'cost':>10}")
+    for m in view["models"]:
+        print(f"{m['model']:<44} {m['requests']:>6} {format_usd(m['costUsd']):>10}")
+    print(f"\n{'day (UTC)':<12} {'reqs':>6} {'cost':>10}")
+    for d in view["days"]:
+        print(f"{d['day']:<12} {d['requests']:>6} {format_usd(d['costUsd']):>10}")
+    if usage.duplicates:
+        print(f"({usage.duplicates} rows sent twice after an outage were counted once)")
+
+
+async def run_team_stats(args: argparse.Namespace, team: TeamConfig) -> int:
+    if not team.enabled:
+        print("no team configured: set [team] redis_url and name (see the README)")
+        return 1
+    usage = await read_usage(team, args.month)
+    if args.json:
+        print(dump(metrics.jsonable(usage.jsonable())))
+    else:
+        _print_team(usage)
+    return 1 if usage.error else 0
+
+
 async def run_stats(args: argparse.Namespace) -> int:
     workspace: Path = args.workspace or find_workspace(Path.cwd())
     loaded = load_config(workspace=workspace, extra_files=args.config)
+    if args.team:
+        return await run_team_stats(args, loaded.config.team)
     ledger = Ledger(default_ledger_path())
     try:
         report = await asyncio.to_thread(

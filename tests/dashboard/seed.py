@@ -140,6 +140,47 @@ def seed_ledger(path: Path, entries: Iterable[LedgerEntry] = SEED) -> Path:
     return path
 
 
+def one_day() -> list[LedgerEntry]:
+    """A ledger whose whole history is this morning: a handful of requests, one short outage."""
+    day = NOW - 6 * HOUR
+    return [
+        _e(OPENAI, day, cost="0.0125", latency_ms=420, input_tokens=1200, output_tokens=300),
+        _e(ANTHROPIC, day + 600, outcome="error", error_type="Timeout", latency_ms=30000),
+        _e(
+            OPENAI,
+            day + 660,
+            cost="0.0150",
+            latency_ms=450,
+            fallback_chain=["anthropic/claude-3-5-haiku-latest"],
+        ),
+        _e(ANTHROPIC, day + 2400, cost="0.038", latency_ms=870),
+        _e(OLLAMA, day + 3 * HOUR, cost="0", latency_ms=2600),
+    ]
+
+
+def forty_days() -> list[LedgerEntry]:
+    """Forty days up to NOW: every day some requests, costs that vary, a bad day for anthropic."""
+    out: list[LedgerEntry] = []
+    for back in range(39, -1, -1):
+        day = NOW - back * DAY - 3 * HOUR
+        for i in range(1 + back % 4):
+            out.append(
+                _e(OPENAI, day + i * 60, cost=f"0.0{1 + (back * 7 + i) % 9}", latency_ms=400)
+            )
+        failing = back in (12, 13)
+        out.append(
+            _e(
+                ANTHROPIC,
+                day + HOUR,
+                outcome="error" if failing else "ok",
+                error_type="ServerError" if failing else None,
+                cost=None if failing else "0.04",
+                latency_ms=900,
+            )
+        )
+    return out
+
+
 # --- the expected numbers, by brute force ------------------------------------------------------
 
 

@@ -1,18 +1,25 @@
 """The dashboard in a real headless Chromium: the numbers on the page equal the seeded ledger's
-(worked out independently in ``seed``), filters in the URL narrow them, and a broken, empty or
-missing ledger shows a clear message. Saves ``artifacts/dashboard.png``."""
+(worked out independently in ``seed``), filters in the URL narrow them, the charts' time axes
+span the selected range, and a broken, empty or missing ledger shows a clear message. Saves
+``artifacts/dashboard.png``, ``dashboard-one-day.png`` and ``dashboard-40-days.png``."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from magray_lsp.catalog import Catalog
+from magray_lsp.config.loader import load_config
+from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.ledger import Ledger
+from magray_lsp.dashboard.server import start_dashboard
+from magray_lsp.gateway import Gateway
 from tests.dashboard import seed
-from tests.dashboard.browser import dump_dom, screenshot
+from tests.dashboard.browser import Dom, dump_dom, screenshot
 from tests.dashboard.seed import (
     ANTHROPIC,
     OLLAMA,
@@ -26,9 +33,15 @@ from tests.dashboard.seed import (
     usd_fine,
 )
 from tests.dashboard.serving import dashboards
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.base import Status
+from tests.fakes.openai import FakeOpenAI
+from tests.unit.gateway.conftest import settings, task
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 Serve = Callable[[Path], Awaitable[str]]
+DAY, HOUR = int(seed.DAY), int(seed.HOUR)
+CHARTS = ("chart-spend", "chart-health")
 
 
 @pytest.fixture
@@ -169,3 +182,99 @@ async def test_empty_missing_and_corrupt_ledgers_show_a_clear_message(
     assert dom.by_id("notice").attrs["data-reason"] == "corrupt"
     assert "damaged" in dom.text("notice")
     assert corrupt.read_bytes() == b"this is not a database" * 200  # looked at, never touched
+
+
+def x_axis(dom: Dom, chart: str) -> tuple[float, float, list[float]]:
+    """The x range and tick positions (epoch seconds) a chart drew, as app.js records them."""
+    node = dom.by_id(chart)
+    ticks = [float(t) for t in node.attrs["data-x-ticks"].split(",")]
+    return float(node.attrs["data-x-min"]), float(node.attrs["data-x-max"]), ticks
+
+
+def assert_day_ticks(dom: Dom, lo: float, hi: float, most_days_apart: int = 2) -> None:
+    """Both charts span [lo, hi) and tick at UTC midnights, whole days apart (at most
+    ``most_days_apart``)."""
+    for chart in CHARTS:
+        x_min, x_max, ticks = x_axis(dom, chart)
+        assert (x_min, x_max) == (lo, hi), chart
+        assert ticks and all(x_min <= t <= x_max and t % DAY == 0 for t in ticks), (chart, ticks)
+        steps = {b - a for a, b in itertools.pairwise(ticks)}
+        assert steps <= {n * DAY for n in range(1, most_days_apart + 1)}, (chart, steps)
+
+
+async def test_one_day_of_data_is_one_day_on_a_month_wide_axis(
+    tmp_path: Path, served: Serve
+) -> None:
+    """ "This month" with one day of data: the axes run from the 1st to the end of today (not to
+    2029), with day ticks; a lone day is bars and a flat line, and a screenshot shows it."""
+    url = await served(seed.seed_ledger(tmp_path / "ledger.sqlite3", seed.one_day()))
+    dom = await dump_dom(url)
+    assert dom.state == "ready", dom.text("notice")
+    assert dom.text("kpi-requests") == "5"
+    assert_day_ticks(dom, seed.MONTH_START, seed.MONTH_START + 15 * DAY)  # Mar 1 to Mar 16
+    await screenshot(url, ARTIFACTS / "dashboard-one-day.png")
+
+    # the last 24 hours: health per hour, from the hour 24 h ago to now
+    dom = await dump_dom(url + "?range=24h")
+    x_min, x_max, ticks = x_axis(dom, "chart-health")
+    assert (x_min, x_max) == (seed.NOW - DAY, seed.NOW)
+    assert all(t % HOUR == 0 for t in ticks) and len(ticks) >= 4, ticks
+    assert x_axis(dom, "chart-spend")[:2] == (seed.NOW - 1.5 * DAY, seed.NOW + 0.5 * DAY)
+
+
+async def test_forty_days_of_data_over_all_time_and_this_month(
+    tmp_path: Path, served: Serve
+) -> None:
+    entries = seed.forty_days()
+    url = await served(seed.seed_ledger(tmp_path / "ledger.sqlite3", entries))
+    first_day = min(e.ts for e in entries) // DAY * DAY
+    dom = await dump_dom(url + "?range=all")
+    assert dom.state == "ready", dom.text("notice")
+    assert dom.text("kpi-requests") == str(len(entries))
+    assert_day_ticks(dom, first_day, seed.MONTH_START + 15 * DAY, most_days_apart=7)
+    await screenshot(url + "?range=all", ARTIFACTS / "dashboard-40-days.png")
+
+    dom = await dump_dom(url)  # this month: the same axis as with one day of data
+    assert_day_ticks(dom, seed.MONTH_START, seed.MONTH_START + 15 * DAY)
+
+
+async def test_every_provider_listed_is_a_configured_section(tmp_path: Path) -> None:
+    """A ledger the gateway itself wrote: openai fails (anthropic answers instead), then openai
+    answers again. Every provider the page lists (health table, outages, the filter) is a
+    configured section, never a model reference such as "openai.default"."""
+    path = tmp_path / "ledger.sqlite3"
+    with FakeOpenAI() as openai, FakeAnthropic() as anthropic:
+        config = settings(openai, anthropic, retry={"max_attempts": 1})
+        sections = {name for name, cfg in config["llm"].items() if cfg.get("enabled", True)}
+        gateway = Gateway(
+            Catalog(load_config(settings=config, env={}, include_user=False)),
+            ledger=Ledger(path),
+            workspace=str(tmp_path),
+        )
+        try:
+            openai.script(Status(500, "overloaded"))
+            for _ in range(2):
+                async for _event in gateway.stream(task()):
+                    pass
+        finally:
+            await gateway.aclose()
+    dash = await start_dashboard(path, lambda: BudgetConfig(monthly_usd=seed.BUDGET))
+    try:
+        dom = await dump_dom(dash.url + "?range=24h")
+    finally:
+        await dash.aclose()
+    assert dom.state == "ready", dom.text("notice")
+    listed = {
+        "providers": set(dom.table("providers", "provider")),
+        "outages": set(dom.table("outages", "provider")),
+        "filter": {
+            n.attrs["value"]
+            for n in dom.by_id("provider").find_all(lambda n: n.tag == "option")
+            if n.attrs.get("value")
+        },
+        "models": {m.split("/", 1)[0] for m in dom.table("models", "model")},
+    }
+    assert listed["providers"] == listed["filter"] == {"openai", "anthropic"}
+    assert listed["outages"] == {"openai"}  # it failed, then recovered
+    for where, names in listed.items():
+        assert names <= sections, (where, names - sections)

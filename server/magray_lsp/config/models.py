@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 ProviderKind = Literal["openai", "anthropic", "google", "ollama", "huggingface", "local"]
 PROVIDER_KINDS: tuple[str, ...] = get_args(ProviderKind)
@@ -143,6 +143,59 @@ class BudgetConfig(_Strict):
     hard_stop: bool = Field(True, description="Refuse paid requests once the budget is spent.")
 
 
+class TeamConfig(_Strict):
+    """`[team]`: one monthly budget and one usage view for a whole team, kept in a shared Redis."""
+
+    redis_url: str | None = Field(
+        None,
+        description="The team's Redis (run it with appendonly yes); unset = no team mode. "
+        'Usually "${MAGRAY_TEAM_REDIS}": the URL may hold a password, which is never shown.',
+    )
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$",
+        description="The team (required with redis_url); every member's config names the same.",
+    )
+    member: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="Who spends: default `git config user.email` in the workspace, else the OS "
+        "user.",
+    )
+    monthly_usd: Decimal | None = Field(
+        None, ge=0, description="The team's budget per UTC month; unset = no team limit."
+    )
+    member_monthly_usd: Decimal | None = Field(
+        None, ge=0, description="Each member's budget per UTC month; unset = no member limit."
+    )
+    warn_at: float = Field(0.8, gt=0, le=1, description="Fraction of a team limit that warns.")
+    on_unreachable: Literal["refuse", "local_only", "allow"] = Field(
+        "local_only",
+        description='When the Redis cannot be reached: "refuse" every request, "local_only": '
+        'refuse paid providers and keep local ones, "allow": spend unchecked (counted locally '
+        "and added to the team once the Redis is back).",
+    )
+    timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="Bound of each Redis call (never past the request's deadline), tried twice "
+        "on a timeout; a hung Redis costs one request twice this much, then calls fail at once "
+        "until it answers again.",
+    )
+
+    @model_validator(mode="after")
+    def _named(self) -> TeamConfig:
+        if self.redis_url and not self.name:
+            raise ValueError("name is required when redis_url is set (the team's name)")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.redis_url and self.name)
+
+
 class PrivacyConfig(_Strict):
     mode: Literal["auto", "local"] = Field(
         "auto", description='"local": this workspace\'s code never leaves the machine.'
@@ -192,6 +245,7 @@ class MagrayConfig(_Strict):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    team: TeamConfig = Field(default_factory=TeamConfig)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     hover: HoverConfig = Field(default_factory=HoverConfig)

@@ -103,9 +103,15 @@ def is_attempt(r: str) -> str:
 
 
 def chain_provider(value: str) -> str:
-    """SQL: the provider of a "provider/model" fallback-chain item."""
-    cut = f"instr({value}, '/')"
-    return f"CASE WHEN {cut} > 0 THEN substr({value}, 1, {cut} - 1) ELSE {value} END"
+    """SQL: the provider of a "provider/model" fallback-chain item. Ledgers written before the
+    chain named models by id hold "provider.alias" labels too (and outages and attempts filed
+    under them): there the provider is the part before the first dot, as the catalog reads a
+    label. A section name never has a dot, so a bare provider name stays as it is."""
+    slash, dot = f"instr({value}, '/')", f"instr({value}, '.')"
+    return (
+        f"CASE WHEN {slash} > 0 THEN substr({value}, 1, {slash} - 1) "
+        f"WHEN {dot} > 0 THEN substr({value}, 1, {dot} - 1) ELSE {value} END"
+    )
 
 
 def _rollup_trigger() -> str:

@@ -37,6 +37,7 @@ def dashboard(
     """The page's data for ``filters``; money as exact decimal strings."""
     with reader.snapshot():  # one consistent view while language servers keep writing
         span = None if filters.since is None else (filters.until or now) - filters.since
+        bucket_hours = 1 if span is not None and span <= _HOURLY_UP_TO else 24
         report = metrics.summary(
             reader,
             since=filters.since,
@@ -44,13 +45,14 @@ def dashboard(
             provider=filters.provider,
             workspace=filters.workspace,
             now=now,
-            bucket_hours=1 if span is not None and span <= _HOURLY_UP_TO else 24,
+            bucket_hours=bucket_hours,
         )
         _add_provider_rollups(reader, filters, report)
         data: dict[str, Any] = {
             "generated_at": now,
             "ledger": str(reader.path),
             "filters": filters.jsonable(),
+            "health_bucket_s": bucket_hours * 3600,  # the provider health chart's time step
             "options": _options(reader),
             "budget": _budget(reader, budget, now),
             **report,
@@ -135,7 +137,7 @@ def _outages(reader: LedgerReader, f: Filters, now: float) -> list[dict[str, Any
         where.append("provider = ?")
         params.append(f.provider)
     rows = reader.read(
-        f"SELECT provider, started, ended FROM outages WHERE {' AND '.join(where)} "
+        f"SELECT provider, started, ended FROM ({metrics.OUTAGES}) WHERE {' AND '.join(where)} "
         "ORDER BY started DESC LIMIT ?",
         [*params, OUTAGE_LIMIT],
     )

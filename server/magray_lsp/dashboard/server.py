@@ -6,7 +6,8 @@ Routes (GET and HEAD only; any other method is 405):
 - ``/api/dashboard?range=&from=&to=&provider=&workspace=`` — everything the page shows, as JSON;
   400 for a bad filter, 503 with ``{"error": {"reason", "message"}}`` when the ledger is missing,
   damaged or locked (the server keeps running and the next request tries again).
-- ``/metrics`` — Prometheus text format (see ``metrics_text``).
+- ``/metrics`` — Prometheus text format (see ``metrics_text``), plus the team's gauges.
+- ``/team`` and ``/api/team?month=`` — the ``[team]`` view, read from its Redis (``team_view``).
 
 It binds to a loopback address only and checks the ``Host`` header, so a web page elsewhere
 cannot read the numbers through DNS rebinding. Ledger queries run in worker threads, each on its
@@ -33,6 +34,7 @@ from magray_lsp.config.models import BudgetConfig
 from magray_lsp.dashboard import metrics_text, queries
 from magray_lsp.dashboard.filters import BadFilter, parse_filters
 from magray_lsp.dashboard.reader import LedgerReader, LedgerUnavailable
+from magray_lsp.dashboard.team_view import TeamSource, add_team_routes, team_metrics
 from magray_lsp.errors import MagrayError
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ STATIC_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    "team.html": "text/html; charset=utf-8",
+    "team.js": "text/javascript; charset=utf-8",
     "vendor/uPlot.iife.min.js": "text/javascript; charset=utf-8",
     "vendor/uPlot.min.css": "text/css; charset=utf-8",
     "vendor/uPlot.LICENSE": "text/plain; charset=utf-8",
@@ -106,7 +110,11 @@ _STATE = web.AppKey("state", _State)
 
 
 def create_app(
-    ledger_path: Path, budget: Budget, *, clock: Callable[[], float] = time.time
+    ledger_path: Path,
+    budget: Budget,
+    *,
+    clock: Callable[[], float] = time.time,
+    team: TeamSource | None = None,
 ) -> web.Application:
     """The application; ``allowed_hosts`` is filled in by ``start_dashboard`` once bound."""
     app = web.Application(middlewares=[_guard])
@@ -117,6 +125,8 @@ def create_app(
     app.router.add_get("/static/{name:.+}", _static)
     app.router.add_get("/api/dashboard", _api_dashboard)
     app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/team", _team_page)
+    add_team_routes(app, team or (lambda: None))
     return app
 
 
@@ -150,6 +160,10 @@ def _error(status: int, reason: str, message: str) -> web.Response:
 
 async def _index(request: web.Request) -> web.StreamResponse:
     return _file(request, "index.html")
+
+
+async def _team_page(request: web.Request) -> web.StreamResponse:
+    return _file(request, "team.html")
 
 
 async def _static(request: web.Request) -> web.StreamResponse:
@@ -213,6 +227,8 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
         text, status = f"# bad filter: {exc}\n", 400
     except LedgerUnavailable as exc:
         text, status = metrics_text.unavailable(str(exc)), 503
+    if status != 400:
+        text += await team_metrics(request)  # the team's gauges, read from its Redis
     return web.Response(
         body=text.encode(), status=status, headers={"Content-Type": metrics_text.CONTENT_TYPE}
     )
@@ -241,10 +257,11 @@ async def start_dashboard(
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Callable[[], float] = time.time,
+    team: TeamSource | None = None,
 ) -> RunningDashboard:
     """Serve the dashboard on loopback ``host``:``port`` (0: a free port) in the running loop."""
     bind = loopback_host(host)
-    app = create_app(ledger_path, budget, clock=clock)
+    app = create_app(ledger_path, budget, clock=clock, team=team)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, bind, port, reuse_address=True)

@@ -14,6 +14,7 @@ from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.context.units import Unit, find_unit
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.gateway import Gateway
+from magray_lsp.lsp.status import title_note
 from magray_lsp.routing.router import NoRoute
 from magray_lsp.task import Action, Task
 
@@ -57,6 +58,7 @@ def offers(gateway: Gateway, doc: Document, start: int, end: int, *, private: bo
     # Twice the unit (in place and on its own) plus a share of context: a fair estimate.
     tokens = 2 * estimate_tokens(b"x" * size, language) + PROMPT_OVERHEAD_TOKENS
     out = []
+    team = title_note(gateway)
     for action, verb in VERBS.items():
         if action == "document" and (unit is None or unit.kind == "region"):
             continue
@@ -74,6 +76,8 @@ def offers(gateway: Gateway, doc: Document, start: int, end: int, *, private: bo
             suffix = f"{primary.ref.model} ≈ {format_usd(primary.estimate_usd)}"
         except NoRoute:
             suffix = "no model available"
+        if team:
+            suffix += f" · {team}"
         if private:
             suffix += " · local only"
         out.append(

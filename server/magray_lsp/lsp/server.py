@@ -143,6 +143,11 @@ class MagrayServer(LanguageServer):
         closers: list[Awaitable[Any]] = []
         if self._setup is not None:
             await self._setup_done.wait()
+        # `shutdown` cancelled the requests in flight; each records its row ("cancelled") as it
+        # unwinds, through the ledger writer that is about to close: let them finish first.
+        futures: list[Any] = list(self.protocol._request_futures.values())
+        if unwinding := [f for f in futures if isinstance(f, asyncio.Future) and not f.done()]:
+            await asyncio.wait(unwinding)
         workspaces: Workspaces | None = getattr(self, "workspaces", None)  # None: never built
         if workspaces is not None:  # also after a failed start-up: close what it did open
             closers.extend(rt.gateway.aclose() for rt in workspaces.folders.values())
@@ -151,8 +156,18 @@ class MagrayServer(LanguageServer):
         closers.extend(self._background)  # reparses and gateways replaced by a reload, retiring
         await asyncio.gather(*closers)
 
-    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
-        serve_stdio(self, stdin, stdout)  # bounded, self-resynchronising framing (lsp/stdio.py)
+    def cancel_requests(self) -> None:
+        """Cancel every request in flight but the one being handled (`shutdown`). Over a copy:
+        cancelling a command's future runs the callback that removes it from the dict, which
+        makes pygls' own loop (over the live dict) fail and leave the server not shut down."""
+        current = self.protocol.msg_id
+        for msg_id, future in list(self.protocol._request_futures.items()):
+            if msg_id != current:
+                future.cancel()
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+        # bounded, self-resynchronising framing and a lossless exit (lsp/stdio.py); the exit code
+        return serve_stdio(self, stdin, stdout)
 
     # -- small helpers ------------------------------------------------------
 
@@ -425,7 +440,9 @@ class MagrayServer(LanguageServer):
             from magray_lsp.dashboard.server import start_dashboard
 
             self.dashboard = await start_dashboard(
-                runtime.gateway.ledger.path, lambda: runtime.gateway.config.budget
+                runtime.gateway.ledger.path,
+                lambda: runtime.gateway.config.budget,
+                team=lambda: runtime.gateway.config.team,
             )
         url = self.dashboard.url
         caps = self.client_capabilities.window
@@ -844,8 +861,10 @@ def create_server() -> MagrayServer:
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: MagrayServer, *args: Any) -> None:
-        # Synchronous on purpose: pygls marks the server shut down only after this returns, and
-        # cancels in-flight requests itself (their ledger rows say "cancelled").
+        # Synchronous on purpose: pygls marks the server shut down only after this returns.
+        # In-flight requests are cancelled here (their ledger rows say "cancelled"), not by
+        # pygls: its loop over them breaks on a command in flight (see `cancel_requests`).
+        ls.cancel_requests()
         ls.closing = asyncio.ensure_future(ls.close_all())
 
     return server

@@ -13,6 +13,12 @@ missed, so every following message is lost. This loop differs in exactly those p
 - a declared length bigger than what follows is read as declared, as the protocol says: the
   server waits for the rest (a client that lies about lengths desynchronises itself, not us);
 - everything after framing (parse errors, envelope checks, dispatch) is ``MagrayProtocol``'s.
+
+Leaving is bounded and loses no ledger row: on ``exit`` (or EOF) the loop waits up to
+``EXIT_GRACE_SECONDS`` for ``close_all`` (started by ``shutdown``, or now) to finish, so the
+gateways' ledger writers commit their last rows; then the process ends with the LSP exit code
+(0 after ``shutdown``, 1 without). Stdin is read on a daemon thread of its own: a read still
+blocked on a client that keeps stdin open cannot keep the process alive.
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import queue
 import re
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from pygls.io_ import StdoutWriter
@@ -39,24 +46,68 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 MAX_HEADER_LINE = 8 * 1024
 DISCARD_CHUNK = 1024 * 1024
+#: how long `exit` waits for the gateways to close (their ledger writers' last commit)
+EXIT_GRACE_SECONDS = 5.0
+#: past this, the process ends even if something still holds it (a stuck worker thread)
+EXIT_HARD_LIMIT_SECONDS = EXIT_GRACE_SECONDS + 10.0
 
 _CONTENT_LENGTH = re.compile(rb"content-length:[ \t]*([^\r\n]*?)[ \t]*\r?\n\Z", re.IGNORECASE)
 
 
-class _BlockingReader:
-    """Blocking reads of stdin, run on a worker thread so the event loop never waits on them."""
+_Read = Callable[[int], bytes]
+_Job = tuple[_Read, int, asyncio.AbstractEventLoop, "asyncio.Future[bytes]"]
 
-    def __init__(self, stream: BinaryIO, executor: ThreadPoolExecutor | None) -> None:
+
+class _BlockingReader:
+    """Blocking reads of stdin on a daemon thread of its own, so the event loop never waits on
+    them. Not an executor: its worker threads are joined at exit, and a read blocked on a client
+    that keeps stdin open after `exit` would then hold the process forever."""
+
+    def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
-        self._executor = executor
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     async def readline(self, limit: int) -> bytes:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._stream.readline, limit)
+        return await self._call(self._stream.readline, limit)
 
     async def read(self, n: int) -> bytes:
+        return await self._call(self._stream.read, n)
+
+    async def _call(self, op: _Read, arg: int) -> bytes:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._stream.read, n)
+        result: asyncio.Future[bytes] = loop.create_future()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="magray-stdin", daemon=True)
+            self._thread.start()
+        self._jobs.put((op, arg, loop, result))
+        return await result
+
+    def _work(self) -> None:
+        while True:
+            op, arg, loop, result = self._jobs.get()
+            error: Exception | None = None
+            try:
+                data = op(arg)
+            except Exception as exc:  # handed to the awaiting coroutine
+                data, error = b"", exc
+            if not data:
+                self._thread = None  # EOF or an error: this thread ends; a later call starts one
+            try:
+                loop.call_soon_threadsafe(_settle, result, data, error)
+            except RuntimeError:
+                return  # the loop is closed: the server is exiting
+            if not data:
+                return
+
+
+def _settle(result: asyncio.Future[bytes], data: bytes, error: Exception | None) -> None:
+    if result.done():  # the awaiting read was cancelled
+        return
+    if error is not None:
+        result.set_exception(error)
+    else:
+        result.set_result(data)
 
 
 def content_length(line: bytes) -> int | None:
@@ -115,6 +166,20 @@ async def _discard(reader: _BlockingReader, n: int) -> bool:
     return True
 
 
+class _Channel(StdoutWriter):
+    """pygls' stdout writer, except that once `exit` closed it, what requests still unwinding
+    send (a late notification) is dropped: the client is gone, and each failed send would be
+    logged as an error, and reported to the client, failing again."""
+
+    def __init__(self, stdout: BinaryIO) -> None:
+        super().__init__(stdout)
+        self._out = stdout
+
+    def write(self, data: bytes) -> None:
+        if not self._out.closed:
+            super().write(data)
+
+
 def private_stdout() -> BinaryIO:
     """The protocol's own copy of stdout; fd 1 itself is pointed at stderr.
 
@@ -130,18 +195,71 @@ def private_stdout() -> BinaryIO:
     return channel
 
 
+def private_stdin() -> BinaryIO:
+    """A reader of fd 0 that only the reading thread uses. At interpreter exit Python closes
+    ``sys.stdin``, and would abort ("could not acquire lock ... daemon threads") if that reader's
+    lock were held by a read still blocked in the daemon thread."""
+    return os.fdopen(os.dup(0), "rb")
+
+
 def serve_stdio(
     server: MagrayServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
-) -> None:
-    """pygls' ``start_io`` with the framing above (same shutdown and exit behaviour)."""
+) -> int:
+    """pygls' ``start_io`` with the framing above and a bounded, lossless exit; the process
+    exit code (LSP: 0 after ``shutdown``, 1 without)."""
     server._stop_event = stop = threading.Event()
-    reader = _BlockingReader(stdin or sys.stdin.buffer, server.thread_pool)
-    server.protocol.set_writer(StdoutWriter(stdout or private_stdout()))
+    reader = _BlockingReader(stdin or private_stdin())
+    server.protocol.set_writer(_Channel(stdout or private_stdout()))
+    code = 1
     try:
-        asyncio.run(read_messages(reader, cast("MagrayProtocol", server.protocol), stop))
+        code = asyncio.run(_serve(server, reader, stop))
     except BrokenPipeError:
         log.error("connection to the client is lost; shutting down")
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    except KeyboardInterrupt:
+        code = 130
     finally:
         server.shutdown()  # type: ignore[no-untyped-call]
+    return code
+
+
+async def _serve(server: MagrayServer, reader: _BlockingReader, stop: threading.Event) -> int:
+    protocol = cast("MagrayProtocol", server.protocol)
+    try:
+        await read_messages(reader, protocol, stop)
+        code = 0 if protocol._shutdown else 1  # EOF: the client is gone
+    except SystemExit as exc:  # `exit`: pygls' handler calls sys.exit(0 or 1)
+        code = exc.code if isinstance(exc.code, int) else 1
+    _exit_anyway_after(EXIT_HARD_LIMIT_SECONDS, code)
+    await finish_closing(server, EXIT_GRACE_SECONDS)
+    return code
+
+
+async def finish_closing(server: MagrayServer, grace: float) -> None:
+    """Wait, at most ``grace`` seconds, for ``close_all`` (started by ``shutdown``; started here
+    when the client left without one), so every ledger row is committed before the process ends;
+    leaving ``asyncio.run`` any earlier would cancel the close halfway."""
+    if server.closing is None:
+        # no `shutdown`: cancel what is in flight, as it would have (each request records its
+        # row as it unwinds), rather than let requests run past the client
+        server.cancel_requests()
+        server.closing = asyncio.ensure_future(server.close_all())
+    try:
+        await asyncio.wait_for(asyncio.shield(server.closing), grace)
+    except TimeoutError:
+        log.warning("closing did not finish within %.0f s; exiting anyway", grace)
+    except Exception:
+        log.exception("closing failed; exiting anyway")
+
+
+def _exit_anyway_after(seconds: float, code: int) -> None:
+    """End the process after ``seconds`` even if a worker thread (joined at interpreter exit)
+    still holds it: an editor waiting on its server must not wait forever."""
+
+    def force() -> None:
+        log.error("still not exited %.0f s after `exit`; ending the process", seconds)
+        logging.shutdown()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()

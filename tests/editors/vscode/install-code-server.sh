@@ -26,6 +26,18 @@ if [ "$node_major" != 20 ]; then
   echo "code-server $VERSION needs node 20 (found: ${node_major:-no node}); install nodejs 20 and npm" >&2
   exit 1
 fi
+# argon2 (a code-server dependency) falls back to a node-gyp build when no prebuilt binary fits,
+# and node-gyp downloads Node's headers from nodejs.org unless told where they are: Node ships
+# them under its own prefix (Debian's nodejs: /usr/include/node). `make` exports the same.
+if [ -z "${npm_config_nodedir:-}" ]; then
+  node_prefix="$(node -p 'require("path").resolve(process.execPath, "../..")')"
+  if [ ! -f "$node_prefix/include/node/common.gypi" ]; then
+    echo "Node's headers are missing ($node_prefix/include/node): node-gyp would download them;" \
+      "install them with your Node (Debian: nodejs ships them) or set npm_config_nodedir" >&2
+    exit 1
+  fi
+  export npm_config_nodedir="$node_prefix"
+fi
 rg_bin="$(command -v rg || true)"
 if [ -z "$rg_bin" ]; then
   echo "ripgrep is missing: run 'bash scripts/install-system-deps.sh' (Debian package ripgrep)" >&2
@@ -70,7 +82,9 @@ for built in @vscode/ripgrep/bin/rg node-pty/build/Release/pty.node @vscode/spdl
     exit 1
   fi
 done
-# --version writes a default config.yaml under XDG_CONFIG_HOME: keep that out of the user's home.
-XDG_CONFIG_HOME="$seed/config" "$PREFIX/node_modules/.bin/code-server" --version
+# --version writes a default config.yaml under XDG_CONFIG_HOME and logs under XDG_DATA_HOME:
+# keep both out of the user's home.
+XDG_CONFIG_HOME="$seed/config" XDG_DATA_HOME="$seed/data" \
+  "$PREFIX/node_modules/.bin/code-server" --version
 touch "$STAMP"
 echo ">> code-server $VERSION installed in $(( $(date +%s) - started ))s"

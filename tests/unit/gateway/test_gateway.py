@@ -117,8 +117,23 @@ async def test_non_retryable_faults_fall_back_without_retry(
     assert error in notice.error
     assert outcome.ref.label == "anthropic.default" and outcome.fallback_from == "openai.default"
     ok = [r for r in gw.ledger.recent() if r.outcome == "ok"]
-    assert list(ok[0].fallback_chain) == ["openai.default"]
+    assert list(ok[0].fallback_chain) == ["openai/gpt-4o-mini"]  # provider/model, never a label
     assert [r.error_type for r in gw.ledger.recent() if r.outcome == "error"] == [error]
+
+
+async def test_the_fallback_chain_names_provider_and_model_id_even_with_colons(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    """A fine-tuned OpenAI model's id is full of colons: the chain still says exactly which
+    provider and model failed (the ledger's outage and health figures read the provider from
+    it), by id, not by the alias the plan used."""
+    fine_tuned = "ft:gpt-4o-mini:acme::9x2b"
+    primary.script(Status(401, "bad key"))
+    gw = make_gateway(llm={"openai": {"models": {"default": fine_tuned}}})
+    _, outcome = await collect(gw)
+    assert outcome.ref.provider == "anthropic"
+    ok = [r for r in gw.ledger.recent() if r.outcome == "ok"]
+    assert list(ok[0].fallback_chain) == [f"openai/{fine_tuned}"]
 
 
 async def test_persistent_failure_exhausts_retries_then_falls_back(

@@ -319,59 +319,130 @@
   }
 
   // --- charts ------------------------------------------------------------------------------------
+  //
+  // The x axis spans the selected range (in whole buckets of the chart), never just the data: one
+  // day of data in "This month" is one day among the month's, with day ticks. Every bucket in the
+  // range has a slot, so a bar is as wide as its day whatever the other days hold, and a success
+  // rate is drawn as a flat line across its bucket (a lone bucket is a line, not a stray dot).
+  // Times are UTC, as the day buckets are. Each chart element records its x range and ticks in
+  // data-x-min, data-x-max and data-x-ticks (epoch seconds), which the browser test reads.
+
+  const DAY = 86400;
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const floorTo = (t, step) => Math.floor(t / step) * step;
+  const ceilTo = (t, step) => Math.ceil(t / step) * step;
+
+  // [start, end) of the selected range, widened to whole buckets of `step` seconds
+  function xRange(d, step) {
+    const lo = floorTo(d.window.since, step);
+    return [lo, Math.max(ceilTo(d.window.until, step), lo + step)];
+  }
+
+  function tickLabel(t, incr) {
+    const d = new Date(t * 1000);
+    const day = MONTHS[d.getUTCMonth()] + " " + d.getUTCDate();
+    if (incr >= DAY || (d.getUTCHours() === 0 && d.getUTCMinutes() === 0)) return day;
+    return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
+  }
+
+  function timeScale([lo, hi]) {
+    return { time: true, range: () => [lo, hi] };
+  }
+
+  function timeAxis(el) {
+    return {
+      space: 50,  // px between ticks: room for "Mar 10"
+      values: (u, splits, axis, space, incr) => {
+        el.dataset.xTicks = splits.join(",");
+        return splits.map((t) => tickLabel(t, incr));
+      },
+    };
+  }
+
+  function chartOptions(el, range, rest) {
+    return {
+      width: Math.max(280, el.clientWidth), height: 240,
+      tzDate: (t) => uPlot.tzDate(new Date(t * 1000), "Etc/UTC"),
+      hooks: { draw: [(u) => {
+        el.dataset.xMin = u.scales.x.min;
+        el.dataset.xMax = u.scales.x.max;
+      }] },
+      ...rest,
+      scales: { x: timeScale(range), ...rest.scales },
+    };
+  }
 
   function renderCharts(d) {
     if (typeof uPlot === "undefined") return;  // the page still works without charts
     for (const c of charts) c.destroy();
     charts = [];
-    const width = (id) => Math.max(280, $(id).clientWidth);
+    renderSpend(d);
+    renderHealth(d);
+  }
 
-    const days = d.spend_per_day;
-    const xs = days.map((r) => Date.parse(r.day + "T00:00:00Z") / 1000);
-    const spendEl = $("chart-spend");
-    spendEl.replaceChildren();
-    if (days.length) {
-      charts.push(new uPlot({
-        width: width("chart-spend"), height: 240,
-        scales: { x: { time: true, range: (u, lo, hi) => [lo - 43200, hi + 43200] }, usd: { auto: true, range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] },
-          n: { range: (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1] } },
-        axes: [
-          {},
-          { scale: "usd", values: (u, vals) => vals.map((v) => usd(v)), size: 70 },
-          { scale: "n", side: 1, grid: { show: false } },
-        ],
-        series: [
-          { value: (u, v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 10)) },
-          { label: "Spend", scale: "usd", fill: "rgba(37,99,235,0.35)", stroke: "#2563eb",
-            paths: uPlot.paths.bars({ size: [0.6, 60] }), value: (u, v) => (v === null ? "–" : usd(v)) },
-          { label: "Requests", scale: "n", stroke: "#d97706", width: 2, points: { show: true } },
-        ],
-      }, [xs, days.map((r) => Number(r.cost_usd)), days.map((r) => r.requests)], spendEl));
-    } else {
-      spendEl.textContent = "No spend in this range.";
+  function renderSpend(d) {
+    const el = $("chart-spend");
+    el.replaceChildren();
+    if (!d.spend_per_day.length) {
+      el.textContent = "No spend in this range.";
+      return;
     }
+    const range = xRange(d, DAY);
+    const byDay = new Map(d.spend_per_day.map((r) => [Date.parse(r.day + "T00:00:00Z") / 1000, r]));
+    const xs = [], spend = [], requests = [];
+    for (let day = range[0]; day < range[1]; day += DAY) {
+      const r = byDay.get(day);
+      xs.push(day + DAY / 2);  // a day's bars stand in the middle of the day
+      spend.push(r ? Number(r.cost_usd) : null);
+      requests.push(r ? r.requests : null);
+    }
+    const upTo = (u, lo, hi) => [0, hi > 0 ? hi * 1.1 : 1];
+    charts.push(new uPlot(chartOptions(el, range, {
+      scales: { usd: { range: upTo }, n: { range: upTo } },
+      axes: [
+        timeAxis(el),
+        { scale: "usd", values: (u, vals) => vals.map((v) => usd(v)), size: 70 },
+        { scale: "n", side: 1, grid: { show: false } },
+      ],
+      series: [
+        { value: (u, v) => (v === null ? "–" : new Date((v - DAY / 2) * 1000).toISOString().slice(0, 10)) },
+        { label: "Spend", scale: "usd", fill: "rgba(37,99,235,0.45)", stroke: "#2563eb",
+          paths: uPlot.paths.bars({ size: [0.42, 40], align: -1 }), points: { show: false },
+          value: (u, v) => (v === null ? "–" : usd(v)) },
+        { label: "Requests", scale: "n", fill: "rgba(217,119,6,0.45)", stroke: "#d97706",
+          paths: uPlot.paths.bars({ size: [0.42, 40], align: 1 }), points: { show: false },
+          value: (u, v) => (v === null ? "–" : int(v)) },
+      ],
+    }), [xs, spend, requests], el));
+  }
 
-    const healthEl = $("chart-health");
-    healthEl.replaceChildren();
+  function renderHealth(d) {
+    const el = $("chart-health");
+    el.replaceChildren();
     const providers = d.providers.filter((p) => p.buckets && p.buckets.length);
-    if (providers.length) {
-      const starts = [...new Set(providers.flatMap((p) => p.buckets.map((b) => b.start)))].sort((a, b) => a - b);
-      const series = providers.map((p) => {
-        const by = new Map(p.buckets.map((b) => [b.start, 100 * b.success_rate]));
-        return starts.map((s) => (by.has(s) ? by.get(s) : null));
-      });
-      charts.push(new uPlot({
-        width: width("chart-health"), height: 240,
-        scales: { x: { time: true }, y: { range: [0, 100] } },
-        axes: [{}, { values: (u, vals) => vals.map((v) => v + "%") }],
-        series: [{}, ...providers.map((p, i) => ({
-          label: p.provider, stroke: COLORS[i % COLORS.length], width: 2,
-          points: { show: true, size: 5 }, spanGaps: false, value: (u, v) => (v === null ? "–" : v.toFixed(1) + "%"),
-        }))],
-      }, [starts, ...series], healthEl));
-    } else {
-      healthEl.textContent = "No provider calls in this range.";
+    if (!providers.length) {
+      el.textContent = "No provider calls in this range.";
+      return;
     }
+    const step = d.health_bucket_s;
+    const range = xRange(d, step);
+    // every bucket's start and end: a rate holds from its bucket's start to its end
+    const xs = [...new Set(providers.flatMap((p) => p.buckets.flatMap((b) => [b.start, b.start + step])))]
+      .sort((a, b) => a - b);
+    const series = providers.map((p) => {
+      const rate = new Map(p.buckets.map((b) => [b.start, 100 * b.success_rate]));
+      return xs.map((x) => (rate.has(x) ? rate.get(x) : rate.has(x - step) ? rate.get(x - step) : null));
+    });
+    charts.push(new uPlot(chartOptions(el, range, {
+      scales: { y: { range: [0, 102] } },
+      axes: [timeAxis(el), { values: (u, vals) => vals.map((v) => v + "%") }],
+      series: [{ value: (u, v) => (v === null ? "–" : new Date(v * 1000).toISOString().slice(0, 16).replace("T", " ")) },
+        ...providers.map((p, i) => ({
+          label: p.provider, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false,
+          paths: uPlot.paths.stepped({ align: 1 }), points: { show: false },
+          value: (u, v) => (v === null ? "–" : v.toFixed(1) + "%"),
+        }))],
+    }), [xs, ...series], el));
   }
 
   // --- wiring ------------------------------------------------------------------------------------
