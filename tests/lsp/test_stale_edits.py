@@ -23,7 +23,7 @@ from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
 from tests.lsp.conftest import Notes, initialize_params, magray_toml
-from tests.lsp.editor_text import EditorBuffer, position
+from tests.lsp.editor_text import EditorBuffer, Encoding, position
 from tests.lsp.test_actions import actions
 
 Client = tuple[LanguageClient, Notes]
@@ -385,27 +385,28 @@ async def test_hover_explanation_stays_with_its_unit_when_text_moves(
     assert await hover("self.items") is None
 
 
-async def test_utf8_negotiated_positions(
-    raw_client: LanguageClient, workspace: Path, openai_fake: FakeOpenAI
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-32"])
+async def test_negotiated_position_encodings(
+    raw_client: LanguageClient, workspace: Path, openai_fake: FakeOpenAI, encoding: Encoding
 ) -> None:
-    """With positionEncoding utf-8 the rebased edit's characters are bytes."""
+    """With positionEncoding utf-8 (utf-32) the rebased edit's characters are bytes (code
+    points), computed on the typed text."""
     notes = Notes()
 
     @raw_client.feature("magray/stream")
     def on_stream(params: Any) -> None:
         notes.stream.append(params)
 
+    kind = lsp.PositionEncodingKind(encoding)
     params = initialize_params(workspace)
-    params.capabilities.general = lsp.GeneralClientCapabilities(
-        position_encodings=[lsp.PositionEncodingKind.Utf8]
-    )
+    params.capabilities.general = lsp.GeneralClientCapabilities(position_encodings=[kind])
     result = await raw_client.initialize_session(params)
-    assert result.capabilities.position_encoding == lsp.PositionEncodingKind.Utf8
+    assert result.capabilities.position_encoding == kind
     await raw_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.clearCache", [])
     )
     editor = Editor((raw_client, notes), workspace, SOURCE)
-    editor.buffer.encoding = "utf-8"
+    editor.buffer.encoding = encoding
     openai_fake.default = slow(DOCUMENT_ANSWER)
     action = await editor.listed("Add docstring")
     resolved = await editor.while_answering(
