@@ -29,7 +29,9 @@ from magray_lsp.context import (
     get_spec,
     normalized_code_key,
 )
+from magray_lsp.context.parse_cache import INLINE_PARSE_MAX_BYTES
 from magray_lsp.context.parsing import parse
+from magray_lsp.context.rebase import ByteEdit, rebase
 
 
 def generate(lines: int) -> str:
@@ -153,11 +155,68 @@ async def run(lines: int, repeat: int) -> list[tuple[str, float, str]]:
             f"target comments kept; {sizes}",
         )
     )
+    rows += change_log_rows(text, line, repeat)
     standalone = Document.from_text(text, path="bench.py")
     listing = timed(lambda: Document(uri, 0, spec, standalone.data).file_tokens, repeat)
     rows.append(
         ("file size estimate (listing)", median_ms(listing), f"{standalone.file_tokens} tokens")
     )
+    return rows
+
+
+def change_log_rows(text: str, line: int, repeat: int) -> list[tuple[str, float, str]]:
+    """A keystroke (`apply_change` alone: what didChange costs before any parse) with and
+    without a held snapshot, alternated so machine load hits both alike; then rebasing a
+    docstring edit over 100 logged keystrokes above the unit."""
+    cache = ParseCache()
+    uri = "file:///bench-log.py"
+    cache.open(uri, text, language_id="python", version=0)
+    # Per-burst means: single keystrokes are bimodal (a delete re-lexes less than an insert),
+    # and a median that sits between the two modes flips from run to run.
+    times: dict[bool, list[float]] = {False: [], True: []}
+    version = 0
+    for round_ in range(max(repeat, 2)):
+        # bursts of keystrokes (an answer is awaited for seconds), in alternating order so that
+        # machine load hits both variants alike
+        for held in (False, True) if round_ % 2 else (True, False):
+            mark = cache.hold(uri) if held else None
+            start = time.perf_counter()
+            for i in range(32):  # one cycle of the line index (flattened every 32 edits)
+                version += 1
+                new, end = ("x", 8) if i % 2 == 0 else ("", 9)  # type a character, delete it
+                cache.apply_change(uri, Range(Position(line, 8), Position(line, end)), new, version)
+            times[held].append((time.perf_counter() - start) / 32)
+            if mark is not None:
+                cache.release(uri, mark)
+    free, held = median_ms(times[False]), median_ms(times[True])
+    inline = "yes" if len(text.encode()) <= INLINE_PARSE_MAX_BYTES else "no (large file)"
+    rows = [
+        ("keystroke (apply_change), nothing held", free, f"mean of 32; inline parse: {inline}"),
+        (
+            "keystroke while an answer is awaited",
+            held,
+            f"change log kept; {held / free:.2f}× the above",
+        ),
+    ]
+    snapshot = cache.peek(uri)
+    assert snapshot is not None
+    mark = cache.hold(uri)
+    assert mark is not None
+    unit_line = snapshot.line_index.line_start(line - 2)
+    unit = (unit_line, snapshot.line_index.line_start(line + 1))
+    edit = ByteEdit(unit[0] + 4, unit[0] + 4, '    """Doc."""\n')
+    for i in range(100):
+        version += 1
+        cache.apply_change(uri, Range(Position(i, 0), Position(i, 0)), "#", version)
+    history = cache.changes_since(uri, mark)
+    assert history is not None
+    rebases = timed(
+        lambda: rebase(snapshot.data, history.current.data, history.changes, unit, [edit]), repeat
+    )
+    rows.append(
+        ("rebase an edit over 100 changes", median_ms(rebases), "map, then verify the unit's bytes")
+    )
+    cache.release(uri, mark)
     return rows
 
 

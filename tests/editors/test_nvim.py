@@ -296,3 +296,114 @@ def test_split_style(checks: dict[str, Any]) -> None:
     seen = checks["split"]
     assert seen["floating"] is False and seen["width"] == 40 and seen["cursor_stayed"]
     assert seen["text"] == "def f():\n    pass"  # refactor streams when configured
+
+
+# ------------------------------------------------------- typing while the model answers
+
+STALE_SOURCE = """import json
+# 😀 设置 — headers 🎉
+
+
+def first(line: str) -> str:
+    return line.strip()  # 名前 😀
+
+
+def second(line: str) -> str:
+    return line.lower()  # 二
+
+
+def third(line: str) -> str:
+    return line.upper()  # 三
+
+
+def fourth(line: str) -> str:
+    return line.title()  # 四
+"""
+STALE_DOCS = [
+    "Strip the line 😀 (first).",
+    "Lower-case the line (second).",
+    "Upper-case the line 三 (third).",
+    "Title-case the line (fourth).",
+    "Strip a CRLF line 😀 (fifth).",
+]
+
+
+def slow_doc(text: str) -> Reply:
+    """A document answer that streams for about three seconds."""
+    answer = f"```text\n{text}\n```"
+    words = answer.split(" ")
+    chunks = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    return Reply(text=answer, chunks=chunks, chunk_delay=3.0 / len(chunks))
+
+
+def with_doc(text: str, definition: str, doc: str) -> str:
+    assert text.count(definition) == 1
+    return text.replace(definition, f'{definition}\n    """{doc}"""')
+
+
+def test_typing_while_the_model_answers(
+    workspace: Path, openai_fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Neovim applies an edit whose version equals the buffer's, whatever text it was computed
+    on: the server must send edits rebased onto the buffer as it is now, or none."""
+    (workspace / ".magray.toml").write_text(
+        openai_only_toml(openai_fake.base_url, "sk-nvim-test", timeout=120)
+    )
+    (workspace / "stale.py").write_text(STALE_SOURCE)
+    crlf_source = STALE_SOURCE.replace("def first(", "def fifth(").replace("\n", "\r\n")
+    (workspace / "crlf.py").write_bytes(crlf_source.encode())
+    openai_fake.script(*(slow_doc(doc) for doc in STALE_DOCS))
+    results = run_lua(
+        "e2e_stale.lua",
+        {
+            "cmd": [sys.executable, "-m", "magray_lsp", "serve"],
+            "file": str(workspace / "stale.py"),
+            "crlf_file": str(workspace / "crlf.py"),
+            "docs": STALE_DOCS,
+        },
+        tmp_path,
+    )
+    # Neovim 0.11 offers utf-8 first and the server takes it: byte columns here (the UTF-16
+    # path, with the same emoji and CJK, runs in tests/lsp/test_stale_edits.py)
+    assert results["offset_encoding"] == "utf-8"
+    source = STALE_SOURCE.rstrip("\n")  # buffer text: lines joined, no final newline
+
+    # 1. three lines typed at the top while `first` was documented through the menu
+    typed = "import os\nimport re  # 🎉 三\nLIMIT = 3\n" + source
+    assert results["above"] == with_doc(typed, "def first(line: str) -> str:", STALE_DOCS[0])
+
+    # 2. `second` edited while its docstring was on the way: refused, nothing applied
+    typed = results["above"].replace(
+        "    return line.lower()  # 二", "    return line.lower().strip()  # 二"
+    )
+    assert results["inside"] == typed
+    assert STALE_DOCS[1] not in results["inside"]
+
+    # 3. a function typed below while :MagrayDocument ran on `third`
+    typed = typed + "\n\n\ndef tail() -> str:\n    return '尾 🎉'"
+    assert results["below"] == with_doc(typed, "def third(line: str) -> str:", STALE_DOCS[2])
+
+    # 4. a line inserted in `fourth` during :MagrayDocument: refused
+    typed = results["below"].replace(
+        "    return line.title()", "    line = line or ''  # 四\n    return line.title()"
+    )
+    assert results["command_inside"] == typed
+    assert (workspace / "stale.py").read_text() == typed + "\n"
+
+    refusals = [
+        m for m in results["messages"] if "changed while the model was answering" in m["msg"]
+    ]
+    assert len(refusals) == 2, results["messages"]
+    assert not [m for m in results["messages"] if "newer than edits" in m["msg"]]
+
+    # 5. CRLF: the file on disk keeps CRLF everywhere and has the docstring in the right place
+    assert results["fileformat"] == "dos"
+    written = (workspace / "crlf.py").read_bytes().decode()
+    expected = "import os  # 😀\nimport re\n" + with_doc(
+        STALE_SOURCE.replace("def first(", "def fifth("),
+        "def fifth(line: str) -> str:",
+        STALE_DOCS[4],
+    )
+    assert written == expected.replace("\n", "\r\n")
+    chats = [r for r in openai_fake.requests if r.path.endswith("/chat/completions")]
+    assert len(chats) == 5

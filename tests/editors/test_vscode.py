@@ -152,6 +152,10 @@ USER_SETTINGS = {
     "chat.commandCenter.enabled": False,
     "git.enabled": False,
     "files.autoSave": "off",
+    # typed text must be exactly what the test types
+    "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+    "editor.suggestOnTriggerCharacters": False,
+    "editor.acceptSuggestionOnEnter": "off",
 }
 
 
@@ -322,3 +326,45 @@ def test_document_action_by_keyboard_edits_the_file_and_shows_the_cost(
     ]
 
     assert screenshot.stat().st_size > 10_000
+
+
+def test_document_lands_right_although_lines_were_typed_above_meanwhile(
+    code_server: str, workspace: Path, tmp_path: Path, openai_fake: FakeOpenAI
+) -> None:
+    """Ctrl+. → "Add docstring"; while the (slow) answer streams, three lines are typed at the
+    top of the file. The edit VS Code applies was rebased onto the typed text: the docstring is
+    under `def parse_header`, not three lines too high."""
+    answer = f"```text\n{DOCSTRING}\n```"
+    words = answer.split(" ")
+    chunks = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    openai_fake.script(Reply(text=answer, chunks=chunks, chunk_delay=12.0 / len(chunks)))
+    ARTIFACTS.mkdir(exist_ok=True)
+    typed = ["import os", "import re  # 三 🎉", "LIMIT = 3"]
+    report = drive(
+        {
+            "url": code_server,
+            "file": "http_headers.py",
+            "line": 5,
+            "column": 9,
+            "pick": "Add docstring to `parse_header`",
+            "typeAbove": {"busyText": "magray: document", "lines": typed},
+            "expectText": DOCSTRING,
+            "statusText": "gpt-4o-mini",
+            "screenshot": str(ARTIFACTS / "vscode-e2e-typing.png"),
+            "failureScreenshot": str(ARTIFACTS / "vscode-e2e-typing-failure.png"),
+            "playwright": str(EXTENSION_DIR / "package.json"),
+            "chromium": str(CHROMIUM),
+            "timeoutMs": DRIVE_TIMEOUT_MS,
+        }
+    )
+    print(f"vscode typing e2e timings (s since page load): {report['timings']}")
+    # the typing happened while the answer was still streaming (the spinner was still there)
+    assert report["seen"]["typedWhileStreaming"] >= 1, report["seen"]
+    saved = (workspace / "http_headers.py").read_text()
+    # lines typed one above the other at the very top: the last one typed comes first
+    expected = (
+        "\n".join(reversed(typed))
+        + "\n"
+        + SAMPLE.replace("-> tuple[str, str]:\n", f'-> tuple[str, str]:\n    """{DOCSTRING}"""\n')
+    )
+    assert saved == expected

@@ -2,30 +2,9 @@
 --   nvim --headless --clean -u NONE --cmd "set rtp^=editors/nvim" -l e2e_actions.lua params.json
 -- params: { cmd = argv, file = path, out = results.json }
 -- Everything observed goes into results.json; pytest asserts on it.
-local params = vim.json.decode(table.concat(vim.fn.readfile(arg[1]), "\n"))
-local results = { messages = {}, status_events = 0, steps = {} }
-local TIMEOUT = 60000
-
-local function write_results()
-  vim.fn.writefile({ vim.json.encode(results) }, params.out)
-end
-
--- keep what the plugin and Neovim tell the user (errors from the server included)
-vim.notify = function(msg, level)
-  table.insert(results.messages, { msg = tostring(msg), level = level })
-end
-
-local function wait(what, fn)
-  local ok = vim.wait(TIMEOUT, fn, 20)
-  table.insert(results.steps, { step = what, ok = ok })
-  if not ok then
-    error("timed out waiting for " .. what, 0)
-  end
-end
-
-local function buffer_text(buf)
-  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
-end
+local e2e = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/e2e.lua")
+local params, results, wait, buffer_text = e2e.params, e2e.results, e2e.wait, e2e.buffer_text
+results.status_events = 0
 
 local function main()
   local magray = require("magray")
@@ -53,14 +32,7 @@ local function main()
     end,
   })
 
-  vim.cmd.edit(vim.fn.fnameescape(params.file))
-  local buf = vim.api.nvim_get_current_buf()
-  vim.bo[buf].filetype = "python" -- -u NONE: no filetype detection, so set it as a plugin would
-  wait("client attached", function()
-    local client = vim.lsp.get_clients({ bufnr = buf, name = "magray" })[1]
-    return client ~= nil and client.initialized == true
-  end)
-  local client = vim.lsp.get_clients({ bufnr = buf, name = "magray" })[1]
+  local buf, client = e2e.open(params.file)
   results.client = { root_dir = client.root_dir, offset_encoding = client.offset_encoding }
 
   -- 1. document through the code-action menu, filtered to our kind and applied
@@ -126,9 +98,4 @@ local function main()
   }
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  results.error = err
-end
-write_results()
-vim.cmd("qa!")
+e2e.run(main)

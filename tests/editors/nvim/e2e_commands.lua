@@ -1,32 +1,10 @@
 -- Driven by tests/editors/test_nvim.py: the user commands, keymaps, settings and :checkhealth
 -- against the real magray-lsp. params: { cmd = argv, file = path, out = results.json }
-local params = vim.json.decode(table.concat(vim.fn.readfile(arg[1]), "\n"))
-local results = { messages = {}, steps = {} }
-local TIMEOUT = 60000
+local e2e = dofile(vim.fs.dirname(debug.getinfo(1, "S").source:sub(2)) .. "/e2e.lua")
+local params, results, wait, buffer_text = e2e.params, e2e.results, e2e.wait, e2e.buffer_text
 
-vim.notify = function(msg, level)
-  table.insert(results.messages, { msg = tostring(msg), level = level })
-end
-
-local function wait(what, fn)
-  local ok = vim.wait(TIMEOUT, fn, 20)
-  table.insert(results.steps, { step = what, ok = ok })
-  if not ok then
-    error("timed out waiting for " .. what, 0)
-  end
-end
-
-local function buffer_text(buf)
-  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
-end
-
-local function message_seen(pattern)
-  for _, m in ipairs(results.messages) do
-    if m.msg:find(pattern, 1, true) then
-      return true
-    end
-  end
-  return false
+local function message_seen(text)
+  return e2e.messages_with(text) > 0
 end
 
 local function main()
@@ -42,13 +20,7 @@ local function main()
 
   -- editor settings override .magray.toml per key (its budget is 20)
   results.setup = magray.setup({ cmd = params.cmd, keymaps = true, settings = { budget = { monthly_usd = 50 } } })
-  vim.cmd.edit(vim.fn.fnameescape(params.file))
-  local buf = vim.api.nvim_get_current_buf()
-  vim.bo[buf].filetype = "python"
-  wait("client attached", function()
-    local client = vim.lsp.get_clients({ bufnr = buf, name = "magray" })[1]
-    return client ~= nil and client.initialized == true
-  end)
+  local buf = e2e.open(params.file)
   results.keymaps = {}
   for _, lhs in ipairs({ "<leader>me", "<leader>md", "<leader>mr", "<leader>mu", "<leader>mo" }) do
     local map = vim.fn.maparg(lhs, "n", false, true)
@@ -81,7 +53,7 @@ local function main()
   local hover = vim.lsp.buf_request_sync(buf, "textDocument/hover", {
     textDocument = { uri = vim.uri_from_bufnr(buf) },
     position = { line = 5, character = 8 },
-  }, TIMEOUT)
+  }, e2e.TIMEOUT)
   for _, res in pairs(hover or {}) do
     results.hover = res.result and res.result.contents and res.result.contents.value
   end
@@ -130,9 +102,4 @@ local function main()
   results.health = buffer_text(vim.api.nvim_get_current_buf())
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  results.error = err
-end
-vim.fn.writefile({ vim.json.encode(results) }, params.out)
-vim.cmd("qa!")
+e2e.run(main)

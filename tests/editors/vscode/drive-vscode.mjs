@@ -147,6 +147,24 @@ try {
   seen.menu = await pickAction(opts.pick);
   mark("action picked");
 
+  if (opts.typeAbove) {
+    // The user keeps typing while the model answers: once the answer streams (the status bar
+    // spins), type lines at the top of the file, one by one, through the keyboard.
+    await page.locator(".statusbar-item", { hasText: opts.typeAbove.busyText }).first().waitFor({ state: "visible" });
+    mark("answer streaming");
+    for (const line of opts.typeAbove.lines) {
+      await page.keyboard.press("Control+Home");
+      await page.keyboard.press("Enter");
+      await page.keyboard.press("ArrowUp");
+      await page.keyboard.type(line);
+      await page.keyboard.press("Escape"); // no suggestion widget may eat the next key
+    }
+    seen.typedWhileStreaming = await page
+      .locator(".statusbar-item", { hasText: opts.typeAbove.busyText })
+      .count();
+    mark("typed above");
+  }
+
   // The action resolves (the LLM call) and VS Code applies the edit.
   seen.editor = await until("the edit in the editor", async () => {
     const text = await editorText();
