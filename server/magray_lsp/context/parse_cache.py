@@ -6,19 +6,26 @@ parse); their tree is brought up to date when someone asks for it: first by an i
 re-parse on the loop with a hard deadline (a typical one takes ~1 ms even at 20k lines), and if
 that runs out, or there is no previous tree, in a worker thread. Every method except
 `get_document`/`get_tree` is synchronous and meant to be called from the event loop thread.
+
+While a request holds an older snapshot (`hold`, `bookmark`), the content changes made since are
+kept (`changes_since`), so an edit computed on that snapshot can be carried onto the current text
+or refused (context/rebase.py). With nothing held, nothing is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .document import MAX_PARSE_BYTES, Document, detect_language
 from .parsing import ParseCancelled, parse, parse_yielding
 from .positions import DEFAULT_ENCODING, PositionEncoding, Range, encode
+from .rebase import Change
 
 if TYPE_CHECKING:
     from tree_sitter import Tree
@@ -38,8 +45,44 @@ _MAX_ROUNDS = 4
 #: Past this many unparsed edits, replaying them costs more than it saves: parse afresh.
 _MAX_PENDING_EDITS = 1000
 
+#: Content changes kept for held snapshots, per document. Past this the oldest are dropped and
+#: a snapshot from before them can no longer be rebased (its edit is refused, never misplaced).
+MAX_LOGGED_CHANGES = 4096
+#: Listings (`bookmark`) whose snapshot stays rebasable, per document: the newest few menus.
+MAX_BOOKMARKS = 4
+
 # (start_byte, old_end_byte, new_end_byte, start_point, old_end_point, new_end_point)
 _Edit = tuple[int, int, int, tuple[int, int], tuple[int, int], tuple[int, int]]
+_generations = itertools.count(1)
+
+
+class Mark(NamedTuple):
+    """One snapshot's place in a document's history: which opening of the uri (`generation`;
+    a reopened document starts a new history) and how many changes into it (`seq`)."""
+
+    generation: int
+    seq: int
+
+    def token(self) -> str:
+        return f"{self.generation}.{self.seq}"
+
+    @classmethod
+    def from_token(cls, token: object) -> Mark | None:
+        """The mark a `token()` string stood for, or None for anything else."""
+        if not isinstance(token, str):
+            return None
+        generation, _, seq = token.partition(".")
+        if not (generation.isdigit() and seq.isdigit()):
+            return None
+        return cls(int(generation), int(seq))
+
+
+class History(NamedTuple):
+    """The newest snapshot and the changes that lead to it from a held one, oldest first."""
+
+    current: Document
+    mark: Mark
+    changes: list[Change]
 
 
 @dataclass(eq=False)
@@ -54,6 +97,13 @@ class _State:
     edits: list[tuple[int, _Edit]] = field(default_factory=list)
     worker: tuple[int, asyncio.Task[Document | None]] | None = None
     closed: bool = False
+    generation: int = field(default_factory=lambda: next(_generations))
+    #: held snapshots: seq → how many holders; the log keeps every change after the oldest
+    holds: dict[int, int] = field(default_factory=dict)
+    bookmarks: deque[int] = field(default_factory=deque)
+    #: (seq after the change, change); complete for every seq > log_floor
+    log: deque[tuple[int, Change]] = field(default_factory=deque)
+    log_floor: int = 0
 
     @property
     def tracking_edits(self) -> bool:
@@ -114,6 +164,77 @@ class ParseCache:
         state = self._docs.get(uri)
         return state.current if state is not None else None
 
+    # -- snapshots held while a model answers ---------------------------------
+
+    def mark_of(self, uri: str, doc: Document | None = None) -> Mark | None:
+        """The mark of `doc` (default: the newest snapshot), if it is the newest or the newest
+        parsed snapshot of the open document; None otherwise."""
+        state = self._docs.get(uri)
+        if state is None:
+            return None
+        if doc is None or doc is state.current:
+            return Mark(state.generation, state.seq)
+        if doc is state.parsed:
+            return Mark(state.generation, state.parsed_seq)
+        return None
+
+    def hold(self, uri: str, doc: Document | None = None) -> Mark | None:
+        """Keep the changes made after `doc` (default: the newest snapshot) until `release`.
+        None when `doc` is not a snapshot of the open document whose changes are all known."""
+        mark = self.mark_of(uri, doc)
+        state = self._docs.get(uri)
+        if mark is None or state is None or mark.seq < state.log_floor:
+            return None
+        state.holds[mark.seq] = state.holds.get(mark.seq, 0) + 1
+        return mark
+
+    def release(self, uri: str, mark: Mark) -> None:
+        """Undo one `hold`; changes nobody can rebase over any more are dropped."""
+        state = self._docs.get(uri)
+        if state is None or state.generation != mark.generation or mark.seq not in state.holds:
+            return
+        state.holds[mark.seq] -= 1
+        if state.holds[mark.seq] == 0:
+            del state.holds[mark.seq]
+        self._trim(state)
+
+    def bookmark(self, uri: str) -> Mark | None:
+        """`hold` the newest snapshot for a code-action listing the user may resolve later;
+        only the newest MAX_BOOKMARKS distinct snapshots stay held."""
+        state = self._docs.get(uri)
+        if state is None:
+            return None
+        mark = Mark(state.generation, state.seq)
+        if state.bookmarks and state.bookmarks[-1] == mark.seq:
+            return mark
+        self.hold(uri)
+        state.bookmarks.append(mark.seq)
+        if len(state.bookmarks) > MAX_BOOKMARKS:
+            self.release(uri, Mark(state.generation, state.bookmarks.popleft()))
+        return mark
+
+    def changes_since(self, uri: str, mark: Mark) -> History | None:
+        """The newest snapshot and the changes since `mark`; None when the document was closed
+        or reopened since, or the changes are no longer all known."""
+        state = self._docs.get(uri)
+        if state is None or state.generation != mark.generation or mark.seq > state.seq:
+            return None
+        if mark.seq == state.seq:
+            return History(state.current, mark, [])
+        if mark.seq < state.log_floor:
+            return None
+        changes = [change for seq, change in state.log if seq > mark.seq]
+        return History(state.current, Mark(state.generation, state.seq), changes)
+
+    def _trim(self, state: _State) -> None:
+        if not state.holds:
+            state.log.clear()
+            state.log_floor = state.seq
+            return
+        oldest = min(state.holds)
+        while state.log and state.log[0][0] <= oldest:
+            state.log_floor = state.log.popleft()[0]
+
     def apply_change(
         self,
         uri: str,
@@ -146,6 +267,14 @@ class ParseCache:
         new_doc = Document(uri, version, doc.language, new_data, line_index=new_index)
         state.seq += 1
         state.current = new_doc
+        if state.holds:  # someone may rebase an edit over this change
+            state.log.append((state.seq, Change(start, old_end, len(inserted))))
+            if len(state.log) > MAX_LOGGED_CHANGES:
+                state.log_floor = state.log.popleft()[0]
+                while state.bookmarks and state.bookmarks[0] < state.log_floor:
+                    self.release(uri, Mark(state.generation, state.bookmarks.popleft()))
+        else:
+            state.log_floor = state.seq
         if not self._parseable(new_doc):
             state.parsed, state.parsed_seq, state.edits = None, -1, []
             return new_doc
@@ -292,4 +421,4 @@ def _common_affixes(a: bytes, b: bytes) -> tuple[int, int]:
     return prefix, lo
 
 
-__all__ = ["INLINE_PARSE_MAX_BYTES", "ParseCache"]
+__all__ = ["INLINE_PARSE_MAX_BYTES", "MAX_LOGGED_CHANGES", "History", "Mark", "ParseCache"]

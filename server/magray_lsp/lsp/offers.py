@@ -37,6 +37,8 @@ class Offer:
     title: str
     kind: str
     unit: str
+    #: the unit's kind ("" without a named unit): with `unit`, what resolving must find again
+    unit_kind: str = ""
 
 
 def unit_at(doc: Document, start: int, end: int) -> Unit | None:
@@ -80,6 +82,7 @@ def offers(gateway: Gateway, doc: Document, start: int, end: int, *, private: bo
                 f"{verb} {label} — {suffix}",
                 KINDS[action],
                 unit.qualified_name if unit else "",
+                unit.kind if unit is not None and unit.name else "",
             )
         )
     return out

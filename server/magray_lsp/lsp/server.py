@@ -18,6 +18,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -34,16 +35,30 @@ from magray_lsp.task import Action
 
 if TYPE_CHECKING:
     from magray_lsp.actions.perform import ActionResult
+    from magray_lsp.actions.target import Target
     from magray_lsp.catalog import Catalog
     from magray_lsp.context.document import Document
-    from magray_lsp.context.parse_cache import ParseCache
+    from magray_lsp.context.parse_cache import Mark, ParseCache
     from magray_lsp.context.positions import PositionEncoding
+    from magray_lsp.context.units import Unit
     from magray_lsp.dashboard.server import RunningDashboard
     from magray_lsp.gateway import Gateway, GatewayEvent
+    from magray_lsp.lsp.rebasing import UnitIdentity
     from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 
 log = logging.getLogger(__name__)
 ACTIONS: tuple[Action, ...] = ("explain", "document", "refactor")
+EDIT_ACTIONS: tuple[Action, ...] = ("document", "refactor")
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """An action's result, the snapshot it was computed on (`target.doc`) and, for edits, the
+    edit carried onto the newest version of the document (stamped with that version)."""
+
+    result: ActionResult
+    target: Target
+    edit: lsp.WorkspaceEdit | None = None
 
 
 def fs_path(uri: str) -> Path:
@@ -63,8 +78,8 @@ class MagrayServer(LanguageServer):
         self._setup_done = asyncio.Event()
         self._setup_error: str | None = None
         self.settings: dict[str, Any] = {}
-        #: hover memory: (uri, normalized unit key) → markdown explanation
-        self.explanations: dict[tuple[str, str], str] = {}
+        #: hover memory: (uri, unit kind, qualified name, normalized unit key) → markdown
+        self.explanations: dict[tuple[str, str, str, str], str] = {}
         self.encoding: PositionEncoding = "utf-16"
         self.closing: asyncio.Future[Any] | None = None
         self._reparse_timers: dict[str, asyncio.TimerHandle] = {}
@@ -237,24 +252,73 @@ class MagrayServer(LanguageServer):
         rng: lsp.Range,
         instruction: str | None,
         work_done_token: lsp.ProgressToken | None = None,
-    ) -> ActionResult:
+        *,
+        unit: UnitIdentity | None = None,
+    ) -> Ran:
+        """Run `action` on `rng` of the newest version of `uri` (on `unit`, when given: the
+        unit a listed action was offered for must still be there)."""
+        doc = self.document(uri)
+        start, end = self.offsets(doc, rng)
+        first = self.parses.hold(uri)  # the version `rng` is in, until the tree is ready
+        assert first is not None  # `doc` is the newest snapshot of an open document
+        try:
+            tree_doc = await self.parses.get_document(uri)  # waits for a big file's parse
+            if tree_doc is None or self.parses.mark_of(uri, tree_doc) != self.parses.mark_of(uri):
+                raise MagrayError("the document changed; try again")
+            start, end = self._moved(uri, first, (start, end))  # typed while it parsed
+            held = self.parses.hold(uri)  # the snapshot the edit will be computed on
+            assert held is not None
+        finally:
+            self.parses.release(uri, first)
+        try:
+            return await self._run_on(
+                action, uri, tree_doc, held, (start, end), instruction, work_done_token, unit
+            )
+        finally:
+            self.parses.release(uri, held)
+
+    def _moved(self, uri: str, mark: Mark, span: tuple[int, int]) -> tuple[int, int]:
+        from magray_lsp.context.rebase import map_span
+
+        history = self.parses.changes_since(uri, mark)
+        if history is None:
+            raise MagrayError("the document changed; try again")
+        start, end, touched = map_span(history.changes, span)
+        if touched:
+            raise MagrayError("the document changed; try again")
+        return start, end
+
+    async def _run_on(
+        self,
+        action: Action,
+        uri: str,
+        tree_doc: Document,
+        held: Mark,
+        span: tuple[int, int],
+        instruction: str | None,
+        work_done_token: lsp.ProgressToken | None,
+        unit: UnitIdentity | None,
+    ) -> Ran:
         from magray_lsp.actions.perform import run_action
         from magray_lsp.actions.target import Target
         from magray_lsp.gateway import Fallback
+        from magray_lsp.lsp.rebasing import ListingOutdated, rebased_edit
         from magray_lsp.lsp.status import STATUS_METHOD, STREAM_METHOD, status_payload
         from magray_lsp.privacy.policy import is_private
         from magray_lsp.providers.base import TextDelta
 
-        doc = self.document(uri)
         runtime, path = self.runtime_for(uri)
-        if (reason := self.too_large(doc, runtime)) is not None:
+        if (reason := self.too_large(tree_doc, runtime)) is not None:
             raise MagrayError(reason)
         private = is_private(path, runtime.root, runtime.gateway.config.privacy)
-        start, end = self.offsets(doc, rng)
-        tree_doc = await self.parses.get_document(uri)  # waits for a big file's parse
-        if tree_doc is None or tree_doc.version != doc.version:
-            raise MagrayError("the document changed; try again")
-        target = Target(tree_doc, start, end, path, private)
+        target = Target(tree_doc, span[0], span[1], path, private)
+        if unit is not None:
+            found = target.unit()
+            if found is None or (found.kind, found.qualified_name) != unit:
+                raise ListingOutdated(
+                    f"the code changed since the code actions were listed: `{unit[1]}` is no "
+                    "longer there; list them again"
+                )
         request_id = uuid.uuid4().hex[:12]
         progress = await self._progress_begin(action, work_done_token)
         chunks = 0
@@ -307,7 +371,12 @@ class MagrayServer(LanguageServer):
         budget = runtime.gateway.budget_status()
         if budget.warn and outcome.cost_usd:
             self.warn(f"monthly spend {status['monthUsd']} of {status['budgetUsd']} USD budget")
-        return result
+        if action not in EDIT_ACTIONS:
+            return Ran(result, target)
+        # Right before it is sent: the newest version, and the edit carried onto it (or refused)
+        guard = result.prepared.context.byte_span
+        edit = rebased_edit(self.parses, uri, held, tree_doc, result.edits, guard, self.encoding)
+        return Ran(result, target, edit)
 
     async def _progress_begin(
         self, action: Action, token: lsp.ProgressToken | None
@@ -329,20 +398,19 @@ class MagrayServer(LanguageServer):
         )
         return token
 
-    def remember_explanation(self, result: ActionResult, uri: str) -> str:
-        from magray_lsp.context.normalize import normalized_unit_key
-        from magray_lsp.lsp.offers import unit_at
+    def remember_explanation(self, ran: Ran, uri: str) -> str:
+        """The explanation's markdown, remembered for hover under the identity of the unit it
+        explains in the snapshot it was computed on (not a byte span: the text moves)."""
         from magray_lsp.lsp.status import status_text
 
-        target_doc = self.parses.peek(uri)
+        result = ran.result
         ctx = result.prepared.context
         header = f"### `{ctx.unit}`\n\n" if ctx.unit else ""
         footer = status_text(result.outcome)
         markdown = f"{header}{result.markdown}\n\n---\n*{footer}*"
-        if target_doc is not None:
-            unit = unit_at(target_doc, *ctx.byte_span)
-            if unit is not None:
-                self.explanations[(uri, normalized_unit_key(target_doc, unit))] = markdown
+        unit = ran.target.unit()
+        if unit is not None:
+            self.explanations[explanation_key(uri, ran.target.doc, unit)] = markdown
         return markdown
 
     async def open_dashboard(self, runtime: WorkspaceRuntime) -> str:
@@ -379,20 +447,12 @@ class MagrayServer(LanguageServer):
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, markdown))
 
 
-def workspace_edit(uri: str, version: int, result: ActionResult) -> lsp.WorkspaceEdit:
-    edits = [
-        lsp.TextEdit(
-            lsp.Range(
-                lsp.Position(e.start_line, e.start_char), lsp.Position(e.end_line, e.end_char)
-            ),
-            e.new_text,
-        )
-        for e in result.edits
-    ]
-    doc_id = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
-    return lsp.WorkspaceEdit(
-        document_changes=[lsp.TextDocumentEdit(text_document=doc_id, edits=edits)]
-    )
+def explanation_key(uri: str, doc: Document, unit: Unit) -> tuple[str, str, str, str]:
+    """Hover memory key: the unit's kind, qualified name and content (comment- and
+    whitespace-insensitive), so an explanation never attaches to another unit."""
+    from magray_lsp.context.normalize import normalized_unit_key
+
+    return (uri, unit.kind, unit.qualified_name, normalized_unit_key(doc, unit))
 
 
 def after_setup(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
@@ -570,6 +630,7 @@ def create_server() -> MagrayServer:
     @after_setup
     def code_action(ls: MagrayServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         from magray_lsp.lsp.offers import offers
+        from magray_lsp.lsp.rebasing import listing_data
         from magray_lsp.privacy.policy import is_private
 
         uri = params.text_document.uri
@@ -595,10 +656,20 @@ def create_server() -> MagrayServer:
             and "edit" in caps.code_action.resolve_support.properties
         )
         out = []
+        listed: dict[str, Any] | None = None
         for offer in offers(runtime.gateway, doc, start, end, private=private):
             if only and not any(offer.kind == k or offer.kind.startswith(k + ".") for k in only):
                 continue
-            args = [{"uri": uri, "range": ls.protocol._converter.unstructure(params.range)}]
+            if listed is None:  # this snapshot's changes are kept while the menu may be used
+                listed = {"mark": ls.parses.bookmark(uri), "offsets": (start, end)}
+            identity = (offer.unit_kind, offer.unit) if offer.unit_kind else None
+            args = [
+                {
+                    "uri": uri,
+                    "range": ls.protocol._converter.unstructure(params.range),
+                    **listing_data(listed["mark"], listed["offsets"], identity),
+                }
+            ]
             action = lsp.CodeAction(title=offer.title, kind=offer.kind)
             if not resolves:
                 action.command = lsp.Command(offer.title, f"magray.{offer.action}", arguments=args)
@@ -611,6 +682,7 @@ def create_server() -> MagrayServer:
     @after_setup
     async def resolve(ls: MagrayServer, action: lsp.CodeAction) -> lsp.CodeAction:
         from magray_lsp.actions.perform import ActionError
+        from magray_lsp.lsp.rebasing import relocate
 
         data = action.data if isinstance(action.data, dict) else {}
         kind = data.get("action")
@@ -621,20 +693,16 @@ def create_server() -> MagrayServer:
         except MagrayError as exc:  # not data this server made: the client's mistake
             raise JsonRpcInvalidParams(f"codeAction/resolve: {exc}") from None
         try:
-            result = await ls.run(kind, uri, rng, instruction)
+            rng, unit = relocate(ls.parses, uri, rng, data, ls.encoding)
+            ran = await ls.run(kind, uri, rng, instruction, unit=unit)
         except (MagrayError, ActionError) as exc:
             ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
             return action
         if kind == "explain":  # nothing to edit: choosing the action shows the explanation
-            markdown = ls.remember_explanation(result, data["uri"])
-            await ls.show_explanation(markdown, result.prepared.context.unit)
+            markdown = ls.remember_explanation(ran, data["uri"])
+            await ls.show_explanation(markdown, ran.result.prepared.context.unit)
             return action
-        try:
-            version = ls.document(uri).version
-        except MagrayError as exc:  # closed while the model was answering: nothing to edit
-            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
-            return action
-        action.edit = workspace_edit(uri, version, result)
+        action.edit = ran.edit
         return action
 
     def action_target(ls: MagrayServer, data: dict[str, Any]) -> tuple[str, lsp.Range, str | None]:
@@ -669,30 +737,25 @@ def create_server() -> MagrayServer:
         ls: MagrayServer, action: Action, args: tuple[Any, ...]
     ) -> dict[str, Any]:
         from magray_lsp.actions.perform import ActionError
+        from magray_lsp.lsp.rebasing import relocate
 
         try:
             uri, rng, instruction = command_args(ls, args)
-            result = await ls.run(action, uri, rng, instruction)
+            rng, unit = relocate(ls.parses, uri, rng, args[0], ls.encoding)
+            ran = await ls.run(action, uri, rng, instruction, unit=unit)
         except (MagrayError, ActionError) as exc:
             ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
             return {"ok": False, "error": str(exc)}
         if action == "explain":
-            markdown = ls.remember_explanation(result, uri)
-            await ls.show_explanation(markdown, result.prepared.context.unit)
+            markdown = ls.remember_explanation(ran, uri)
+            await ls.show_explanation(markdown, ran.result.prepared.context.unit)
             # the ledger row's id: sent only after that row is committed (the gateway waits)
-            return {"ok": True, "markdown": markdown, "requestId": result.outcome.request_id}
-        try:
-            version = ls.document(uri).version
-        except MagrayError as exc:  # closed while the model was answering: nothing to edit
-            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
-            return {"ok": False, "error": str(exc)}
+            return {"ok": True, "markdown": markdown, "requestId": ran.result.outcome.request_id}
+        assert ran.edit is not None
         applied = await ls.workspace_apply_edit_async(
-            lsp.ApplyWorkspaceEditParams(
-                edit=workspace_edit(uri, version, result),
-                label=f"magray: {action}",
-            )
+            lsp.ApplyWorkspaceEditParams(edit=ran.edit, label=f"magray: {action}")
         )
-        return {"ok": bool(applied.applied), "edits": len(result.edits)}
+        return {"ok": bool(applied.applied), "edits": len(ran.result.edits)}
 
     @server.command("magray.explain")
     @after_setup
@@ -737,7 +800,6 @@ def create_server() -> MagrayServer:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     @after_setup
     async def hover(ls: MagrayServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        from magray_lsp.context.normalize import normalized_unit_key
         from magray_lsp.lsp.offers import unit_at
 
         uri = params.text_document.uri
@@ -748,39 +810,32 @@ def create_server() -> MagrayServer:
         unit = unit_at(doc, offset, offset)
         if unit is None:
             return None
-        known = ls.explanations.get((uri, normalized_unit_key(doc, unit)))
+        known = ls.explanations.get(explanation_key(uri, doc, unit))
         if known is None:
             runtime, _ = ls.runtime_for(uri)
             if not runtime.gateway.config.hover.auto:
                 return None  # never spend money on hover unless asked to
-            known = await auto_hover(ls, uri, doc, unit.byte_span, params.position)
+            known = await auto_hover(ls, uri, doc, unit.byte_span)
             if known is None:
                 return None
         return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, known))
 
     async def auto_hover(
-        ls: MagrayServer, uri: str, doc: Document, span: tuple[int, int], position: lsp.Position
+        ls: MagrayServer, uri: str, doc: Document, span: tuple[int, int]
     ) -> str | None:
         from magray_lsp.actions.perform import ActionError
 
+        hovered = ls.parses.mark_of(uri, doc)
         await asyncio.sleep(0.3)  # debounce: a newer hover request cancels this one meanwhile
-        current = ls.parses.peek(uri)
-        if current is None or current.version != doc.version:
-            return None
-        rng = doc.line_index.offsets_to_range(span[0], span[0], ls.encoding)
+        if hovered is None or ls.parses.mark_of(uri) != hovered:
+            return None  # typed meanwhile: `span` is of an older version
+        start = doc.line_index.position_at(span[0], ls.encoding)
+        cursor = lsp.Position(start.line, start.character)
         try:
-            result = await ls.run(
-                "hover",
-                uri,
-                lsp.Range(
-                    lsp.Position(rng.start.line, rng.start.character),
-                    lsp.Position(rng.start.line, rng.start.character),
-                ),
-                None,
-            )
+            ran = await ls.run("hover", uri, lsp.Range(cursor, cursor), None)
         except (MagrayError, ActionError):
             return None
-        return ls.remember_explanation(result, uri)
+        return ls.remember_explanation(ran, uri)
 
     @server.feature(lsp.SHUTDOWN)
     def shutdown(ls: MagrayServer, *args: Any) -> None:
