@@ -10,6 +10,7 @@ Action = Literal["explain", "document", "refactor", "hover"]
 
 @dataclass(frozen=True, slots=True)
 class Task:
+    #: the built-in action this task is routed and checked like
     action: Action
     #: the system and user prompt, already rendered from the action's template
     system: str
@@ -31,3 +32,10 @@ class Task:
     #: the file the task came from (for the ledger; never the code itself)
     source_path: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    #: the action's own name when it is not `action` itself: "fix", "tests", a custom action
+    #: ("simplify"); ledger rows, cache keys and `[routing.rules]` use it
+    name: str = ""
+
+    @property
+    def action_name(self) -> str:
+        return self.name or self.action

@@ -20,7 +20,8 @@ class Prompt:
 
 
 @cache
-def _template(action: str) -> tuple[str, str, str]:
+def template(action: str) -> tuple[str, str, str]:
+    """(system, user, version) of `prompts/{action}.md`, unfilled."""
     text = resources.files("magray_lsp").joinpath(f"prompts/{action}.md").read_text("utf-8")
     _, _, rest = text.partition("---system\n")
     system, _, user = rest.partition("---user\n")
@@ -29,5 +30,5 @@ def _template(action: str) -> tuple[str, str, str]:
 
 
 def render(action: str, **values: str) -> Prompt:
-    system, user, version = _template(action)
+    system, user, version = template(action)
     return Prompt(system.format_map(values), user.format_map(values), f"{action}@{version}")
