@@ -143,7 +143,8 @@ def append(scope: Scope, code: str) -> Candidate:
     if not data.strip():
         return Candidate(0, len(data), code + eol)
     ending = decode(data[len(data.rstrip(b"\r\n")) :])
-    gap = eol * max(0, 2 - ending.count("\n"))
+    blank = 2 if doc.language_name == "python" else 1  # PEP 8: two blank lines between defs
+    gap = eol * max(0, blank + 1 - ending.count("\n"))
     return Candidate(len(data), len(data), gap + code + eol)
 
 

@@ -85,7 +85,10 @@ def _variable_problem(
 ) -> str:
     path = ("actions", name, key)
     source = _source(origins, path)
-    where = f"{source.label}:{source.line_of(path, line)}" if source else "config"
+    if source is None:
+        where = "config"
+    else:  # editor settings have no lines
+        where = f"{source.label}:{source.line_of(path, line)}" if source.text else source.label
     if variable in PROMPT_VARIABLES:
         why = f"{{{variable}}} is not known when the menu is listed; a {key} may use " + ", ".join(
             f"{{{v}}}" for v in allowed

@@ -1,7 +1,8 @@
 """Templates of custom actions: `{name}` is a variable, everything else is literal.
 
 Only a brace pair around an identifier is a variable, so code in a prompt (`fn f() {}`,
-`{"a": 1}`) needs no escaping; `{{name}}` is the literal text `{name}`. Used by the config
+`{"a": 1}`, a JavaScript or shell `${name}`) needs no escaping; `{{name}}` is the literal
+text `{name}`. Used by the config
 models (to refuse unknown variables where the action is defined) and by the actions (to fill
 them in), so both read a template the same way.
 """
@@ -27,7 +28,7 @@ PROMPT_VARIABLES: tuple[str, ...] = (
 #: what a title or a `path` may use: known when the menu is listed, before anything is read
 LISTING_VARIABLES: tuple[str, ...] = ("unit", "kind", "language", "file", "module")
 
-_TOKEN = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOKEN = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def variables_in(template: str) -> Iterator[tuple[str, int]]:
