@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from magray_lsp.cost.ledger import Ledger
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import openai_only_toml
+
+from magray_lsp.cost.ledger import Ledger
 
 SOURCE = """import json
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from magray_lsp.actions.acceptance import Refusal
-from magray_lsp.actions.definitions import TESTS
 from magray_lsp.actions.defined import Inputs, prepare_defined
+from magray_lsp.actions.definitions import TESTS
 from magray_lsp.actions.source import Location
 from magray_lsp.actions.target import target_from_location
 from magray_lsp.context.document import Document

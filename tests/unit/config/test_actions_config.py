@@ -30,7 +30,10 @@ def load(root: Path, toml: str = "", files: dict[str, str] | None = None, **kw: 
 
 
 def test_a_table_and_a_prompt_file_both_define_actions(tmp_path: Path) -> None:
-    md = '+++\ntitle = "Tests for {unit}"\noutput = "new_file"\npath = "tests/test_{module}.py"\n+++\n\nWrite pytest tests:\n{code}\n'
+    md = (
+        '+++\ntitle = "Tests for {unit}"\noutput = "new_file"\npath = "tests/test_{module}.py"\n'
+        "+++\n\nWrite pytest tests:\n{code}\n"
+    )
     loaded = load(tmp_path, GOOD, {"pytests.md": md})
     assert loaded.problems == []
     assert set(loaded.config.actions) == {"simplify", "pytests"}
@@ -128,7 +131,10 @@ def test_prompt_file_errors_point_into_the_file(tmp_path: Path) -> None:
 
 
 def test_prompts_are_not_interpolated_from_the_environment(tmp_path: Path) -> None:
-    toml = '[actions.js]\nprompt = "Use `${name}` template literals in {code}; key ${OPENAI_API_KEY}"\n'
+    toml = (
+        '[actions.js]\nprompt = "Use `${name}` template literals in {code}; '
+        'key ${OPENAI_API_KEY}"\n'
+    )
     (tmp_path / ".magray.toml").write_text(toml)
     loaded = load_config(
         workspace=tmp_path, include_user=False, env={"OPENAI_API_KEY": "sk-secret", "name": "x"}
