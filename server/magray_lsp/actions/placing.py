@@ -113,7 +113,9 @@ def next_to_unit(where: Literal["above", "below"]) -> Place:
         lines = (line_start(data, unit.byte_span[0]), line_end(data, unit.byte_span[0]))
         body = reindented(replace(scope, span=lines), code).rstrip("\r\n")
         at = scope.span[0]
-        gap = eol if _defines(spec, code) else ""
+        top_level = not data[lines[0] : lines[1]][:1].isspace()
+        blank = 2 if spec is not None and spec.name == "python" and top_level else 1  # PEP 8
+        gap = eol * blank if _defines(spec, code) else ""
         if where == "above":
             return Candidate(at, at, body + eol + gap)
         broken = at > 0 and data[at - 1 : at] in (b"\n", b"\r")  # a last line may have no EOL
