@@ -19,10 +19,15 @@ from magray_lsp.cli import ACTIONS, dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.context.syntax_check import tree_issues
 from magray_lsp.cost.ledger import Ledger, default_ledger_path
-from magray_lsp.gateway import Fallback, Gateway, GatewayEvent
-from magray_lsp.headless import outcome_json, plan_json, summary_line, unified_diff
+from magray_lsp.gateway import Gateway
+from magray_lsp.headless import (
+    event_printer,
+    outcome_json,
+    plan_json,
+    summary_line,
+    unified_diff,
+)
 from magray_lsp.privacy.policy import is_private
-from magray_lsp.providers.base import TextDelta
 
 
 def _actions_of(args: argparse.Namespace, start: Path) -> tuple[Path, Catalog, ActionSet]:
@@ -113,9 +118,9 @@ async def run_named(args: argparse.Namespace) -> int:
         workspace=str(workspace),
         on_warning=lambda msg: print(f"magray-lsp: {msg}", file=sys.stderr),
     )
-    streaming = action.output == "show" and not args.json
+    on_event = event_printer(streaming=action.output == "show" and not args.json)
     try:
-        result = await run_defined(gateway, action, target, inputs, on_event=_printer(streaming))
+        result = await run_defined(gateway, action, target, inputs, on_event=on_event)
     finally:
         await gateway.aclose()
     return _report(args, result, target)
@@ -144,19 +149,6 @@ def _diagnostics(
         for i in issues
         if lo <= i.line <= hi
     )
-
-
-def _printer(streaming: bool) -> Any:
-    def on_event(event: GatewayEvent) -> None:
-        if isinstance(event, TextDelta) and streaming:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        elif isinstance(event, Fallback):
-            print(
-                f"\n[{event.failed} failed ({event.error}); trying {event.next}]", file=sys.stderr
-            )
-
-    return on_event
 
 
 def _report(args: argparse.Namespace, result: ActionResult, target: Target) -> int:

@@ -3,25 +3,10 @@
 -- menu (filtered by kind, applied); Fix runs on a linter's diagnostic with :Magray fix; an
 -- action with {input} is answered through vim.ui.input; :Magray completes the action names.
 -- params: { cmd = argv, file = path, out = results.json }
-local params = vim.json.decode(table.concat(vim.fn.readfile(arg[1]), "\n"))
-local results = { messages = {}, steps = {} }
-local TIMEOUT = 60000
-
-vim.notify = function(msg, level)
-  table.insert(results.messages, { msg = tostring(msg), level = level })
-end
-
-local function wait(what, fn)
-  local ok = vim.wait(TIMEOUT, fn, 20)
-  table.insert(results.steps, { step = what, ok = ok })
-  if not ok then
-    error("timed out waiting for " .. what, 0)
-  end
-end
-
-local function buffer_text(buf)
-  return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
-end
+local here = vim.fs.dirname(debug.getinfo(1, "S").source:sub(2))
+local h = dofile(vim.fs.joinpath(here, "harness.lua"))
+local params, results = h.start(arg[1])
+local wait, buffer_text = h.wait, h.buffer_text
 
 local function main()
   local magray = require("magray")
@@ -91,9 +76,4 @@ local function main()
   results.shout = { asked = asked, buffer = buffer_text(buf) }
 end
 
-local ok, err = xpcall(main, debug.traceback)
-if not ok then
-  results.error = err
-end
-vim.fn.writefile({ vim.json.encode(results) }, params.out)
-vim.cmd("qa!")
+h.run(main)
