@@ -23,7 +23,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcMethodNotFound
 
 from magray_lsp.actions.defined import Diagnostic, Inputs, listing_values, read_from_disk
 from magray_lsp.actions.definitions import ActionDef, action_set
-from magray_lsp.actions.perform import ActionError, FileEdit
+from magray_lsp.actions.perform import FileEdit
 from magray_lsp.actions.tasks import MAX_OUTPUT_TOKENS
 from magray_lsp.config.templates import uses
 from magray_lsp.context.document import Document, valid_text
@@ -342,6 +342,3 @@ def summary(ran: Ran) -> dict[str, Any]:
         out["file"] = str(result.file_edit.path)
         out["created"] = not result.file_edit.exists
     return out
-
-
-__all__ = ["ActionError", "Cancelled", "defined_offers", "run_defined_action", "summary"]

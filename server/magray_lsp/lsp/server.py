@@ -44,10 +44,10 @@ if TYPE_CHECKING:
     from magray_lsp.dashboard.server import RunningDashboard
     from magray_lsp.gateway import Gateway, GatewayEvent
     from magray_lsp.lsp.rebasing import UnitIdentity
+    from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 
     #: runs an action on a target (a defined action's own pipeline); default: `run_action`
     Perform = Callable[[Gateway, Target, Callable[[GatewayEvent], None]], Awaitable[ActionResult]]
-    from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 
 log = logging.getLogger(__name__)
 ACTIONS: tuple[Action, ...] = ("explain", "document", "refactor")
