@@ -151,3 +151,17 @@ async def test_the_cache_keys_on_the_action_and_its_input(
         False,
     )
     assert len([r for r in primary.requests if r.method == "POST"]) == 2
+
+
+async def test_a_private_file_never_reaches_a_remote_model_through_a_custom_action(
+    make_gateway: MakeGateway, primary: FakeOpenAI, secondary: FakeAnthropic, source: Path
+) -> None:
+    from magray_lsp.routing.router import NoRoute
+
+    located = target_from_location(Location(source, 5))
+    private = Target(located.doc, located.start, located.end, source, private=True)
+    remote = {"openai": {"remote": True}, "anthropic": {"remote": True}}  # not loopback-local
+    gw = gateway(make_gateway, llm=remote, routing={"rules": {"review": ["openai.default"]}})
+    with pytest.raises(NoRoute, match="private content: local providers only"):
+        await run(gw, "review", private)
+    assert not primary.requests and not secondary.requests
