@@ -17,6 +17,7 @@ from pytest_lsp.client import captured_exception_key
 from magray_lsp.context.document import Document
 from magray_lsp.context.edits import TextEditSpec, apply_edits
 from magray_lsp.cost.ledger import Ledger
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
@@ -29,6 +30,13 @@ title = "Simplify {unit}"
 prompt = "Simplify this {language} {kind} without changing behaviour:\\n{code}"
 output = "replace"
 languages = ["python"]
+
+[actions.review]
+title = "Review {unit}"
+prompt = "Review {code}"
+
+[routing.rules]
+review = ["anthropic.default"]
 
 [actions.shout]
 title = "Shout {unit}"
@@ -180,6 +188,27 @@ async def test_a_custom_replace_whose_answer_renames_the_unit_is_refused_by_name
     assert resolved.edit is None
     await wait_for(lambda: client.messages)
     assert "simplify: keeps-name" in client.messages[-1].message
+
+
+async def test_a_routing_rule_by_action_name_picks_its_model_in_the_title_and_the_run(
+    rich: Rich, workspace: Path, openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic
+) -> None:
+    client, notes, _ = rich
+    anthropic_fake.default = Reply(text="Reads well; `value` may be empty.")
+    uri = open_sample(client, workspace)
+    titles = [a.title for a in await listing(client, uri, at(4))]
+    assert any(t.startswith("Review parse_header — claude-3-5-haiku-latest ≈ $") for t in titles)
+    assert any(t.startswith("Simplify parse_header — gpt-4o-mini ≈ $") for t in titles)
+    result = await client.workspace_execute_command_async(
+        lsp.ExecuteCommandParams(
+            "magray.run", [{"action": "review", "uri": uri, "range": _json(at(4))}]
+        )
+    )
+    assert result["ok"] and result["markdown"] == "Reads well; `value` may be empty."
+    await wait_for(lambda: notes.status)
+    assert notes.status[-1]["provider"] == "anthropic"
+    assert notes.status[-1]["route"] == "[routing.rules] review"
+    assert not [r for r in openai_fake.requests if r.method == "POST"]
 
 
 async def test_new_file_action_creates_the_file_then_appends_to_it(
@@ -418,7 +447,12 @@ async def test_bad_definitions_are_located_diagnostics_and_the_other_actions_kee
         )
     )
     bad_md = (workspace / ".magray" / "actions" / "bad.md").as_uri()
-    await wait_for(lambda: len(client.diagnostics.get(config.as_uri(), [])) == 4, within=30)
+    await wait_for(
+        lambda: (
+            len(client.diagnostics.get(config.as_uri(), [])) == 4 and bad_md in client.diagnostics
+        ),
+        within=30,
+    )
     lines = text.splitlines()
     found = {
         (d.range.start.line, d.message.split(":", 1)[0])

@@ -78,6 +78,8 @@ def defined_offers(
         d for d in diagnostics if _overlaps(d.range, rng) and _severity(d) in ("error", "warning")
     ]
     out = []
+    rules = gateway.config.routing.rules
+    suffixes: dict[tuple[object, ...], str] = {}  # actions routed alike share one plan
     for definition in action_set(gateway.catalog).actions.values():
         config = definition.config
         if not definition.offered_for(here.language):
@@ -101,6 +103,10 @@ def defined_offers(
             private=private,
             model_pin=config.model,
         )
+        own_rule = task.name if task.name in rules else ""
+        routed = (task.action, task.max_output_tokens, task.model_pin, own_rule)
+        if routed not in suffixes:
+            suffixes[routed] = cost_suffix(gateway, task)
         extra: dict[str, object] | None = None
         if config.requires == "diagnostics" or uses(config.prompt, "diagnostics"):
             extra = {"diagnostics": [_converter.unstructure(d) for d in in_range]}
@@ -108,7 +114,7 @@ def defined_offers(
         out.append(
             Offer(
                 definition.name,
-                f"{title} — {cost_suffix(gateway, task)}",
+                f"{title} — {suffixes[routed]}",
                 definition.kind,
                 here.unit.qualified_name if here.unit else "",
                 here.unit.kind if here.unit is not None and here.unit.name else "",
