@@ -167,6 +167,9 @@ API_CASES = [
     ("all time", "api/dashboard?range=all"),
     ("30 days, provider=anthropic", "api/dashboard?range=30d&provider=anthropic"),
     ("30 days, one workspace", "api/dashboard?range=30d&workspace=/home/dev/web"),
+    # the rollups hold no action: a filtered view is read from the window's raw rows
+    ("24 hours, action=refactor", "api/dashboard?range=24h&action=refactor"),
+    ("30 days, action=refactor", "api/dashboard?range=30d&action=refactor"),
     ("/metrics (all time)", "metrics"),
 ]
 

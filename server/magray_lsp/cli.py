@@ -1,4 +1,5 @@
-"""Command line: `magray-lsp [serve] | explain | document | refactor | doctor | schema`."""
+"""Command line: `magray-lsp [serve] | explain | document | refactor | run NAME | actions |
+doctor | stats | dashboard | clear-cache | schema`."""
 
 from __future__ import annotations
 
@@ -58,6 +59,34 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--apply", action="store_true", help="write the edit to the file")
         if action == "refactor":
             p.add_argument("--instruction", "-i", help="what to change (default: simplify)")
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run an action by name (custom, fix, tests, or a built-in) at FILE:LINE[:COL]",
+    )
+    run.add_argument("name", metavar="NAME", help="see `magray-lsp actions`")
+    run.add_argument("location", metavar="FILE:LINE[:COL]")
+    run.add_argument("--model", metavar="PROVIDER.ALIAS", help="pin the model")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the routing decision and cost estimate without calling a provider",
+    )
+    run.add_argument("--apply", action="store_true", help="write the edit (or the new file)")
+    run.add_argument("--input", "-i", help="the action's {input} (refactor: the instruction)")
+    run.add_argument(
+        "--diagnostic",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a problem at FILE:LINE for fix (default: the syntax errors in the unit)",
+    )
+    actions = sub.add_parser(
+        "actions", parents=[common], help="list the actions defined here and where"
+    )
+    actions.add_argument("--json", action="store_true")
 
     serve = sub.add_parser("serve", help="run the language server on stdio (the default)")
     serve.add_argument(
@@ -136,6 +165,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from magray_lsp.headless import run_headless
 
             return asyncio.run(run_headless(args))
+        if args.command == "run":
+            from magray_lsp.headless_actions import run_named
+
+            return asyncio.run(run_named(args))
+        if args.command == "actions":
+            from magray_lsp.headless_actions import list_actions
+
+            return list_actions(args)
         from magray_lsp.lsp.server import create_server
 
         configure_logging(getattr(args, "log_file", None))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from magray_lsp.actions.definitions import action_set
 from magray_lsp.catalog import Catalog
 from magray_lsp.cli import dump, find_workspace
 from magray_lsp.config.loader import load_config
@@ -164,6 +165,8 @@ async def run_doctor(args: argparse.Namespace) -> int:
     workspace: Path = args.workspace or find_workspace(Path.cwd())
     loaded = load_config(workspace=workspace, extra_files=args.config)
     catalog = Catalog(loaded)
+    found = action_set(catalog)
+    problems = [*loaded.problems, *found.problems]  # broken custom actions (the rest work)
     try:
         team = await _team_check(loaded.config.team, workspace)
         rows = await asyncio.gather(*(_probe(catalog, n) for n in catalog.sections))
@@ -185,6 +188,8 @@ async def run_doctor(args: argparse.Namespace) -> int:
                     "default": default,
                     "notes": loaded.notes,
                     "pricing": prices,
+                    "actions": [a.name for a in found.custom()],
+                    "problems": problems,
                     "providers": rows,
                     "team": team,
                 }
@@ -197,6 +202,10 @@ async def run_doctor(args: argparse.Namespace) -> int:
             print(f"  note: {note}")
         for note in prices:
             print(f"  price: {note}")
+        custom = ", ".join(a.name for a in found.custom()) or "none"
+        print(f"custom actions: {custom} (see `magray-lsp actions`)")
+        for problem in problems:
+            print(f"  error: {problem}")
         for r in rows:
             line = f"  {r['status']:<11} {r['provider']:<14} kind={r['kind']:<11} key={r['apiKey']}"
             if r.get("detail"):

@@ -165,7 +165,7 @@ class _Attempt:
             id=self.request_id,
             ts=self.wall_started,
             workspace=workspace,
-            action=self.task.action,
+            action=self.task.action_name,
             source_path=self.task.source_path,
             provider=self.cand.ref.provider,
             model=self.cand.ref.model,
@@ -350,7 +350,7 @@ class Gateway:
             }
         params = self._key_params
         return cache_key(
-            action=task.action,
+            action=task.action_name,
             template_version=task.extra.get("template", ""),
             target_key=task.cache_key,
             context_hash=task.extra.get("context_hash", ""),
@@ -534,7 +534,7 @@ class Gateway:
                 failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
                 break
         raise AllModelsFailed(
-            f"every model failed for {task.action}: " + "; ".join(failures), provider=primary
+            f"every model failed for {task.action_name}: " + "; ".join(failures), provider=primary
         )
 
     async def _attempt(
@@ -775,7 +775,7 @@ class Gateway:
             id=uuid.uuid4().hex,
             ts=time.time(),
             workspace=self.workspace,
-            action=task.action,
+            action=task.action_name,
             source_path=task.source_path,
             provider=ref.provider,
             model=ref.model,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -89,17 +90,7 @@ async def run_headless(args: argparse.Namespace) -> int:
         workspace=str(workspace),
         on_warning=lambda msg: print(f"magray-lsp: {msg}", file=sys.stderr),
     )
-    streaming = args.command == "explain" and not args.json
-
-    def on_event(event: GatewayEvent) -> None:
-        if isinstance(event, TextDelta) and streaming:
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
-        elif isinstance(event, Fallback):
-            print(
-                f"\n[{event.failed} failed ({event.error}); trying {event.next}]", file=sys.stderr
-            )
-
+    on_event = event_printer(streaming=args.command == "explain" and not args.json)
     try:
         result = await run_action(
             gateway,
@@ -133,6 +124,21 @@ async def run_headless(args: argparse.Namespace) -> int:
         location.path.write_bytes(result.new_text.encode())
         print(f"applied to {location.path}", file=sys.stderr)
     return 0
+
+
+def event_printer(*, streaming: bool) -> Callable[[GatewayEvent], None]:
+    """Prints the answer as it streams (when `streaming`) and each fallback to stderr."""
+
+    def on_event(event: GatewayEvent) -> None:
+        if isinstance(event, TextDelta) and streaming:
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+        elif isinstance(event, Fallback):
+            print(
+                f"\n[{event.failed} failed ({event.error}); trying {event.next}]", file=sys.stderr
+            )
+
+    return on_event
 
 
 def unified_diff(old: str, new: str, path: str) -> str:

@@ -108,12 +108,16 @@ def summary(
     now: float | None = None,
     bucket_hours: int = 1,
     live: LiveCounters | None = None,
+    action: str | None = None,
 ) -> dict[str, Any]:
-    """Overall, per provider/model and per provider numbers for the window."""
+    """Overall, per provider/model and per provider numbers for the window (of one action's
+    requests when `action` is given: the rollups have no action, so those are read from the
+    raw rows of the window)."""
     if bucket_hours < 1:
         raise ValueError("bucket_hours must be at least 1")
+    window = _Window(since, until, workspace, provider, action)
     with ledger.snapshot():  # one consistent view while other servers keep writing
-        return _summary(ledger, _Window(since, until, workspace, provider), now, bucket_hours, live)
+        return _summary(ledger, window, now, bucket_hours, live)
 
 
 def _summary(
@@ -172,6 +176,8 @@ class _Window:
     until: float | None
     workspace: str | None
     provider: str | None
+    #: one action's requests only: no rollup holds the action, so every row comes from `edges`
+    action: str | None = None
 
     def rolled(self, *, with_provider: bool = True, unit: int = HOUR) -> tuple[str, list[Any]]:
         """WHERE for rollup tables: the whole hours (days) strictly inside the window."""
@@ -184,6 +190,8 @@ class _Window:
         if self.until is not None:
             where.append(f"{col} < {_unit_of(unit)}")
             params.append(self.until)
+        if self.action is not None:
+            where.append("0")
         self._common(where, params, "", with_provider)
         return " AND ".join(where), params
 
@@ -196,6 +204,9 @@ class _Window:
         second) lets the ts index find the rows.
         """
         since, until = self.since, self.until
+        if self.action is not None:  # the whole window from raw rows (see `action`)
+            clauses, whole = self._bounds(r)
+            return [self._with_common(" AND ".join(clauses), whole, r, with_provider)]
         same_unit = f"{hour_of(r, unit)} = {_unit_of(unit)}"
         out: list[tuple[str, list[Any]]] = []
         if since is not None:
@@ -220,6 +231,11 @@ class _Window:
 
     def rows(self, r: str = "") -> tuple[str, list[Any]]:
         """WHERE for raw requests over the whole window (used for index-bounded picks only)."""
+        where, params = self._bounds(r)
+        self._common(where, params, r, True)
+        return " AND ".join(where), params
+
+    def _bounds(self, r: str) -> tuple[list[str], list[Any]]:
         where: list[str] = ["1"]
         params: list[Any] = []
         if self.since is not None:
@@ -228,10 +244,12 @@ class _Window:
         if self.until is not None:
             where.append(f"{r}ts < ?")
             params.append(self.until)
-        self._common(where, params, r, True)
-        return " AND ".join(where), params
+        return where, params
 
     def _common(self, where: list[str], params: list[Any], r: str, with_provider: bool) -> None:
+        if self.action is not None:
+            where.append(f"{r}action = ?")
+            params.append(self.action)
         if self.workspace is not None:
             where.append(f"{r}workspace = ?")
             params.append(self.workspace)

@@ -10,6 +10,7 @@ Action = Literal["explain", "document", "refactor", "hover"]
 
 @dataclass(frozen=True, slots=True)
 class Task:
+    #: the built-in action this task is routed and checked like
     action: Action
     #: the system and user prompt, already rendered from the action's template
     system: str
@@ -34,3 +35,10 @@ class Task:
     #: how many leading characters of `prompt` repeat across requests on the same code (the
     #: context, after the shared system prompt): providers may cache that prefix
     prompt_prefix: int = 0
+    #: the action's own name when it is not `action` itself: "fix", "tests", a custom action
+    #: ("simplify"); ledger rows, cache keys and `[routing.rules]` use it
+    name: str = ""
+
+    @property
+    def action_name(self) -> str:
+        return self.name or self.action

@@ -72,11 +72,12 @@ def test_document_and_explain_through_code_actions(
     assert results["setup"] is True
     assert results["client"]["root_dir"] == str(workspace)  # found by .magray.toml
 
-    # the menu listed all three, the filter picked the document action by kind
+    # the menu listed all three and Write tests, the filter picked the document action by kind
     assert [o["kind"] for o in results["offered"]] == [
         "refactor.magray.explain",
         "refactor.rewrite.magray.document",
         "refactor.rewrite.magray.refactor",
+        "refactor.magray.tests",
     ]
     assert results["offered"][1]["title"].startswith(
         "Add docstring to `parse_header` — gpt-4o-mini"
@@ -176,6 +177,84 @@ def test_user_commands_keymaps_settings_and_health(
     assert f"root {workspace}, attached to 1 buffer" in health
     assert f"workspace config: {workspace / '.magray.toml'}" in health
     assert "ERROR" not in health
+
+
+SIMPLIFY_MD = """+++
+title = "Simplify {unit}"
+output = "replace"
++++
+Simplify this {language} {kind} without changing behaviour:
+{code}
+"""
+
+
+def test_defined_actions_custom_from_a_prompt_file_fix_and_input(
+    workspace: Path, openai_fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (workspace / ".magray" / "actions").mkdir(parents=True)
+    (workspace / ".magray" / "actions" / "simplify.md").write_text(SIMPLIFY_MD)
+    config = workspace / ".magray.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[actions.shout]\nprompt = "Rewrite {unit}: {input}\\n{code}"\noutput = "replace"\n'
+    )
+    simplified = SAMPLE.replace(".lower()", ".casefold()")
+    fixed = simplified.replace("value.strip()", 'value.strip(" \\t")')
+    shouted = fixed.replace(".casefold()", ".upper()")
+
+    def unit(text: str) -> str:
+        return text[text.index("def parse_header") :]
+
+    openai_fake.script(
+        Reply(text=f"```python\n{unit(simplified)}```", input_tokens=900, output_tokens=60),
+        Reply(text=f"Fixed:\n```python\n{unit(fixed)}```"),
+        Reply(text=f"```python\n{unit(shouted)}```"),
+    )
+    results = run_lua(
+        "e2e_defined.lua",
+        {
+            "cmd": [sys.executable, "-m", "magray_lsp", "serve"],
+            "file": str(workspace / "sample.py"),
+        },
+        tmp_path,
+    )
+    assert "error" not in results, results.get("error")
+    assert {"explain", "document", "refactor", "fix", "tests", "simplify", "shout"} <= set(
+        results["completion"]
+    )
+    assert results["completion_s"] == ["simplify", "shout"]
+
+    # the prompt file's action was in the menu with its cost, and was applied from it
+    simplify = next(
+        o for o in results["offered"] if o["kind"] == "refactor.rewrite.magray.simplify"
+    )
+    assert simplify["title"].startswith("Simplify parse_header — gpt-4o-mini ≈ $0.0")
+    assert not any(o["kind"] == "quickfix.magray.fix" for o in results["offered"])
+    assert results["simplify"]["buffer"] == simplified.rstrip("\n")
+    assert results["simplify"]["status"]["costUsd"] == pytest.approx(0.000171)
+
+    # Fix carried the linter's diagnostic to the model; its answer replaced the unit
+    assert results["fix"]["buffer"] == fixed.rstrip("\n") and results["fix"]["modified"]
+    chats = [r for r in openai_fake.requests if r.path.endswith("/chat/completions")]
+    assert (
+        chats[0]
+        .body["messages"][1]["content"]
+        .startswith("Simplify this python function without changing behaviour:\ndef parse_header")
+    )
+    assert (
+        "- line 6: error [pyflakes F821]: `nme` is not defined"
+        in chats[1].body["messages"][1]["content"]
+    )
+
+    # {input}: the server asked, vim.ui.input answered
+    assert results["shout"]["asked"] == ["Input for `shout`: "]
+    assert results["shout"]["buffer"] == shouted.rstrip("\n")
+    assert (
+        "Rewrite parse_header: make it shout\ndef parse_header"
+        in chats[2].body["messages"][1]["content"]
+    )
+    errors = [m for m in results["messages"] if (m["level"] or 0) >= 4]
+    assert not errors, errors
 
 
 # ----------------------------------------------------------------- the plugin's parts, no server

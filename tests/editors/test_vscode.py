@@ -368,3 +368,97 @@ def test_document_lands_right_although_lines_were_typed_above_meanwhile(
         + SAMPLE.replace("-> tuple[str, str]:\n", f'-> tuple[str, str]:\n    """{DOCSTRING}"""\n')
     )
     assert saved == expected
+
+
+TS_SOURCE = """export function parseHeader(line: string): [string, string] {
+  const [name, value] = line.split(":", 2);
+  return [nme.trim().toLowerCase(), (value ?? "").trim()];
+}
+"""
+TS_FIXED = TS_SOURCE.replace("[nme.trim()", "[name.trim()")
+TS_SIMPLIFIED = """export function parseHeader(line: string): [string, string] {
+  const at = line.indexOf(":");
+  if (at < 0) return [line.trim().toLowerCase(), ""];
+  return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
+}
+"""
+SIMPLIFY_MD = """+++
+title = "Simplify {unit}"
+output = "replace"
++++
+Simplify this {language} {kind} without changing behaviour:
+{code}
+"""
+
+
+@pytest.fixture
+def defined_workspace(workspace: Path) -> Path:
+    """A TypeScript file with an error the built-in TypeScript server reports, and a custom
+    action committed to the repository as a prompt file."""
+    (workspace / "headers.ts").write_text(TS_SOURCE)
+    (workspace / ".magray" / "actions").mkdir(parents=True)
+    (workspace / ".magray" / "actions" / "simplify.md").write_text(SIMPLIFY_MD)
+    return workspace
+
+
+def test_fix_on_a_diagnostic_and_a_committed_custom_action_by_keyboard(
+    defined_workspace: Path, code_server: str, tmp_path: Path, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.script(
+        Reply(text=f"```typescript\n{TS_FIXED}```", input_tokens=1500, output_tokens=80),
+        Reply(text=f"Simpler:\n\n```ts\n{TS_SIMPLIFIED}```", input_tokens=1200, output_tokens=90),
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    report = drive(
+        {
+            "url": code_server,
+            "file": "headers.ts",
+            "openText": "export function",
+            "steps": [
+                # Ctrl+. on the line TypeScript marks: "Fix `parseHeader`" is offered, then applied
+                {
+                    "line": 3,
+                    "column": 12,
+                    "pick": "Fix `parseHeader`",
+                    "expectText": "[name.trim()",
+                },
+                # F1 → "magray: Run Action…" → the prompt file's action
+                {
+                    "line": 2,
+                    "column": 5,
+                    "palette": {"command": "magray: Run Action", "item": "simplify"},
+                    "expectText": "line.indexOf",
+                },
+            ],
+            "statusText": "gpt-4o-mini",
+            "screenshot": str(ARTIFACTS / "vscode-e2e-defined.png"),
+            "failureScreenshot": str(ARTIFACTS / "vscode-e2e-defined-failure.png"),
+            "playwright": str(EXTENSION_DIR / "package.json"),
+            "chromium": str(CHROMIUM),
+            "timeoutMs": DRIVE_TIMEOUT_MS,
+        }
+    )
+    seen = report["seen"]
+    print(f"vscode e2e timings (s since page load): {report['timings']}")
+    # Fix was in the quick-fix menu with the routed model and its estimate
+    assert "Fix `parseHeader` — gpt-4o-mini ≈ $" in seen["picked"][0]
+    assert "simplify" in seen["paletteItem"][0]
+    assert (defined_workspace / "headers.ts").read_text() == TS_SIMPLIFIED
+
+    chats = [r for r in openai_fake.requests if r.path.endswith("/chat/completions")]
+    fix_prompt = chats[0].body["messages"][1]["content"]
+    # the diagnostic came from VS Code's own TypeScript server, with its source and code
+    assert "- line 3: error [ts 2552]: Cannot find name 'nme'" in fix_prompt, fix_prompt
+    assert (
+        chats[1]
+        .body["messages"][1]["content"]
+        .startswith(
+            "Simplify this typescript function without changing behaviour:\nexport function"
+        )
+    )
+    ledger = tmp_path / "server-home" / "data" / "magray" / "ledger.sqlite3"
+    book = Ledger(ledger)
+    try:
+        assert sorted(row.action for row in book.recent()) == ["fix", "simplify"]
+    finally:
+        book.close()

@@ -53,6 +53,7 @@ async def test_listing_titles_carry_model_and_estimate(client: Client, workspace
         "refactor.magray.explain",
         "refactor.rewrite.magray.document",
         "refactor.rewrite.magray.refactor",
+        "refactor.magray.tests",  # Write tests (no diagnostics here: no Fix)
     ]
     method = await actions(lsp_client, uri, at(10, 8))
     assert "`Registry.add`" in method[0].title

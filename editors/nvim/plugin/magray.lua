@@ -20,6 +20,28 @@ vim.api.nvim_create_user_command("MagrayRefactor", function(cmd)
   actions().run("refactor", { instruction = cmd.args, line1 = cmd.line1, line2 = cmd.line2, range = cmd.range })
 end, { range = true, nargs = "*", desc = "magray: refactor the code at the cursor [instruction]" })
 
+vim.api.nvim_create_user_command("Magray", function(cmd)
+  local name = table.remove(cmd.fargs, 1)
+  actions().run_named(name, {
+    input = table.concat(cmd.fargs, " "),
+    line1 = cmd.line1,
+    line2 = cmd.line2,
+    range = cmd.range,
+  })
+end, {
+  range = true,
+  nargs = "+",
+  desc = "magray: run an action by name (fix, tests, a custom one, or explain/document/refactor) [input]",
+  complete = function(arglead, cmdline)
+    if cmdline:match("^%S*Magray%s+%S+%s") then
+      return {} -- the input is free text
+    end
+    return vim.tbl_filter(function(name)
+      return vim.startswith(name, arglead)
+    end, actions().names())
+  end,
+})
+
 vim.api.nvim_create_user_command("MagrayUsage", function()
   actions().usage()
 end, { desc = "magray: spend this month, budget, per-model numbers" })

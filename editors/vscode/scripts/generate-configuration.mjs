@@ -76,6 +76,7 @@ const DESCRIPTIONS = {
 
 const SECTION_TITLES = {
   llm: "magray: Providers",
+  actions: "magray: Actions",
   routing: "magray: Routing",
   retry: "magray: Retry",
   cache: "magray: Cache",
@@ -120,7 +121,7 @@ function inline(node) {
   if (!node || typeof node !== "object") return node;
   const out = {};
   for (const [key, value] of Object.entries(deref(node))) {
-    if (key === "title") continue;
+    if (key === "title" && typeof value === "string") continue; // an annotation, not a property named title
     out[key] = inline(value);
   }
   return simplifyAnyOf(out);
@@ -162,7 +163,9 @@ function generate() {
         markdownDescription:
           name === "llm"
             ? "Providers, one entry per `[llm.<name>]` section of `.magray.toml` (same keys), e.g. `{\"openai\": {\"models\": {\"default\": \"gpt-4o-mini\"}}}`. Merged key by key over the TOML files."
-            : setting(name, node).markdownDescription,
+            : name === "actions"
+              ? "Custom code actions by name, the same fields as `[actions.<name>]` in `.magray.toml` or a `.magray/actions/<name>.md` prompt file, e.g. `{\"simplify\": {\"prompt\": \"Simplify this {language} {kind}:\\n{code}\", \"output\": \"replace\"}}`. Run them from the light bulb or with **magray: Run Action…**."
+              : setting(name, node).markdownDescription,
       };
     }
     let order = 0;

@@ -10,6 +10,7 @@ import {
   ServerOptions,
   State,
 } from "vscode-languageclient/node";
+import { actionItems, ActionItem, touching } from "./actions";
 import { runDoctor } from "./doctor";
 import { INSTALL_HINT, isProblem, nodeHost, resolveLaunch, ServerSettings } from "./launch";
 import { MagrayPanel } from "./panel";
@@ -115,6 +116,15 @@ class Magray implements vscode.Disposable {
     this.client = client;
     client.onNotification("magray/status", (payload: StatusPayload) => this.statusBar.update(payload));
     client.onNotification("magray/stream", (note: StreamNote) => this.onStream(note));
+    // An action with {input} asks for it; the answer (or null: dismissed) is the response.
+    client.onRequest("magray/input", async (params: { title?: string; prompt?: string }) => {
+      const answer = await vscode.window.showInputBox({
+        title: params?.title ?? "magray",
+        prompt: params?.prompt,
+        ignoreFocusOut: true,
+      });
+      return answer ?? null;
+    });
     try {
       await client.start();
     } catch (err) {
@@ -157,20 +167,57 @@ class Magray implements vscode.Disposable {
     });
   }
 
-  /** Palette commands: run an action on the selection (or the unit under the cursor). */
-  async runOnSelection(action: Action): Promise<void> {
+  /** The active editor and the running client, or undefined after telling the user why not. */
+  private ready(): { editor: vscode.TextEditor; client: LanguageClient } | undefined {
     const editor = vscode.window.activeTextEditor;
     if (!editor) {
       void vscode.window.showWarningMessage("magray: open a file and select some code first.");
-      return;
+      return undefined;
     }
     const client = this.client;
     if (!client || client.state !== State.Running) {
       void vscode.window.showErrorMessage("magray: the language server is not running.", "Show Output").then((pick) => {
         if (pick) this.output.show();
       });
+      return undefined;
+    }
+    return { editor, client };
+  }
+
+  /** "magray: Run Action…": pick any action (built-in, fix, tests, custom) for the selection. */
+  async runAction(): Promise<void> {
+    const found = this.ready();
+    if (!found) return;
+    const { editor, client } = found;
+    const c2p = client.code2ProtocolConverter;
+    const uri = c2p.asUri(editor.document.uri);
+    const listed = await client
+      .sendRequest(ExecuteCommandRequest.type, { command: "magray.listActions", arguments: [{ uri }] })
+      .catch(() => undefined);
+    const pick = await vscode.window.showQuickPick<ActionItem>(actionItems(listed), {
+      title: "magray: Run Action",
+      placeHolder: "Run on the selection, or on the function at the cursor",
+      matchOnDescription: true,
+    });
+    if (!pick) return;
+    if (pick.builtin) {
+      await this.runOnSelection(pick.name as Action);
       return;
     }
+    const selection = editor.selection;
+    const lines = { start: selection.start.line, end: selection.end.line };
+    const diagnostics = await c2p.asDiagnostics(touching(vscode.languages.getDiagnostics(editor.document.uri), lines));
+    const args = { action: pick.name, uri, range: c2p.asRange(selection), diagnostics };
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `magray: ${pick.name}` }, () =>
+      client.sendRequest(ExecuteCommandRequest.type, { command: "magray.run", arguments: [args] }),
+    );
+  }
+
+  /** Palette commands: run an action on the selection (or the unit under the cursor). */
+  async runOnSelection(action: Action): Promise<void> {
+    const found = this.ready();
+    if (!found) return;
+    const { editor, client } = found;
     let instruction: string | undefined;
     if (action === "refactor") {
       instruction = await vscode.window.showInputBox({
@@ -227,6 +274,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand("magray.explainSelection", () => app.runOnSelection("explain")),
     vscode.commands.registerCommand("magray.documentSelection", () => app.runOnSelection("document")),
     vscode.commands.registerCommand("magray.refactorSelection", () => app.runOnSelection("refactor")),
+    vscode.commands.registerCommand("magray.runAction", () => app.runAction()),
     vscode.commands.registerCommand("magray.doctor", () => app.doctor()),
     vscode.commands.registerCommand("magray.openDashboard", () => app.openDashboard()),
     vscode.commands.registerCommand("magray.showPanel", () => app.panel.reveal()),

@@ -14,7 +14,8 @@ sees when no model's answer was usable.
 | no-placeholder | a redaction placeholder (`<EMAIL_2>`) that is not in the document already |
 | comments-only | (document) any change to a code token: only comments and docstrings may change |
 | keeps-name, keeps-kind | (refactor) the target's name or kind changed |
-| keeps-neighbours | (refactor) a definition duplicated, lost, or moved out of its container |
+| keeps-neighbours | (refactor) a definition duplicated, lost, or moved out of its container; |
+|  | (insert) a new definition with the name of one already next to it |
 
 What an instruction may change (`Rules.from_instruction`): one that asks to *rename* the unit
 lets the refactored unit carry another name; one that asks to *extract*, *split* or add a
@@ -33,7 +34,13 @@ from typing import TYPE_CHECKING, Literal
 from magray_lsp.actions.answers import looks_like_prose
 from magray_lsp.context.document import Document
 from magray_lsp.context.languages import DocStyle
-from magray_lsp.context.outline import Definition, definitions_in, path_of, same_kind
+from magray_lsp.context.outline import (
+    Definition,
+    all_definitions,
+    definitions_in,
+    path_of,
+    same_kind,
+)
 from magray_lsp.context.positions import LineIndex, decode, encode
 from magray_lsp.context.syntax_check import Reparsed, reparse_edit, tree_error_count, tree_issues
 from magray_lsp.context.units import body_of, child_units, node_name, unit_node
@@ -45,7 +52,9 @@ if TYPE_CHECKING:
     from magray_lsp.context.languages import LanguageSpec
     from magray_lsp.context.units import Unit
 
-EditAction = Literal["document", "refactor"]
+#: which checks apply: a document or refactor edit of the unit, or code inserted next to it or
+#: into another file (new_file, Write tests), which must not touch what is there
+EditAction = Literal["document", "refactor", "insert"]
 
 
 class Refusal(Exception):
@@ -91,6 +100,8 @@ class Scope:
     unit: Unit | None  # None: a window of plain text or of code outside any unit
     span: tuple[int, int]
     rules: Rules = Rules()
+    #: the action's name in messages when it is not `action` ("fix", "tests", "simplify")
+    name: str = ""
 
     @property
     def definition(self) -> Unit | None:
@@ -107,7 +118,7 @@ class Scope:
         return f"`{unit.name}`" if unit.name else f"the anonymous {unit.kind}"
 
     def refuse(self, check: str, detail: str) -> Refusal:
-        return Refusal(self.action, check, detail)
+        return Refusal(self.name or self.action, check, detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,14 +343,30 @@ def _judge_extra(scope: Scope, extra: list[str], start: int, end: int) -> None:
         )
 
 
+def check_no_duplicates(work: _Work) -> None:
+    """Inserted code defines nothing that its container already has: a second `test_parse`
+    in Python silently replaces the first, in Go or Rust it does not compile."""
+    new_doc, scope = work.new_doc, work.scope
+    if new_doc is None:
+        return
+    before = Counter((d.path, d.name) for d in all_definitions(scope.doc) if d.name)
+    after = Counter((d.path, d.name) for d in all_definitions(new_doc) if d.name)
+    for key, count in after.items():
+        path, name = key
+        if before[key] and count > before[key]:  # (an answer's own overloads are its business)
+            raise scope.refuse("keeps-neighbours", f"`{name}` is already defined {_where_in(path)}")
+
+
+ALL_EDITS = frozenset({"document", "refactor", "insert"})
 CHECKS: tuple[tuple[str, Callable[[_Work], None], frozenset[str]], ...] = (
-    ("inside-span", check_inside_span, frozenset({"document", "refactor"})),
-    ("no-placeholder", check_no_placeholder, frozenset({"document", "refactor"})),
-    ("no-fence", check_no_fence, frozenset({"document", "refactor"})),
-    ("no-prose", check_no_prose, frozenset({"document", "refactor"})),
-    ("parses", check_parses, frozenset({"document", "refactor"})),
+    ("inside-span", check_inside_span, ALL_EDITS),
+    ("no-placeholder", check_no_placeholder, ALL_EDITS),
+    ("no-fence", check_no_fence, ALL_EDITS),
+    ("no-prose", check_no_prose, ALL_EDITS),
+    ("parses", check_parses, ALL_EDITS),
     ("comments-only", check_comments_only, frozenset({"document"})),
     ("keeps-definitions", check_keeps_definitions, frozenset({"refactor"})),
+    ("no-duplicates", check_no_duplicates, frozenset({"insert"})),
 )
 
 
@@ -460,6 +487,10 @@ def _container(doc: Document, start: int, end: int) -> Node | None:
             return unit_node(doc, node)[0]  # type: ignore[index]
         node = node.parent
     return node
+
+
+def _where_in(path: tuple[str, ...]) -> str:
+    return f"in {_named(path)}" if path else "at the top level"
 
 
 def _where(path: tuple[str, ...]) -> str:

@@ -64,3 +64,10 @@ def render(action: str, **values: str) -> Prompt:
     return Prompt(
         shared["system"].format_map(values), context + user, _version(action), len(context)
     )
+
+
+def template(action: str) -> tuple[str, str, str]:
+    """(system, user, version) of a standalone `prompts/{action}.md` (one with its own
+    `---system`), unfilled: for the built-ins defined like custom actions (fix, tests)."""
+    own = _template(action).sections
+    return own["system"], own["user"], _version(action)

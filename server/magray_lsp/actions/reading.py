@@ -81,7 +81,7 @@ class EditReader:
         if self._last is None or self._last[0] != answer:
             result: Edited | Refusal
             try:
-                result = accept_edit(self.scope, read_candidate(self.scope, answer))
+                result = accept_edit(self.scope, self.candidate(answer))
             except Refusal as refusal:
                 result = refusal
             self._last = (answer, result)
@@ -89,6 +89,11 @@ class EditReader:
         if isinstance(found, Refusal):
             raise found
         return found
+
+    def candidate(self, answer: str) -> Candidate:
+        """The edit the answer asks for, before the checks (readers of other outputs, such
+        as inserted code, override this)."""
+        return read_candidate(self.scope, answer)
 
     def refusal(self, answer: str) -> str | None:
         """`gateway.Accept`: None when the answer is usable, else why not."""
@@ -391,6 +396,12 @@ def _is_docstring_literal(spec: LanguageSpec, node: Node) -> bool:
 
 
 # --- indentation ----------------------------------------------------------------------------
+
+
+def reindented(scope: Scope, text: str) -> str:
+    """`text` (code of any indentation) at the indentation of `scope.span`'s first line, in
+    the file's indent style and line ends."""
+    return _reindented(scope, text, set(), from_first=False)
 
 
 def _reindented(scope: Scope, text: str, verbatim: set[int], *, from_first: bool) -> str:

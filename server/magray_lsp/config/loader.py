@@ -18,24 +18,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from magray_lsp.config.locate import locate_key
+from magray_lsp.config.actions import check_actions
+from magray_lsp.config.locate import Source
 from magray_lsp.config.models import MagrayConfig, ProviderConfig, provider_kind
+from magray_lsp.config.prompt_files import prompt_files
 from magray_lsp.errors import ConfigError
 
 WORKSPACE_FILE = ".magray.toml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a layer came from: a file (with its text, for line numbers) or editor settings."""
-
-    label: str
-    text: str = ""
-
-    def where(self, path: tuple[str, ...]) -> str:
-        line = locate_key(self.text, path) if self.text else None
-        return f"{self.label}:{line}" if line else self.label
 
 
 @dataclass(frozen=True)
@@ -55,6 +45,19 @@ class LoadedConfig:
     sources: list[str] = field(default_factory=list)
     #: non-fatal problems worth showing (an optional setting whose variable is unset)
     notes: list[str] = field(default_factory=list)
+    #: located problems that dropped a part of the configuration (a broken custom action),
+    #: `file:line: key: what`; the rest works
+    problems: list[str] = field(default_factory=list)
+    #: which layer set each key, so later checks can say where a value came from
+    origins: dict[tuple[str, ...], Source] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, path: tuple[str, ...]) -> str:
+        """`file:line` of the layer that set `path` (or its closest parent), else "config"."""
+        for depth in range(len(path), 0, -1):
+            source = self.origins.get(path[:depth])
+            if source is not None:
+                return source.where(path)
+        return "config"
 
     def enabled_providers(self) -> dict[str, ProviderConfig]:
         return {n: c for n, c in self.config.llm.items() if n not in self.disabled}
@@ -87,7 +90,11 @@ def read_toml(path: Path) -> tuple[dict[str, Any], Source]:
 def interpolate(
     data: Any, env: Mapping[str, str], source: Source, path: tuple[str, ...] = ()
 ) -> Any:
-    """Replace `${VAR}` in every string; unset variables become `_Missing` markers."""
+    """Replace `${VAR}` in every string; unset variables become `_Missing` markers. Custom
+    actions are left as written: a prompt is sent to a model, and `${...}` in one is code
+    (a JS template literal), never an environment value to leak."""
+    if path[:1] == ("actions",):
+        return data
     if isinstance(data, dict):
         return {k: interpolate(v, env, source, (*path, k)) for k, v in data.items()}
     if isinstance(data, list):
@@ -203,10 +210,19 @@ def load_config(
     files: list[Path] = []
     if include_user:
         files.append(user_config_path(env))
+    problems: list[str] = []
+    user_files = [f for f in files if f.is_file()]
+    for path in user_files:
+        data, source = read_toml(path)
+        layers.append((interpolate(data, env, source), source))
     if workspace is not None:
-        files.append(workspace / WORKSPACE_FILE)
-    candidates = [f for f in files if f.is_file()] + list(extra_files or [])
-    for path in candidates:
+        # prompt files first: the workspace's `.magray.toml` may override their keys
+        found, problems = prompt_files(workspace)
+        layers.extend((f.data, f.source) for f in found)
+        if (workspace / WORKSPACE_FILE).is_file():
+            data, source = read_toml(workspace / WORKSPACE_FILE)
+            layers.append((interpolate(data, env, source), source))
+    for path in extra_files or []:
         data, source = read_toml(path)
         layers.append((interpolate(data, env, source), source))
     if settings:
@@ -220,6 +236,9 @@ def load_config(
     disabled: dict[str, str] = {}
     notes: list[str] = []
     _resolve_missing(merged, disabled, notes)
+    if "actions" in merged:
+        merged["actions"], broken = check_actions(merged["actions"], origins)
+        problems.extend(broken)
     try:
         config = MagrayConfig.model_validate(merged)
     except ValidationError as exc:
@@ -235,4 +254,4 @@ def load_config(
                 f'{where}: llm.{name}: unknown provider "{name}"; set kind = "openai" '
                 "(or anthropic, google, ollama, huggingface, local)"
             )
-    return LoadedConfig(config, disabled, [s.label for _, s in layers], notes)
+    return LoadedConfig(config, disabled, [s.label for _, s in layers], notes, problems, origins)

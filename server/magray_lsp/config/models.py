@@ -116,8 +116,8 @@ class RoutingConfig(_Strict):
     weights: RoutingWeights = Field(default_factory=RoutingWeights)
     rules: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="Per action (explain, document, refactor, hover, large_context, private): "
-        "models to prefer, in order.",
+        description="Per action (explain, document, refactor, hover, fix, tests, the name of "
+        "a custom action, large_context, private): models to prefer, in order.",
     )
 
 
@@ -239,8 +239,71 @@ class HoverConfig(_Strict):
     auto: bool = Field(False, description="Ask a cheap model on hover (costs money).")
 
 
+ActionOutput = Literal["show", "replace", "insert_above", "insert_below", "new_file"]
+ActionRequires = Literal["unit", "selection", "diagnostics"]
+ActionTask = Literal["explain", "document", "refactor"]
+#: names a custom action cannot take: the built-in actions'
+BUILTIN_ACTION_NAMES: frozenset[str] = frozenset(
+    {"explain", "document", "refactor", "hover", "fix", "tests"}
+)
+
+
+class ActionConfig(_Strict):
+    """`[actions.NAME]` or `.magray/actions/NAME.md`: a code action with its own prompt.
+
+    Templates use `{code}` `{selection}` `{unit}` `{kind}` `{language}` `{file}` `{module}`
+    `{context}` `{diagnostics}` `{input}` (a title and `path` only the cheap ones: unit, kind,
+    language, file, module); `{{name}}` is the literal text `{name}`."""
+
+    title: str | None = Field(
+        None,
+        description='Shown in the code-action menu with the model and cost, e.g. "Simplify '
+        '{unit}". Default: the action name and the unit.',
+    )
+    prompt: str = Field(description="The request sent to the model (a template).")
+    system: str | None = Field(None, description="System prompt (a template); optional.")
+    output: ActionOutput = Field(
+        "show",
+        description="show: display the answer; replace: replace the unit (or selection); "
+        "insert_above / insert_below: insert the answer's code next to the unit; new_file: "
+        "write it to `path` (appended to when the file exists).",
+    )
+    path: str | None = Field(
+        None,
+        description='new_file only: where, relative to the workspace root, e.g. "tests/test_'
+        '{module}.py".',
+    )
+    languages: list[str] = Field(
+        default_factory=list, description='Only offer it for these languages, e.g. ["python"].'
+    )
+    requires: ActionRequires = Field(
+        "unit",
+        description="unit: the cursor is in a function or class; selection: some code is "
+        "selected; diagnostics: a warning or error is in range.",
+    )
+    model: str | None = Field(
+        None, description="Pin a model (`provider.alias`); otherwise routed like `task`."
+    )
+    task: ActionTask | None = Field(
+        None,
+        description="The built-in action it is routed and checked like. Default: explain for "
+        "output = show, refactor otherwise.",
+    )
+    max_tokens: int | None = Field(None, gt=0, le=100_000, description="Longest answer.")
+
+    @property
+    def routed_as(self) -> ActionTask:
+        if self.task is not None:
+            return self.task
+        return "explain" if self.output == "show" else "refactor"
+
+
 class MagrayConfig(_Strict):
     llm: dict[str, ProviderConfig] = Field(default_factory=dict)
+    actions: dict[str, ActionConfig] = Field(
+        default_factory=dict,
+        description="Custom code actions by name (also `.magray/actions/NAME.md` files).",
+    )
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)

@@ -43,7 +43,9 @@ SCHEMA_VERSION = 3
 PICO = 10**12  # integer money unit: pico-dollars
 DEFAULT_BUSY_TIMEOUT = 5.0
 
-Action = Literal["explain", "document", "refactor", "hover"]
+#: a built-in action ("explain", "document", "refactor", "hover", "fix", "tests") or the name
+#: of a custom action
+Action = str
 Outcome = Literal["ok", "error", "cancelled", "budget_refused"]
 OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
 

@@ -1,4 +1,4 @@
-"""The dashboard's filters, parsed from a URL query: time range, provider, workspace.
+"""The dashboard's filters, parsed from a URL query: time range, provider, workspace, action.
 
 The page keeps them in its own URL (``?range=7d&provider=openai``), so a view can be bookmarked,
 and sends the same query to the JSON API and ``/metrics``.
@@ -39,6 +39,8 @@ class Filters:
     until: float | None = None
     provider: str | None = None
     workspace: str | None = None
+    #: one action's requests (a built-in, "fix", "tests" or a custom action's name)
+    action: str | None = None
     #: custom range days as given (UTC, both inclusive)
     day_from: str | None = None
     day_to: str | None = None
@@ -50,6 +52,7 @@ class Filters:
             "until": self.until,
             "provider": self.provider,
             "workspace": self.workspace,
+            "action": self.action,
             "from": self.day_from,
             "to": self.day_to,
         }
@@ -57,12 +60,13 @@ class Filters:
 
 def parse_filters(query: Mapping[str, str], now: float) -> Filters:
     """``range`` (24h, 7d, 30d, month, all, custom + ``from``/``to`` YYYY-MM-DD), ``provider``,
-    ``workspace``; empty values mean "no filter"."""
+    ``workspace``, ``action``; empty values mean "no filter"."""
     name = (query.get("range") or DEFAULT_RANGE).strip()
     if name not in RANGES:
         raise BadFilter(f"range must be one of {', '.join(RANGES)}; got {name!r}")
     provider = _text(query, "provider")
     workspace = _text(query, "workspace")
+    action = _text(query, "action")
     since: float | None
     until: float | None = None
     day_from = day_to = None
@@ -80,7 +84,7 @@ def parse_filters(query: Mapping[str, str], now: float) -> Filters:
             raise BadFilter(f"'from' ({day_from}) is after 'to' ({day_to})")
         since = _midnight(start)
         until = _midnight(end + timedelta(days=1))  # 'to' is inclusive
-    return Filters(name, since, until, provider, workspace, day_from, day_to)
+    return Filters(name, since, until, provider, workspace, action, day_from, day_to)
 
 
 def _text(query: Mapping[str, str], key: str) -> str | None:

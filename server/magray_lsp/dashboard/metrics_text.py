@@ -50,11 +50,14 @@ def exposition(
     *,
     provider: str | None = None,
     workspace: str | None = None,
+    action: str | None = None,
     now: float,
 ) -> str:
     """Read the ledger once (one snapshot) and render every family."""
     with reader.snapshot():
-        report = metrics.summary(reader, provider=provider, workspace=workspace, now=now)
+        report = metrics.summary(
+            reader, provider=provider, workspace=workspace, action=action, now=now
+        )
         status = BudgetGuard(reader, budget).status(now)
     return render(families(report, status.spent, status.limit, status.unpriced))
 

@@ -22,6 +22,7 @@ from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader
 
 RECENT_LIMIT = 50
+ACTION_SCAN = 20_000  # requests looked at for the action filter's choices
 OUTAGE_LIMIT = 20
 _HOURLY_UP_TO = 3 * 86400  # windows up to 3 days chart provider health per hour, longer per day
 
@@ -44,6 +45,7 @@ def dashboard(
             until=filters.until,
             provider=filters.provider,
             workspace=filters.workspace,
+            action=filters.action,
             now=now,
             bucket_hours=bucket_hours,
         )
@@ -84,11 +86,17 @@ def _budget(reader: LedgerReader, cfg: BudgetConfig, now: float) -> dict[str, An
 
 def _options(reader: LedgerReader) -> dict[str, list[str]]:
     """Every provider and workspace the ledger knows, from one pass over the rollup. Rows
-    recorded outside any workspace ("") are in "All" but cannot be picked on their own."""
+    recorded outside any workspace ("") are in "All" but cannot be picked on their own. The
+    rollup has no action: the actions are those of the newest requests (cheap at any size)."""
     pairs = reader.read("SELECT DISTINCT provider, workspace FROM rollup")
+    actions = reader.read(
+        f"SELECT DISTINCT action FROM (SELECT action FROM requests ORDER BY rowid DESC "
+        f"LIMIT {ACTION_SCAN})"
+    )
     return {
         "providers": sorted({p for p, _ in pairs}),
         "workspaces": sorted({w for _, w in pairs if w}),
+        "actions": sorted({a for (a,) in actions if a}),
     }
 
 
@@ -99,7 +107,7 @@ def _add_provider_rollups(reader: LedgerReader, f: Filters, report: dict[str, An
     ``metrics`` has no per-provider percentiles, so this borrows its window and bucket helpers
     (private, same package) rather than copy them; the reader answers the repeated bucket query
     from its snapshot memo."""
-    window = metrics._Window(f.since, f.until, f.workspace, f.provider)
+    window = metrics._Window(f.since, f.until, f.workspace, f.provider, f.action)
     buckets = metrics._latency_buckets(reader, window)
     per_provider: dict[str, dict[int, int]] = {}
     for (prov, _model), counts in buckets.items():
@@ -180,6 +188,7 @@ def _recent(reader: LedgerReader, f: Filters, limit: int) -> list[dict[str, Any]
         ("ts < ?", f.until),
         ("provider = ?", f.provider),
         ("workspace = ?", f.workspace),
+        ("action = ?", f.action),
     ):
         if value is not None:
             where.append(clause)

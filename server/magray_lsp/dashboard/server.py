@@ -3,7 +3,7 @@
 Routes (GET and HEAD only; any other method is 405):
 
 - ``/`` — the page; ``/static/<name>`` — its script, styles and the vendored uPlot.
-- ``/api/dashboard?range=&from=&to=&provider=&workspace=`` — everything the page shows, as JSON;
+- ``/api/dashboard?range=&from=&to=&provider=&workspace=&action=`` — what the page shows, as JSON;
   400 for a bad filter, 503 with ``{"error": {"reason", "message"}}`` when the ledger is missing,
   damaged or locked (the server keeps running and the next request tries again).
 - ``/metrics`` — Prometheus text format (see ``metrics_text``), plus the team's gauges.
@@ -219,7 +219,12 @@ async def _metrics(request: web.Request) -> web.StreamResponse:
         text = await _in_thread(
             request,
             lambda r: metrics_text.exposition(
-                r, state.budget(), provider=filters.provider, workspace=filters.workspace, now=now
+                r,
+                state.budget(),
+                provider=filters.provider,
+                workspace=filters.workspace,
+                action=filters.action,
+                now=now,
             ),
         )
         status = 200

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams
@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from magray_lsp.gateway import Gateway, GatewayEvent
     from magray_lsp.lsp.rebasing import UnitIdentity
     from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
+
+    #: runs an action on a target (a defined action's own pipeline); default: `run_action`
+    Perform = Callable[[Gateway, Target, Callable[[GatewayEvent], None]], Awaitable[ActionResult]]
 
 log = logging.getLogger(__name__)
 ACTIONS: tuple[Action, ...] = ("explain", "document", "refactor")
@@ -98,6 +101,8 @@ class MagrayServer(LanguageServer):
         self._background: set[asyncio.Future[Any]] = set()
         #: the usage dashboard, started on the first `magray.showUsage {"dashboard": true}`
         self.dashboard: RunningDashboard | None = None
+        #: per workspace folder, the files config problems were last published on
+        self._problem_files: dict[str, set[Path]] = {}
 
     def _gateway(self, catalog: Catalog, workspace: str) -> Gateway:
         from magray_lsp.gateway import Gateway
@@ -240,23 +245,23 @@ class MagrayServer(LanguageServer):
         self._reparse_timers[uri] = asyncio.get_running_loop().call_later(0.25, reparse)
 
     def publish_config_problems(self, runtime: WorkspaceRuntime) -> None:
-        if runtime.config_file is None:
-            return
-        diagnostics = [
-            lsp.Diagnostic(
-                range=lsp.Range(lsp.Position(p.line, p.column), lsp.Position(p.line, 10_000)),
-                message=p.message,
-                severity=lsp.DiagnosticSeverity.Error,
-                source="magray",
+        """Each config problem as a diagnostic on the file it is in (`.magray.toml`, a prompt
+        file of a custom action); files whose problems are gone are cleared."""
+        from magray_lsp.lsp.workspaces import diagnostics_by_file
+
+        key = str(runtime.root or "")
+        now = diagnostics_by_file(runtime)
+        for path in self._problem_files.get(key, set()) - set(now):
+            now.setdefault(path, [])
+        for path, diagnostics in now.items():
+            self.text_document_publish_diagnostics(
+                lsp.PublishDiagnosticsParams(uri=path.as_uri(), diagnostics=diagnostics)
             )
-            for p in runtime.problems
-            if p.path == runtime.config_file
-        ]
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=runtime.config_file.as_uri(), diagnostics=diagnostics)
-        )
-        if runtime.error and not diagnostics:
+        self._problem_files[key] = {path for path, found in now.items() if found}
+        if runtime.error and not any(now.values()):
             self.warn(f"configuration error: {runtime.error}")
+        for message in runtime.unlocated:
+            self.warn(message)
 
     async def reload(self, root: Path | None) -> None:
         runtime, replaced = self.workspaces.reload(root)
@@ -277,16 +282,18 @@ class MagrayServer(LanguageServer):
 
     async def run(
         self,
-        action: Action,
+        action: str,
         uri: str,
         rng: lsp.Range,
         instruction: str | None,
         work_done_token: lsp.ProgressToken | None = None,
         *,
         unit: UnitIdentity | None = None,
+        perform: Perform | None = None,
     ) -> Ran:
         """Run `action` on `rng` of the newest version of `uri` (on `unit`, when given: the
-        unit a listed action was offered for must still be there)."""
+        unit a listed action was offered for must still be there); `perform` runs a defined
+        action (named `action`) instead of a built-in one."""
         from magray_lsp.actions.target import Target
         from magray_lsp.privacy.policy import is_private
 
@@ -310,7 +317,7 @@ class MagrayServer(LanguageServer):
         target = Target(tree_doc, start, end, path, private)
         try:
             return await self._answer(
-                action, uri, target, held, runtime, instruction, work_done_token, unit
+                action, uri, target, held, runtime, instruction, work_done_token, unit, perform
             )
         finally:
             self.parses.release(uri, held)
@@ -328,7 +335,7 @@ class MagrayServer(LanguageServer):
 
     async def _answer(
         self,
-        action: Action,
+        action: str,
         uri: str,
         target: Target,
         held: Mark,
@@ -336,6 +343,7 @@ class MagrayServer(LanguageServer):
         instruction: str | None,
         work_done_token: lsp.ProgressToken | None,
         unit: UnitIdentity | None,
+        perform: Perform | None,
     ) -> Ran:
         """Ask the gateway (streaming to the client), report the status, and carry an edit
         from the held snapshot `target.doc` onto the newest version."""
@@ -379,14 +387,17 @@ class MagrayServer(LanguageServer):
 
         runtime.enter()
         try:
-            result = await run_action(
-                runtime.gateway,
-                action,
-                target,
-                instruction=instruction,
-                encoding=self.encoding,
-                on_event=on_event,
-            )
+            if perform is not None:
+                result = await perform(runtime.gateway, target, on_event)
+            else:
+                result = await run_action(
+                    runtime.gateway,
+                    cast("Action", action),
+                    target,
+                    instruction=instruction,
+                    encoding=self.encoding,
+                    on_event=on_event,
+                )
         finally:
             runtime.leave()
             self.protocol.notify(
@@ -404,7 +415,7 @@ class MagrayServer(LanguageServer):
         budget = runtime.gateway.budget_status()
         if budget.warn and outcome.cost_usd:
             self.warn(f"monthly spend {status['monthUsd']} of {status['budgetUsd']} USD budget")
-        if action not in EDIT_ACTIONS:
+        if action not in EDIT_ACTIONS and not result.edits:
             return Ran(result, target)
         # Right before it is sent: the newest version, and the edit carried onto it (or refused)
         guard = result.prepared.context.byte_span  # the unit's lines; and what was replaced:
@@ -414,7 +425,7 @@ class MagrayServer(LanguageServer):
         return Ran(result, target, edit)
 
     async def _progress_begin(
-        self, action: Action, token: lsp.ProgressToken | None
+        self, action: str, token: lsp.ProgressToken | None
     ) -> lsp.ProgressToken | None:
         caps = self.client_capabilities.window
         if token is None:
@@ -484,6 +495,23 @@ class MagrayServer(LanguageServer):
             self.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Info, markdown))
 
 
+def config_root(uri: str) -> Path | None:
+    """The folder whose configuration `uri` belongs to: `.magray.toml` or a prompt file
+    `.magray/actions/NAME.md`; None for any other file."""
+    if not uri.startswith("file:"):
+        return None
+    path = fs_path(uri)
+    if path.name == ".magray.toml":
+        return path.parent
+    if (
+        path.suffix == ".md"
+        and path.parent.name == "actions"
+        and path.parent.parent.name == (".magray")
+    ):
+        return path.parent.parent.parent
+    return None
+
+
 def explanation_key(uri: str, doc: Document, unit: Unit) -> tuple[str, str, str, str]:
     """Hover memory key: the unit's kind, qualified name and content (comment- and
     whitespace-insensitive), so an explanation never attaches to another unit."""
@@ -548,16 +576,17 @@ def create_server() -> MagrayServer:
             and caps.did_change_watched_files
             and caps.did_change_watched_files.dynamic_registration
         ):
-            watcher = lsp.FileSystemWatcher(glob_pattern=f"**/{WORKSPACE_FILE}")
+            watchers = [
+                lsp.FileSystemWatcher(glob_pattern=f"**/{WORKSPACE_FILE}"),
+                lsp.FileSystemWatcher(glob_pattern="**/.magray/actions/*.md"),
+            ]
             await ls.client_register_capability_async(
                 lsp.RegistrationParams(
                     [
                         lsp.Registration(
                             id="magray-config",
                             method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-                            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(
-                                [watcher]
-                            ),
+                            register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers),
                         )
                     ]
                 )
@@ -596,9 +625,7 @@ def create_server() -> MagrayServer:
     @server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     @notification_after_setup
     async def did_change_watched(ls: MagrayServer, params: lsp.DidChangeWatchedFilesParams) -> None:
-        from magray_lsp.config.loader import WORKSPACE_FILE
-
-        roots = {fs_path(c.uri).parent for c in params.changes if c.uri.endswith(WORKSPACE_FILE)}
+        roots = {root for c in params.changes if (root := config_root(c.uri)) is not None}
         for root in roots:
             if str(root) in ls.workspaces.folders:
                 await ls.reload(root)
@@ -646,12 +673,9 @@ def create_server() -> MagrayServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     @notification_after_setup
     async def did_save(ls: MagrayServer, params: lsp.DidSaveTextDocumentParams) -> None:
-        from magray_lsp.config.loader import WORKSPACE_FILE
-
-        if params.text_document.uri.endswith(WORKSPACE_FILE):
-            root = fs_path(params.text_document.uri).parent
-            if str(root) in ls.workspaces.folders:
-                await ls.reload(root)
+        root = config_root(params.text_document.uri)
+        if root is not None and str(root) in ls.workspaces.folders:
+            await ls.reload(root)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     @notification_after_setup
@@ -661,11 +685,13 @@ def create_server() -> MagrayServer:
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(
-            code_action_kinds=["refactor.magray", "refactor.rewrite.magray"], resolve_provider=True
+            code_action_kinds=["refactor.magray", "refactor.rewrite.magray", "quickfix.magray"],
+            resolve_provider=True,
         ),
     )
     @after_setup
     def code_action(ls: MagrayServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        from magray_lsp.lsp.custom_actions import defined_offers
         from magray_lsp.lsp.offers import offers
         from magray_lsp.lsp.rebasing import listing_data
         from magray_lsp.privacy.policy import is_private
@@ -694,7 +720,18 @@ def create_server() -> MagrayServer:
         )
         out = []
         listed: dict[str, Any] | None = None
-        for offer in offers(runtime.gateway, doc, start, end, private=private):
+        every = offers(runtime.gateway, doc, start, end, private=private)
+        every += defined_offers(
+            runtime.gateway,
+            doc,
+            (start, end),
+            params.range,
+            params.context.diagnostics,
+            private=private,
+            path=path,
+            root=runtime.root,
+        )
+        for offer in every:
             if only and not any(offer.kind == k or offer.kind.startswith(k + ".") for k in only):
                 continue
             if listed is None:  # this snapshot's changes are kept while the menu may be used
@@ -705,11 +742,13 @@ def create_server() -> MagrayServer:
                     "uri": uri,
                     "range": ls.protocol._converter.unstructure(params.range),
                     **listing_data(listed["mark"], listed["offsets"], identity),
+                    **(offer.extra or {}),
+                    **({"action": offer.action} if offer.defined else {}),
                 }
             ]
             action = lsp.CodeAction(title=offer.title, kind=offer.kind)
             if not resolves:
-                action.command = lsp.Command(offer.title, f"magray.{offer.action}", arguments=args)
+                action.command = lsp.Command(offer.title, offer.command, arguments=args)
             else:
                 action.data = {**args[0], "action": offer.action, "version": doc.version}
             out.append(action)
@@ -724,6 +763,8 @@ def create_server() -> MagrayServer:
         data = action.data if isinstance(action.data, dict) else {}
         kind = data.get("action")
         if kind not in ACTIONS:
+            if isinstance(kind, str) and kind:  # a defined action: Fix, Write tests, custom
+                return await resolve_defined(ls, action, data)
             return action
         try:
             uri, rng, instruction = action_target(ls, data)
@@ -741,6 +782,57 @@ def create_server() -> MagrayServer:
             return action
         action.edit = ran.edit
         return action
+
+    async def resolve_defined(
+        ls: MagrayServer, action: lsp.CodeAction, data: dict[str, Any]
+    ) -> lsp.CodeAction:
+        from magray_lsp.actions.perform import ActionError
+        from magray_lsp.lsp.custom_actions import Cancelled, run_defined_action
+
+        try:
+            ran, _definition = await run_defined_action(ls, data)
+        except Cancelled:
+            return action
+        except (MagrayError, ActionError) as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return action
+        if ran.result.markdown:
+            await ls.show_explanation(ran.result.markdown, ran.result.prepared.context.unit)
+        action.edit = ran.edit
+        return action
+
+    @server.command("magray.run")
+    @after_setup
+    async def run_defined_cmd(ls: MagrayServer, *args: Any) -> dict[str, Any]:
+        from magray_lsp.actions.perform import ActionError
+        from magray_lsp.lsp.custom_actions import Cancelled, run_defined_action, summary
+
+        try:
+            if not args or not isinstance(args[0], dict):
+                raise MagrayError('expected arguments [{"action": NAME, "uri", "range"}]')
+            ran, _definition = await run_defined_action(ls, args[0])
+        except Cancelled:
+            return {"ok": False, "cancelled": True}
+        except (MagrayError, ActionError) as exc:
+            ls.window_show_message(lsp.ShowMessageParams(lsp.MessageType.Error, f"magray: {exc}"))
+            return {"ok": False, "error": str(exc)}
+        out = {"ok": True, **summary(ran)}
+        if ran.result.markdown:
+            await ls.show_explanation(ran.result.markdown, ran.result.prepared.context.unit)
+        elif ran.edit is not None:
+            applied = await ls.workspace_apply_edit_async(
+                lsp.ApplyWorkspaceEditParams(edit=ran.edit, label=f"magray: {ran.result.label}")
+            )
+            out["ok"] = bool(applied.applied)
+        return out
+
+    @server.command("magray.listActions")
+    @after_setup
+    def list_actions(ls: MagrayServer, *args: Any) -> list[dict[str, Any]]:
+        from magray_lsp.lsp.custom_actions import listed_actions
+
+        uri = args[0].get("uri") if args and isinstance(args[0], dict) else None
+        return listed_actions(ls, uri if isinstance(uri, str) else None)
 
     def action_target(ls: MagrayServer, data: dict[str, Any]) -> tuple[str, lsp.Range, str | None]:
         """`{uri, range?, instruction?}` checked: a MagrayError names what is wrong."""

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lsprotocol import types as lsp
+
+from magray_lsp.actions.definitions import action_set
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import WORKSPACE_FILE, load_config
 from magray_lsp.errors import ConfigError
@@ -35,14 +38,40 @@ _LOCATED = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?: (?P<msg>
 
 def problems_of(error: ConfigError) -> list[ConfigProblem]:
     """Split a ConfigError message (`file:line[:col]: key: what`, one per line) into problems."""
-    out = []
-    for line in str(error).splitlines():
+    return problems_in(str(error).splitlines())[0]
+
+
+def problems_in(lines: Iterable[str]) -> tuple[list[ConfigProblem], list[str]]:
+    """Located problems (`file:line[:col]: key: what`) and the messages that name no file
+    (editor settings), which can only be shown as messages."""
+    located, unlocated = [], []
+    for line in lines:
         m = _LOCATED.match(line)
         if m and m.group("path") != "editor settings":
             col = int(m.group("col") or 1) - 1
-            out.append(
+            located.append(
                 ConfigProblem(Path(m.group("path")), int(m.group("line")) - 1, col, m.group("msg"))
             )
+        else:
+            unlocated.append(line)
+    return located, unlocated
+
+
+def diagnostics_by_file(runtime: WorkspaceRuntime) -> dict[Path, list[lsp.Diagnostic]]:
+    """The runtime's config problems as diagnostics, per file (its `.magray.toml` always
+    listed, so a fixed file is cleared)."""
+    out: dict[Path, list[lsp.Diagnostic]] = {}
+    if runtime.config_file is not None:
+        out[runtime.config_file] = []
+    for p in runtime.problems:
+        out.setdefault(p.path, []).append(
+            lsp.Diagnostic(
+                range=lsp.Range(lsp.Position(p.line, p.column), lsp.Position(p.line, 10_000)),
+                message=p.message,
+                severity=lsp.DiagnosticSeverity.Error,
+                source="magray",
+            )
+        )
     return out
 
 
@@ -52,6 +81,8 @@ class WorkspaceRuntime:
     gateway: Gateway
     problems: list[ConfigProblem] = field(default_factory=list)
     error: str | None = None  # the last reload's error, while the last good config keeps running
+    #: problems that name no file (a custom action in editor settings): shown as messages
+    unlocated: list[str] = field(default_factory=list)
     #: actions running on this gateway; a replaced runtime is closed only when they are done
     busy: int = 0
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
@@ -144,8 +175,8 @@ class Workspaces:
             loaded = load_config(workspace=root, settings=self._settings())
             if previous is not None and loaded == previous.gateway.catalog.loaded:
                 # nothing changed (a save without edits, settings sent again): keep it running
-                previous.problems, previous.error = [], None
-                return previous
+                previous.error = None
+                return _with_action_problems(previous)
         except ConfigError as exc:
             if previous is not None:
                 previous.problems = problems_of(exc)
@@ -157,4 +188,15 @@ class Workspaces:
             runtime.problems = problems_of(exc)
             runtime.error = str(exc)
             return runtime
-        return WorkspaceRuntime(root, self._make_gateway(Catalog(loaded), str(root or "")))
+        runtime = WorkspaceRuntime(root, self._make_gateway(Catalog(loaded), str(root or "")))
+        return _with_action_problems(runtime)
+
+
+def _with_action_problems(runtime: WorkspaceRuntime) -> WorkspaceRuntime:
+    """The runtime with the problems of its custom actions (each broken one is dropped, the
+    rest work): from the loader, and those only the catalog can see (a model that does not
+    exist)."""
+    catalog = runtime.gateway.catalog
+    lines = [*catalog.loaded.problems, *action_set(catalog).problems]
+    runtime.problems, runtime.unlocated = problems_in(lines)
+    return runtime

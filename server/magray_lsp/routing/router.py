@@ -240,6 +240,8 @@ class Router:
             rule_keys.append("private")
         if task.context_tokens > LARGE_CONTEXT_TOKENS:
             rule_keys.append("large_context")
+        if task.name:  # a named action's own rule first, then its built-in's
+            rule_keys.append(task.name)
         rule_keys.append(task.action)
         preferred: list[str] = []
         why = ""

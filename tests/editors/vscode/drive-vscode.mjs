@@ -101,6 +101,33 @@ async function pickAction(pick) {
   return menu;
 }
 
+// Ctrl+G, "line:column", Enter.
+async function gotoLine(line, column) {
+  await page.locator(".editor-instance .view-lines").first().click();
+  await page.keyboard.press("Control+G");
+  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
+  await page.keyboard.type(`${line}:${column ?? 5}`);
+  await page.keyboard.press("Enter");
+}
+
+// F1, the command's name, Enter; then the item in the quick pick it opens, Enter.
+async function runFromPalette(command, item) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Control+Shift+P");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${command}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: command }).first().waitFor();
+  await page.keyboard.press("Enter");
+  // the action list comes from the server (magray.listActions)
+  const row = page.locator(".quick-input-list .monaco-list-row", { hasText: item }).first();
+  await row.waitFor();
+  await input.fill(item);
+  await page.waitForTimeout(300);
+  seen.paletteItem = [...(seen.paletteItem ?? []), normalize(await row.innerText())];
+  await page.keyboard.press("Enter");
+}
+
 // The magray panel is a webview: an iframe holding the active frame with our page.
 async function panelState() {
   const body = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame").locator("body");
@@ -132,45 +159,44 @@ try {
     await input.fill(opts.file);
     await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: 15_000 });
     await page.keyboard.press("Enter");
-    return (await editorText().catch(() => "")).includes("def ");
+    return (await editorText().catch(() => "")).includes(opts.openText ?? "def ");
   }, TIMEOUT, 1000);
   mark("file open");
 
-  // Cursor into the function: Ctrl+G, "line:column", Enter.
-  await page.locator(".editor-instance .view-lines").first().click();
-  await page.keyboard.press("Control+G");
-  await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-  await page.keyboard.type(`${opts.line}:${opts.column ?? 5}`);
-  await page.keyboard.press("Enter");
-  mark("cursor placed");
-
-  seen.menu = await pickAction(opts.pick);
-  mark("action picked");
-
-  if (opts.typeAbove) {
-    // The user keeps typing while the model answers: once the answer streams (the status bar
-    // spins), type lines at the top of the file, one by one, through the keyboard.
-    await page.locator(".statusbar-item", { hasText: opts.typeAbove.busyText }).first().waitFor({ state: "visible" });
-    mark("answer streaming");
-    for (const line of opts.typeAbove.lines) {
-      await page.keyboard.press("Control+Home");
-      await page.keyboard.press("Enter");
-      await page.keyboard.press("ArrowUp");
-      await page.keyboard.type(line);
-      await page.keyboard.press("Escape"); // no suggestion widget may eat the next key
+  // steps: each puts the cursor somewhere, runs an action from the Ctrl+. menu ("pick") or
+  // from the command palette ("palette": {command, item}) and waits for its edit
+  for (const [i, step] of (opts.steps ?? [opts]).entries()) {
+    await gotoLine(step.line, step.column);
+    mark(`cursor placed ${i}`);
+    if (step.palette) await runFromPalette(step.palette.command, step.palette.item);
+    else seen.menus = [...(seen.menus ?? []), await pickAction(step.pick)];
+    mark(`action picked ${i}`);
+    if (step.typeAbove) {
+      // The user keeps typing while the model answers: once the answer streams (the status bar
+      // spins), type lines at the top of the file, one by one, through the keyboard.
+      await page.locator(".statusbar-item", { hasText: step.typeAbove.busyText }).first().waitFor({ state: "visible" });
+      mark(`answer streaming ${i}`);
+      for (const line of step.typeAbove.lines) {
+        await page.keyboard.press("Control+Home");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("ArrowUp");
+        await page.keyboard.type(line);
+        await page.keyboard.press("Escape"); // no suggestion widget may eat the next key
+      }
+      seen.typedWhileStreaming = await page
+        .locator(".statusbar-item", { hasText: step.typeAbove.busyText })
+        .count();
+      mark(`typed above ${i}`);
     }
-    seen.typedWhileStreaming = await page
-      .locator(".statusbar-item", { hasText: opts.typeAbove.busyText })
-      .count();
-    mark("typed above");
+    // The action resolves (the LLM call) and VS Code applies the edit.
+    seen.editor = await until(`the edit of step ${i} in the editor`, async () => {
+      const text = await editorText();
+      return text.includes(step.expectText) ? text : false;
+    });
+    seen.editors = [...(seen.editors ?? []), seen.editor];
+    mark(`edit applied ${i}`);
   }
-
-  // The action resolves (the LLM call) and VS Code applies the edit.
-  seen.editor = await until("the edit in the editor", async () => {
-    const text = await editorText();
-    return text.includes(opts.expectText) ? text : false;
-  });
-  mark("edit applied");
+  seen.menu = (seen.menus ?? [])[0];
 
   const costItem = page.locator(".statusbar-item", { hasText: opts.statusText });
   await costItem.first().waitFor({ state: "visible" });
@@ -190,11 +216,7 @@ try {
   if (opts.explain) {
     // Explain streams into the magray panel (opened beside the editor), live, then the server's
     // final markdown replaces it. Record every streaming state we catch on the way.
-    await page.locator(".editor-instance .view-lines").first().click();
-    await page.keyboard.press("Control+G");
-    await page.locator(".quick-input-widget input").waitFor({ state: "visible" });
-    await page.keyboard.type(`${opts.line}:${opts.column ?? 5}`);
-    await page.keyboard.press("Enter");
+    await gotoLine(opts.line, opts.column);
     await pickAction(opts.explain.pick);
     mark("explain picked");
     seen.panelStreaming = [];

@@ -140,6 +140,114 @@ function M.run(action, opts)
   end)
 end
 
+--- Diagnostics of every source (linters, other language servers) on rows `first`..`last` of
+--- `buf`, as LSP diagnostics: what Fix sends to the model. (Neovim's own code-action request
+--- only carries each server's own diagnostics, so magray would never see a linter's.)
+function M.diagnostics(buf, first, last)
+  local out = {}
+  for _, d in ipairs(vim.diagnostic.get(buf)) do
+    if d.lnum >= first and d.lnum <= last then
+      local lsp_d = d.user_data and d.user_data.lsp
+      table.insert(out, lsp_d or {
+        range = {
+          start = { line = d.lnum, character = d.col or 0 },
+          ["end"] = { line = d.end_lnum or d.lnum, character = d.end_col or d.col or 0 },
+        },
+        severity = d.severity,
+        message = d.message,
+        source = d.source,
+        code = d.code,
+      })
+    end
+  end
+  return out
+end
+
+M.BUILTIN = { explain = true, document = true, refactor = true }
+
+--- Run the action `name` — a built-in, "fix", "tests" or a custom action of the workspace —
+--- on the cursor, a line range or the visual selection. `opts.input` is its {input} (for
+--- refactor: the instruction); without it, an action that needs input asks (magray/input).
+---@param name string
+---@param opts {input?: string, line1?: integer, line2?: integer, range?: integer}|nil
+function M.run_named(name, opts)
+  opts = opts or {}
+  if M.BUILTIN[name] then
+    if name == "refactor" then
+      return M.refactor(opts.input, opts)
+    end
+    return M.run(name, opts)
+  end
+  local buf = vim.api.nvim_get_current_buf()
+  local client = M.client(buf)
+  if not client then
+    return nil
+  end
+  local range = opts.lsp_range or M.target_range(buf, client.offset_encoding or "utf-16", opts)
+  local args = {
+    action = name,
+    uri = vim.uri_from_bufnr(buf),
+    range = range,
+    diagnostics = M.diagnostics(buf, range.start.line, range["end"].line),
+  }
+  if opts.input and opts.input ~= "" then
+    args.input = opts.input
+  end
+  return M.execute(client, "magray.run", { args }, buf, function(result)
+    if type(result) ~= "table" or result.ok == false then
+      return -- cancelled, or the server has already shown the error
+    end
+    if result.edits == 0 then
+      notify(name .. ": the model proposed no change")
+    elseif result.file then
+      notify(("%s: %s %s"):format(name, result.created and "created" or "appended to", vim.fn.fnamemodify(result.file, ":~:.")))
+    end
+  end)
+end
+
+--- Action names for `:Magray` completion: the built-ins, then what the server defines for
+--- `buf`'s workspace and language (custom actions, fix, tests).
+function M.names(buf)
+  buf = buf or vim.api.nvim_get_current_buf()
+  local names = { "explain", "document", "refactor" }
+  local client = client_mod.get(buf)
+  if not client then
+    return names
+  end
+  local response = client_mod.request_sync(client, "workspace/executeCommand", {
+    command = "magray.listActions",
+    arguments = { { uri = vim.uri_from_bufnr(buf) } },
+  }, 2000, buf)
+  for _, action in ipairs(response and response.result or {}) do
+    if type(action) == "table" and type(action.name) == "string" then
+      table.insert(names, action.name)
+    end
+  end
+  return names
+end
+
+--- `magray/input` (server → client request): ask with vim.ui.input. The handler runs in a
+--- coroutine, so an asynchronous vim.ui.input (dressing, snacks…) works as well as the
+--- built-in one. Dismissed: null, and the server drops the action.
+function M.on_input(_, params)
+  params = type(params) == "table" and params or {}
+  local co = coroutine.running()
+  local answer, done = nil, false
+  vim.ui.input({ prompt = (params.prompt or "magray") .. ": " }, function(value)
+    answer, done = value, true
+    if co and coroutine.status(co) == "suspended" then
+      coroutine.resume(co)
+    end
+  end)
+  if not done and co then
+    coroutine.yield()
+  end
+  if answer == nil then
+    return vim.NIL
+  end
+  return answer
+end
+
 --- Refactor with an instruction; asks for one when `instruction` is nil.
 function M.refactor(instruction, opts)
   opts = vim.deepcopy(opts or {})

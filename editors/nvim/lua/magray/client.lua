@@ -47,6 +47,10 @@ local function handlers()
     ["magray/stream"] = output.on_stream,
     ["window/showDocument"] = output.on_show_document,
     ["window/showMessage"] = show_message,
+    -- an action with {input} asks for it (a server request: the answer is the response)
+    ["magray/input"] = function(...)
+      return require("magray.actions").on_input(...)
+    end,
   }
 end
 
@@ -139,6 +143,14 @@ function M.request(client, method, params, handler, buf)
     return client:request(method, params, handler, buf)
   end
   return client.request(method, params, handler, buf)
+end
+
+--- `client:request_sync` on 0.11, `client.request_sync` on 0.10: {result, err} or nil.
+function M.request_sync(client, method, params, timeout_ms, buf)
+  if has_011 then
+    return client:request_sync(method, params, timeout_ms, buf)
+  end
+  return client.request_sync(method, params, timeout_ms, buf)
 end
 
 function M.cancel(client, id)

@@ -72,6 +72,11 @@ function M.refactor(instruction, opts)
   return require("magray.actions").refactor(instruction, opts)
 end
 
+--- Run an action by name: "fix", "tests", a custom action, or a built-in (see :Magray).
+function M.run(name, opts)
+  return require("magray.actions").run_named(name, opts)
+end
+
 function M.usage()
   return require("magray.actions").usage()
 end

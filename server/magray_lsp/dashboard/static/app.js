@@ -4,7 +4,7 @@
 
 (function () {
   const REFRESH_MS = 15000;
-  const FILTER_KEYS = ["range", "from", "to", "provider", "workspace"];
+  const FILTER_KEYS = ["range", "from", "to", "provider", "workspace", "action"];
   const COLORS = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#be185d"];
   const $ = (id) => document.getElementById(id);
   let timer = null;
@@ -145,6 +145,7 @@
     $("updated").textContent = when(d.generated_at);
     fillOptions($("provider"), d.options.providers);
     fillOptions($("workspace"), d.options.workspaces);
+    fillOptions($("action"), d.options.actions);
 
     const notice = $("notice");
     notice.className = "info";
