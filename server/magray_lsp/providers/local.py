@@ -58,11 +58,14 @@ def llama_cpp_available() -> bool:
 
 
 _models: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+#: the providers (by id) that use each loaded model: it is freed when the last one closes, so
+#: a gateway retired by a config reload never pulls the model from under another one
+_users: dict[tuple[str, int, int], set[int]] = {}
 _models_lock = threading.Lock()
 
 
-def _load(path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
-    """Load (once per process) a GGUF model; called in a worker thread."""
+def _load(path: str, n_ctx: int, n_threads: int, user: int) -> tuple[Any, threading.Lock]:
+    """Load (once per process) a GGUF model for provider `user`; called in a worker thread."""
     key = (path, n_ctx, n_threads)
     with _models_lock:
         if key not in _models:
@@ -70,6 +73,7 @@ def _load(path: str, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
 
             llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
             _models[key] = (llm, threading.Lock())
+        _users.setdefault(key, set()).add(user)
         return _models[key]
 
 
@@ -128,7 +132,7 @@ class LocalProvider(Provider):
 
         def work() -> None:
             try:
-                llm, lock = _load(path, self.n_ctx, self.n_threads)
+                llm, lock = _load(path, self.n_ctx, self.n_threads, id(self))
                 with lock:
                     self._run(llm, request, stream, cancelled, put)
             except BaseException as exc:  # forwarded to the awaiting coroutine
@@ -153,15 +157,20 @@ class LocalProvider(Provider):
                 self._workers.pop(thread, None)
 
     async def aclose(self) -> None:
-        """Stop workers and free the model: llama.cpp must not be torn down by interpreter exit
-        while a worker thread is still inside it (that crashes the process)."""
+        """Stop workers and free the model once no other open provider uses it: llama.cpp must
+        not be torn down by interpreter exit while a worker thread is still inside it (that
+        crashes the process)."""
         for flag in self._workers.values():
             flag.set()
         for thread in list(self._workers):
             await asyncio.to_thread(thread.join, 30)
         self._workers.clear()
         with _models_lock:
-            for key in [k for k in _models if k[1:] == (self.n_ctx, self.n_threads)]:
+            for key in [k for k, users in _users.items() if id(self) in users]:
+                _users[key].discard(id(self))
+                if _users[key]:
+                    continue  # another open provider still answers with it
+                del _users[key]
                 llm, lock = _models.pop(key)
                 with lock:
                     llm.close()

@@ -88,3 +88,24 @@ async def test_missing_model_file_is_unavailable() -> None:
     with pytest.raises(Unavailable, match="model file not found"):
         [e async for e in provider.generate(REQUEST)]
     assert provider.is_local
+
+
+async def test_closing_one_provider_keeps_the_model_another_one_uses() -> None:
+    """Two gateways (a folder and its reloaded config, two folders) share one loaded model;
+    the one that closes first must not free it under the other."""
+    from magray_lsp.providers import local as local_module
+
+    cfg = ProviderConfig(kind="local", n_ctx=512, n_threads=1)
+    first, second = LocalProvider("local", cfg), LocalProvider("local", cfg)
+    try:
+        for p in (first, second):
+            assert (await p.complete(REQUEST)).text.strip()
+        [key] = [k for k in local_module._models if k[1:] == (512, 1)]
+        llm = local_module._models[key][0]
+        await first.aclose()
+        assert local_module._models[key][0] is llm  # still loaded for `second`
+        assert (await second.complete(REQUEST)).text.strip()
+    finally:
+        await first.aclose()
+        await second.aclose()
+    assert not any(k[1:] == (512, 1) for k in local_module._models)  # freed with the last user
