@@ -13,6 +13,7 @@ import hashlib
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -201,6 +202,35 @@ def _with_cache_prefix(request: ChatRequest, outbound: Outbound) -> ChatRequest:
     return replace(sent, messages=tuple(messages))
 
 
+class _Channel:
+    """Events from a flight's task to the request that started it: a deque, and one future to
+    wake the reader when it waits (a chunk costs no task or wait set of its own)."""
+
+    __slots__ = ("_waiter", "items")
+
+    def __init__(self) -> None:
+        self.items: deque[GatewayEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: GatewayEvent) -> None:
+        self.items.append(event)
+        self.close()
+
+    def close(self, _done: object = None) -> None:
+        """Wake the reader (also the flight's done callback: then nothing more comes)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until ``put`` or ``close``."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+
 class AllModelsFailed(ProviderError):
     """Every model in the plan failed; the message lists each failure."""
 
@@ -245,8 +275,9 @@ class Gateway:
         self._flights: SingleFlight[Outcome] = SingleFlight()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._budget_cache: tuple[float, BudgetStatus] | None = None
-        self._calls_in_flight = 0  # provider calls streaming right now
+        self._requests = 0  # requests inside `stream` right now
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
+        self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
     @classmethod
     def open(
@@ -380,6 +411,16 @@ class Gateway:
         used; one that fails is skipped (a ``Fallback`` and an entry in the outcome's
         ``attempts`` say why) and the models are asked.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
+        self._requests += 1
+        try:
+            async for event in self._stream(task, accept, incremental):
+                yield event
+        finally:
+            self._requests -= 1
+
+    async def _stream(
+        self, task: Task, accept: Accept | None, incremental: bool
+    ) -> AsyncIterator[GatewayEvent]:
         key = self.key_for(task)
         skipped: list[str] = []  # cached or shared answers that did not fit this request
         stale: str | None = None
@@ -403,33 +444,32 @@ class Gateway:
             return
         # Identical requests in flight share one provider call. The shared work runs in its own
         # task; this caller streams its events live only if it is the one that started it.
-        live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+        live = _Channel()
         fresh: list[Outcome] = []  # the answer as this request's own call produced it
 
         async def work() -> Outcome:
             async for event in self._execute(task, plan, accept, incremental):
                 if isinstance(event, Outcome):
                     fresh.append(event)
-                    # awaited inside the flight: a request whose cache lookup missed just
-                    # before this put still finds the flight and joins it. Shared sealed, like
-                    # a cache entry: each follower restores the values from its own prompt.
-                    return await self._store(key, task, event)
-                live.put_nowait(event)
+                    # stored inside the flight: a request whose cache lookup missed just before
+                    # finds the flight and joins it, one that comes after finds the memory tier.
+                    # Shared sealed, like a cache entry: each follower restores the values from
+                    # its own prompt.
+                    return self._store(key, task, event)
+                live.put(event)
                 # yield so the caller forwards this chunk now, not after the buffered rest
                 await asyncio.sleep(0)
             raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
 
         runner = asyncio.ensure_future(self._flights.run(key, work))
+        runner.add_done_callback(live.close)
         try:
-            while not runner.done():
-                getter = asyncio.ensure_future(live.get())
-                await asyncio.wait({runner, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            while not live.empty():
-                yield live.get_nowait()
+            while True:
+                while live.items:
+                    yield live.items.popleft()
+                if runner.done():
+                    break
+                await live.wait()
             outcome, follower = runner.result()
         finally:
             runner.cancel()
@@ -451,7 +491,7 @@ class Gateway:
                 async for event in self._execute(task, plan, accept, incremental):
                     if isinstance(event, Outcome):
                         outcome = event
-                        await self._store(key, task, event)
+                        self._store(key, task, event)
                     else:
                         yield event
         if skipped:
@@ -570,15 +610,19 @@ class Gateway:
         )
         try:
             async with self._slot(ref.provider), Deadline(deadline) as until:
-                gen = provider.generate(sent, stream=incremental)
-                self._calls_in_flight += 1
+                # the adapter's events, each checked here (`providers/guard.py`): no generator
+                # layer of its own between the provider and the caller
+                gen, check = provider.unguarded(sent, stream=incremental)
                 try:
                     run.sent = True
                     while True:
                         try:
-                            # the transport's locality guard refuses non-local sends meanwhile
-                            with private_content(f"private code for {label}", active=task.private):
-                                event = await until.next(gen)
+                            if task.private:
+                                # the transport's locality guard refuses non-local sends meanwhile
+                                with private_content(f"private code for {label}"):
+                                    event = check(await until.next(gen))
+                            else:
+                                event = check(await until.next(gen))
                         except StopAsyncIteration:
                             raise ProviderError(
                                 "stream ended without a completion", provider=ref.provider
@@ -598,7 +642,6 @@ class Gateway:
                             yield TextDelta(tail)
                         break
                 finally:
-                    self._calls_in_flight -= 1
                     await gen.aclose()
         except ProviderError as exc:
             self.health.record_failure(label)
@@ -702,9 +745,10 @@ class Gateway:
 
     async def _write(self, body: Callable[[LedgerTx], T]) -> T:
         """Apply ``body`` through the writer thread; returns once its transaction committed."""
-        # A lone request commits right here (no thread hop); under load, rows go to the writer
-        # thread, which commits them in batches while the event loop serves other requests.
-        if self._calls_in_flight <= 1:
+        # A lone request commits right here (no thread hop); with others in flight (paid calls
+        # and cache hits alike), rows go to the writer thread, which commits them in batches
+        # while the event loop serves the other requests.
+        if self._requests <= 1:
             done = self.writer.write(body)
         else:
             done = self.writer.submit(body)
@@ -804,16 +848,22 @@ class Gateway:
         refusal = accept(text) if accept is not None else None
         return text, refusal
 
-    async def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
+    def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
         """``fresh`` sealed (the user's secrets as placeholders), cached under ``key`` in place of
-        what it held — unless cut off, or holding a placeholder no one can restore."""
+        what it held — unless cut off, or holding a placeholder no one can restore. The memory
+        tier has it at once; the disk and Redis tiers are written in the background (``flush``
+        and ``aclose`` wait for them), off the answer's path."""
         sealed = replace(fresh, text=seal_answer(task, fresh.text))
         if (
             self.cache is not None
             and fresh.finish_reason != "length"
             and not unresolved_placeholders(task, fresh.text)
         ):
-            await self.cache.put(key, self._to_cache(sealed))
+            shared = self.cache.put_memory(key, self._to_cache(sealed))
+            if shared is not None:
+                write = asyncio.ensure_future(shared)
+                self._cache_writes.add(write)
+                write.add_done_callback(self._cache_writes.discard)
         return sealed
 
     async def _cached_outcome(
@@ -850,7 +900,10 @@ class Gateway:
         return (provider_kind(provider, cfg) if cfg else None) or "openai"
 
     async def flush(self) -> None:
-        """Wait until every ledger write submitted so far is committed."""
+        """Wait until every ledger write submitted so far is committed, and every answer stored
+        so far is in the shared cache tiers."""
+        if self._cache_writes:
+            await asyncio.gather(*self._cache_writes, return_exceptions=True)
         if self.writer.pending:
             await asyncio.to_thread(self.writer.flush)
 
