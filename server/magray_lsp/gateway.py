@@ -436,6 +436,19 @@ class Gateway:
                 skipped.append(f"cache: {stale}")
         await self._learn_windows(local_only=task.private)
         plan = self.plan(task)
+        if key and stale is None and self.cache is not None and key not in self._flights:
+            # A flight that ended since the lookup above missed left its answer in memory (it
+            # stores it there before it ends, and no other task runs between here and joining or
+            # starting a flight): use it rather than ask again.
+            late = self.cache.get_memory(key)
+            if late is not None:
+                cached = await self._cached_outcome(task, late, accept)
+                if isinstance(cached, Outcome):
+                    yield TextDelta(cached.text)
+                    yield cached
+                    return
+                stale = cached
+                skipped.append(f"cache: {stale}")
         if stale is not None:  # the fresh answer will replace the entry
             yield Fallback("cache", stale, plan.primary.ref.label)
         if key is None:
@@ -461,7 +474,7 @@ class Gateway:
                 await asyncio.sleep(0)
             raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
 
-        runner = asyncio.ensure_future(self._flights.run(key, work))
+        runner = self._flights.join(key, work)
         runner.add_done_callback(live.close)
         try:
             while True:

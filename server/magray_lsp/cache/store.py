@@ -104,6 +104,16 @@ class ResponseCache:
         self._stats["misses"] += 1
         return None
 
+    def get_memory(self, key: str) -> CachedAnswer | None:
+        """The answer for ``key`` if the memory tier holds it (no await: for a caller that must
+        not let another task run between its lookup and what it does next)."""
+        if not self.enabled or self._closed:
+            return None
+        answer = self._memory.get(key)
+        if answer is not None:
+            self._stats["hits_memory"] += 1
+        return answer
+
     def _decode(self, raw: object, now: float) -> Record | None:
         """The live record in ``raw``; ``None`` for nothing, garbage, or an expired entry."""
         if raw is None:
