@@ -101,6 +101,7 @@ Accept = Callable[[str], str | None]
 
 
 DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
+KEY_MEMO_SIZE = 1024  # recent cache keys remembered by their parts
 
 
 @dataclass
@@ -277,6 +278,7 @@ class Gateway:
         self._budget_cache: tuple[float, BudgetStatus] | None = None
         self._requests = 0  # requests inside `stream` right now
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
+        self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
         self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
     @classmethod
@@ -370,6 +372,24 @@ class Gateway:
         """Cache key: the task's content key + what else changes the answer."""
         if not task.cache_key or self.cache is None:
             return None
+        # the key is a function of these parts alone (the configuration is fixed for this
+        # gateway's life): a repeated request (a cache hit) skips the canonical JSON and hash
+        parts = (
+            task.action,
+            task.extra.get("template", ""),
+            task.cache_key,
+            task.extra.get("context_hash", ""),
+            task.max_output_tokens,
+            task.model_pin,
+        )
+        key = self._keys.get(parts)
+        if key is None:
+            key = self._keys[parts] = self._compute_key(task)
+            if len(self._keys) > KEY_MEMO_SIZE:
+                del self._keys[next(iter(self._keys))]
+        return key
+
+    def _compute_key(self, task: Task) -> str:
         policy = (
             task.model_pin
             or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
@@ -647,7 +667,7 @@ class Gateway:
                         if isinstance(event, TextDelta):
                             if text := outbound.restore(event.text):  # placeholders → values
                                 run.received(text)
-                                yield TextDelta(text)
+                                yield event if text is event.text else TextDelta(text)
                             continue
                         done: Completion = event
                         if tail := outbound.flush():

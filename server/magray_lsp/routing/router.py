@@ -110,6 +110,7 @@ class Router:
         self._refs: tuple[ModelRef, ...] | None = None
         self._shapes: dict[Hashable, _Shape] = {}
         self._plans: dict[Hashable, Plan] = {}
+        self._action_weights: dict[str, dict[str, float]] = {}
 
     # -- candidates --------------------------------------------------------
 
@@ -279,6 +280,12 @@ class Router:
         return charged_cost(ref, cfg, usage, local=local, budget=self.catalog.loaded.config.budget)
 
     def _weights(self, action: str) -> dict[str, float]:
+        found = self._action_weights.get(action)  # the configuration is fixed
+        if found is None:
+            found = self._action_weights[action] = self._biased_weights(action)
+        return found
+
+    def _biased_weights(self, action: str) -> dict[str, float]:
         w: RoutingWeights = self.catalog.loaded.config.routing.weights
         weights = {
             "capability": w.capability,
@@ -295,10 +302,10 @@ class Router:
         weights = self._weights(task.action)
         known = [float(c.estimate_usd) for c in cands if c.estimate_usd is not None]
         lo, hi = (min(known), max(known)) if known else (0.0, 0.0)
-        latencies = {c.ref.label: self.health.get(c.ref.label).latency_ms for c in cands}
-        fastest = min((v for v in latencies.values() if v), default=None)
+        healths = [self.health.get(c.ref.label) for c in cands]
+        fastest = min((h.latency_ms for h in healths if h.latency_ms), default=None)
         out = []
-        for c in cands:
+        for c, h in zip(cands, healths, strict=True):
             if c.estimate_usd is None:
                 cost = UNKNOWN_PRICE_SCORE
             elif hi <= lo:
@@ -308,9 +315,9 @@ class Router:
                 cost = 1 - math.log((float(c.estimate_usd) + eps) / (lo + eps)) / math.log(
                     (hi + eps) / (lo + eps)
                 )
-            latency = latencies[c.ref.label]
+            latency = h.latency_ms
             perf = fastest / latency if latency and fastest else UNKNOWN_PERFORMANCE
-            success = self.health.get(c.ref.label).success
+            success = h.success
             # squared: each failure costs a retry or a fallback, so flakiness compounds
             avail = UNKNOWN_AVAILABILITY if success is None else success**2
             score = (

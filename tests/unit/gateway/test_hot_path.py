@@ -11,6 +11,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tests.fakes.anthropic import FakeAnthropic
@@ -105,3 +106,24 @@ async def test_cache_hits_that_arrive_together_share_ledger_transactions(
     assert gw.writer.writes - writes == 40
     assert gw.writer.batches - batches < 40  # group commit, not one transaction per hit
     assert {h.request_id for h in hits} <= committed_ids(gw)  # each returned after its commit
+
+
+async def test_cache_keys_are_remembered_by_everything_they_depend_on(
+    make_gateway: MakeGateway,
+) -> None:
+    gw = make_gateway(cache=True)
+    base = task(key="k")
+    variants = [
+        base,
+        task(key="k2"),
+        task("document", key="k"),
+        replace(base, max_output_tokens=99),
+        replace(base, extra={"template": "v2"}),
+        replace(base, extra={"context_hash": "h"}),
+        replace(base, model_pin="anthropic.default"),
+        replace(base, prompt="another prompt, same key"),  # the key does not read the prompt
+    ]
+    keys = [gw.key_for(t) for t in variants]
+    assert len(set(keys)) == len(variants) - 1 and keys[-1] == keys[0]
+    assert keys == [gw.key_for(t) for t in variants]  # remembered
+    assert keys == [gw._compute_key(t) for t in variants]  # as computed afresh
