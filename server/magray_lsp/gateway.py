@@ -14,7 +14,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -277,6 +277,8 @@ class Gateway:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._budget_cache: tuple[float, BudgetStatus] | None = None
         self._requests = 0  # requests inside `stream` right now
+        #: rows to commit at the end of this loop iteration (see `_write`)
+        self._soon: list[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]] = []
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
         self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
         self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
@@ -413,10 +415,15 @@ class Gateway:
 
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
         """The outcome only: the provider is asked for one whole (non-streamed) answer."""
+        outcome: Outcome | None = None
+        # to the end (the outcome is the last event): a stream left open would be closed by the
+        # garbage collector's hook, a task of its own, and count as a request until then
         async for event in self.stream(task, accept=accept, incremental=False):
             if isinstance(event, Outcome):
-                return event
-        raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
+                outcome = event
+        if outcome is None:  # pragma: no cover
+            raise MagrayError("the gateway ended without an outcome")
+        return outcome
 
     async def run_many(self, tasks: Iterable[Task]) -> list[Outcome | BaseException]:
         """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""
@@ -432,15 +439,17 @@ class Gateway:
         ``attempts`` say why) and the models are asked.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
         self._requests += 1
+        events = self._stream(task, accept, incremental)
         try:
-            async for event in self._stream(task, accept, incremental):
+            async for event in events:
                 yield event
         finally:
             self._requests -= 1
+            await events.aclose()  # now, if the caller stopped early: not by the GC's hook
 
     async def _stream(
         self, task: Task, accept: Accept | None, incremental: bool
-    ) -> AsyncIterator[GatewayEvent]:
+    ) -> AsyncGenerator[GatewayEvent, None]:
         key = self.key_for(task)
         skipped: list[str] = []  # cached or shared answers that did not fit this request
         stale: str | None = None
@@ -482,17 +491,18 @@ class Gateway:
 
         async def work() -> Outcome:
             async for event in self._execute(task, plan, accept, incremental):
-                if isinstance(event, Outcome):
+                if isinstance(event, Outcome):  # the last event
                     fresh.append(event)
-                    # stored inside the flight: a request whose cache lookup missed just before
-                    # finds the flight and joins it, one that comes after finds the memory tier.
-                    # Shared sealed, like a cache entry: each follower restores the values from
-                    # its own prompt.
-                    return self._store(key, task, event)
+                    continue
                 live.put(event)
                 # yield so the caller forwards this chunk now, not after the buffered rest
                 await asyncio.sleep(0)
-            raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
+            if not fresh:  # pragma: no cover
+                raise MagrayError("the gateway ended without an outcome")
+            # stored inside the flight: a request whose cache lookup missed just before finds
+            # the flight and joins it, one that comes after finds the memory tier. Shared
+            # sealed, like a cache entry: each follower restores the values from its own prompt.
+            return self._store(key, task, fresh[0])
 
         runner = self._flights.join(key, work)
         runner.add_done_callback(live.close)
@@ -777,17 +787,28 @@ class Gateway:
         return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
     async def _write(self, body: Callable[[LedgerTx], T]) -> T:
-        """Apply ``body`` through the writer thread; returns once its transaction committed."""
-        # A lone request commits right here (no thread hop); with others in flight (paid calls
-        # and cache hits alike), rows go to the writer thread, which commits them in batches
-        # while the event loop serves the other requests.
-        if self._requests <= 1:
-            done = self.writer.write(body)
-        else:
-            done = self.writer.submit(body)
-        if not done.done():
-            await asyncio.wrap_future(done)
-        return done.result()
+        """Apply ``body`` through the writer; returns once its transaction committed."""
+        if self._requests > 1:
+            # others in flight: the writer thread commits rows in batches meanwhile
+            return await self.writer.submit_async(body)
+        # Alone as far as this request knows: committed at the end of this loop iteration, on
+        # this thread when the writer is idle (no thread hop), in one transaction with every
+        # row written during the same iteration (cache hits that arrive together).
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._soon.append((body, future))
+        if len(self._soon) == 1:
+            loop.call_soon(self._commit_soon)
+        return await future
+
+    def _commit_soon(self) -> None:
+        jobs, self._soon = self._soon, []
+        try:
+            self.writer.write_many(jobs)
+        except Exception as exc:  # the writer is closed: no row of these was committed
+            for _, future in jobs:
+                if not future.done():
+                    future.set_exception(exc)
 
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True

@@ -127,3 +127,14 @@ async def test_cache_keys_are_remembered_by_everything_they_depend_on(
     assert len(set(keys)) == len(variants) - 1 and keys[-1] == keys[0]
     assert keys == [gw.key_for(t) for t in variants]  # remembered
     assert keys == [gw._compute_key(t) for t in variants]  # as computed afresh
+
+
+async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commits_inline(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    for cache in (False, True):  # without a key, and through a shared flight
+        gw = make_gateway(cache=cache)
+        for i in range(3):
+            await gw.run(task(key=f"k{i}" if cache else ""))
+            assert gw._requests == 0  # closed now, not later by the garbage collector's hook
+        assert gw.writer.inline == 3  # each one alone: committed without a thread hop
