@@ -15,7 +15,9 @@ job fails alone. An event loop caller (``submit_async``, ``write_many``) gets as
 and a batch's futures on one loop are resolved by one call (one wake-up of the loop per batch).
 
 After every batch, ``after_batch`` runs in the same transaction (the gateway computes its budget
-status there), and its result is published as ``latest`` so readers need no query.
+status there), and its result is published as ``latest`` so readers need no query. The writer's
+connections do not checkpoint the WAL inside a commit: its thread does, every
+``CHECKPOINT_EVERY`` rows, when idle (other processes keep SQLite's own checkpoints).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ S = TypeVar("S")
 
 #: at most this many writes per transaction (bounds how long the file lock is held)
 MAX_BATCH = 512
+#: rows committed between two checkpoints of the WAL, which the writer thread runs when it has
+#: nothing else to do: SQLite's own (every 1,000 pages, inside whichever commit passes the mark,
+#: a few ms with its fsyncs) would land on a request's path
+CHECKPOINT_EVERY = 128
 
 
 #: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
@@ -90,6 +96,11 @@ class LedgerWriter(Generic[S]):
         self._cond = threading.Condition()
         self._closing = False
         self._busy = False
+        self._local = threading.local()  # per connection thread: autocheckpoint turned off
+        self._uncheckpointed = 0  # rows committed since the last checkpoint
+        self._checkpoint_due = False
+        #: checkpoints the writer thread ran
+        self.checkpoints = 0
         #: the last ``after_batch`` result and the monotonic time of its commit
         self.latest: tuple[float, S] | None = None
         #: transactions committed and writes applied, for benchmarks and tests
@@ -146,7 +157,7 @@ class LedgerWriter(Generic[S]):
         finally:
             with self._cond:
                 self._busy = False
-                if self._queue:
+                if self._queue or self._checkpoint_due:
                     self._cond.notify_all()
         self.inline += 1
         return future
@@ -176,7 +187,7 @@ class LedgerWriter(Generic[S]):
         finally:
             with self._cond:
                 self._busy = False
-                if self._queue:
+                if self._queue or self._checkpoint_due:
                     self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -208,20 +219,40 @@ class LedgerWriter(Generic[S]):
         while True:
             with self._cond:
                 # (busy here: a caller is committing inline; its turn first)
-                while (not self._queue or self._busy) and not self._closing:
+                while not self._closing and (
+                    self._busy or not (self._queue or self._checkpoint_due)
+                ):
                     self._cond.wait()
-                if not self._queue:  # closing and drained
+                # a WAL far behind is checkpointed even under a steady stream of rows
+                overdue = self._uncheckpointed >= 8 * CHECKPOINT_EVERY
+                if self._queue and not overdue:
+                    batch = self._queue[: self._max_batch]
+                    del self._queue[: self._max_batch]
+                elif self._closing and not self._queue:  # closing and drained
                     self._cond.notify_all()
                     return
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
+                else:
+                    batch, self._checkpoint_due = [], False
                 self._busy = True
             try:
-                self._commit(batch)
+                if batch:
+                    self._commit(batch)
+                else:
+                    self._checkpoint()
             finally:
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL's committed pages into the database file (PASSIVE: never waits for,
+        nor blocks, readers and writers of any process)."""
+        self._uncheckpointed = 0
+        try:
+            self.ledger.read("PRAGMA wal_checkpoint(PASSIVE)")
+        except LedgerError as exc:  # another process may be checkpointing: next time
+            log.info("ledger checkpoint skipped: %s", exc)
+        self.checkpoints += 1
 
     def _commit(self, batch: list[_Job], *, nowait: bool = False) -> None:
         """Apply ``batch`` in one transaction; if it fails, every job fails with its error.
@@ -230,6 +261,9 @@ class LedgerWriter(Generic[S]):
 
         def body(tx: LedgerTx, savepoints: bool) -> None:
             status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
+            if not getattr(self._local, "manual_checkpoints", False):
+                tx.execute("PRAGMA wal_autocheckpoint = 0")  # this connection: see _checkpoint
+                self._local.manual_checkpoints = True
             if len(batch) == 1:  # alone (the usual case): no savepoint needed
                 try:
                     batch[0].result = batch[0].body(tx)
@@ -280,6 +314,9 @@ class LedgerWriter(Generic[S]):
             return
         self.batches += 1
         self.writes += len(batch)
+        self._uncheckpointed += len(batch)
+        if self._uncheckpointed >= CHECKPOINT_EVERY:
+            self._checkpoint_due = True  # the thread is woken when this batch's owner is done
         if status:
             self.latest = (time.monotonic(), status[0])
         _resolve(batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from concurrent.futures import Future
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError
-from magray_lsp.cost.writer import LedgerWriter
+from magray_lsp.cost.writer import CHECKPOINT_EVERY, LedgerWriter
 from magray_lsp.errors import BudgetExceeded
 
 
@@ -207,4 +208,20 @@ async def test_a_busy_writer_queues_and_resolves_a_batch_on_the_loop(ledger: Led
     await asyncio.wait_for(asyncio.gather(*futures, late), 30)
     assert {e.id for e in entries} <= committed_ids(ledger.path)
     assert writer.batches <= 3  # the blocker, then the queued rows together
+    writer.close()
+
+
+def test_the_writer_thread_checkpoints_the_wal_not_the_commits(ledger: Ledger) -> None:
+    writer: LedgerWriter[None] = LedgerWriter(ledger)
+    for _ in range(CHECKPOINT_EVERY * 2 + 5):
+        assert writer.write(lambda tx: tx.record(row())).done()  # inline, on this thread
+    assert ledger.read("PRAGMA wal_autocheckpoint") == [(0,)]  # this connection never does
+    deadline = time.monotonic() + 30
+    while writer.checkpoints < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.flush(30)
+    assert writer.checkpoints >= 1  # the thread did, when it had nothing else to do
+    busy, wal_pages, copied = ledger.read("PRAGMA wal_checkpoint(PASSIVE)")[0]
+    assert busy == 0 and copied == wal_pages  # nothing left behind
+    assert len(committed_ids(ledger.path)) == CHECKPOINT_EVERY * 2 + 5
     writer.close()
