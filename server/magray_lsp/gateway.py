@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 import time
 import uuid
@@ -93,6 +94,7 @@ class Fallback:
     next: str
 
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 GatewayEvent = TextDelta | Fallback | Outcome
 #: checks a complete answer: None when it is usable, else why not (the failed check, which the
@@ -122,8 +124,8 @@ class _Attempt:
     done: Completion | None = None
     #: the request left for the provider: cut short after this, it is paid for
     sent: bool = False
-    #: estimated tokens of the prompt as sent (what a call cut short is billed for)
-    prompt_tokens: int = 0
+    #: the prompt's messages as sent (a call cut short is billed for their estimated tokens)
+    prompt: tuple[Message, ...] = ()
     #: what the call is billed for, as `Gateway._record` settled it (None: nothing billed)
     usage: Usage | None = None
     tokens_estimated: bool = False
@@ -158,8 +160,9 @@ class _Attempt:
         estimator — the second item says so."""
         if self.done is not None and self.done.usage is not None:
             return self.done.usage, False
-        output = estimate_tokens("".join(self.parts), self.task.language)
-        return Usage(self.prompt_tokens, output), True
+        language = self.task.language
+        prompt = estimate_tokens("".join(m.content for m in self.prompt), language)
+        return Usage(prompt, estimate_tokens("".join(self.parts), language)), True
 
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
         usage = self.usage
@@ -215,16 +218,16 @@ class _Channel:
 
     def put(self, event: GatewayEvent) -> None:
         self.items.append(event)
-        self.close()
+        self.wake()
 
-    def close(self, _done: object = None) -> None:
+    def wake(self, _done: object = None) -> None:
         """Wake the reader (also the flight's done callback: then nothing more comes)."""
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     async def wait(self) -> None:
-        """Until ``put`` or ``close``."""
+        """Until ``put`` or ``wake``."""
         self._waiter = asyncio.get_running_loop().create_future()
         try:
             await self._waiter
@@ -505,7 +508,7 @@ class Gateway:
             return self._store(key, task, fresh[0])
 
         runner = self._flights.join(key, work)
-        runner.add_done_callback(live.close)
+        runner.add_done_callback(live.wake)
         try:
             while True:
                 while live.items:
@@ -648,9 +651,7 @@ class Gateway:
             await self._record(run, "error", type(exc).__name__)
             raise
         sent = _with_cache_prefix(request, outbound)
-        run.prompt_tokens = estimate_tokens(
-            "".join(m.content for m in sent.messages), task.language
-        )
+        run.prompt = sent.messages  # estimated only for a call that ends without usage
         try:
             async with self._slot(ref.provider), Deadline(deadline) as until:
                 # the adapter's events, each checked here (`providers/guard.py`): no generator
@@ -917,8 +918,14 @@ class Gateway:
             if shared is not None:
                 write = asyncio.ensure_future(shared)
                 self._cache_writes.add(write)
-                write.add_done_callback(self._cache_writes.discard)
+                write.add_done_callback(self._cache_written)
         return sealed
+
+    def _cache_written(self, write: asyncio.Future[None]) -> None:
+        self._cache_writes.discard(write)
+        if not write.cancelled() and (error := write.exception()) is not None:
+            # the cache tiers report their own problems; this would be a bug in them
+            log.warning("writing an answer to the shared cache tiers failed: %r", error)
 
     async def _cached_outcome(
         self, task: Task, hit: CachedAnswer, accept: Accept | None
