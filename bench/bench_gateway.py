@@ -230,7 +230,12 @@ PHASES: list[tuple[type, str, str, str]] = [
     (Gateway, "_record", "`Gateway._record` (ledger row, committed before returning)", "async"),
     (LedgerWriter, "_commit", "↳ `LedgerWriter._commit` (the transaction)", "sync"),
     (Gateway, "budget_status", "`Gateway.budget_status`", "sync"),
-    (ResponseCache, "put", "`ResponseCache.put` (background task)", "async"),
+    (
+        ResponseCache,
+        "put_memory",
+        "`ResponseCache.put_memory` (disk and Redis: background)",
+        "sync",
+    ),
     (Gateway, "_cached_outcome", "`Gateway._cached_outcome` (its row committed)", "async"),
 ]
 
