@@ -278,5 +278,45 @@ class Raw:
         await self.client.aclose()
 
 
+class RawAiohttp:
+    """The floor under both: the same POST with aiohttp alone (the transport under httpx here),
+    a pooled session, the body read fully."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session: Any = None
+        self.counter = 0
+
+    async def request(self, *, stream: bool) -> None:
+        import aiohttp
+
+        if self.session is None:  # created on the loop that uses it
+            self.session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {API_KEY}"},
+                connector=aiohttp.TCPConnector(limit=1000),
+                timeout=aiohttp.ClientTimeout(total=10),
+                trust_env=False,
+            )
+        self.counter += 1
+        body: dict[str, Any] = {
+            "model": PRIMARY_MODEL,
+            "max_tokens": 200,
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"{self.counter} {PROMPT}"},
+            ],
+        }
+        if stream:
+            body |= {"stream": True, "stream_options": {"include_usage": True}}
+        async with self.session.post(f"{self.base_url}/chat/completions", json=body) as response:
+            response.raise_for_status()
+            async for _ in response.content.iter_any():
+                pass
+
+    async def aclose(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+
 def temp_dir() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="magray-bench-")

@@ -6,7 +6,8 @@ command per line on stdin and reads one JSON answer per line on stdout:
     {"op": "setup", "primary": URL, "secondary": URL, "cache": bool, "cooldown": bool}
     {"op": "one", "stream": bool}                 → {"seconds": s, "model": m}
     {"op": "latency", "n": N, "stream": bool}     → {"seconds": [s, ...]}
-    {"op": "throughput", "n": N, "concurrency": C, "stream": bool} → {"seconds": s, "errors": e}
+    {"op": "throughput", "n": N, "concurrency": C, "stream": bool}
+        → {"seconds": s, "cpu": process CPU seconds, "errors": e}
     {"op": "run_for", "seconds": S, "stream": bool} → {"requests": [[t0, latency, model, err]]}
     {"op": "quit"}
 
@@ -129,9 +130,13 @@ class Side:
                 except Exception:
                     errors += 1
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return {"seconds": time.perf_counter() - start, "errors": errors}
+        return {
+            "seconds": time.perf_counter() - start,
+            "cpu": time.process_time() - cpu,
+            "errors": errors,
+        }
 
     async def run_for(self, cmd: dict[str, Any]) -> dict[str, Any]:
         """Back-to-back requests for ``seconds``: (monotonic start, latency, model, error)."""

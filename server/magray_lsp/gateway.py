@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
@@ -92,6 +94,7 @@ class Fallback:
     next: str
 
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 GatewayEvent = TextDelta | Fallback | Outcome
 #: checks a complete answer: None when it is usable, else why not (the failed check, which the
@@ -100,6 +103,7 @@ Accept = Callable[[str], str | None]
 
 
 DEFAULT_CONTEXT_BUDGET = 6000  # tokens of surrounding code when every window is large
+KEY_MEMO_SIZE = 1024  # recent cache keys remembered by their parts
 
 
 @dataclass
@@ -120,8 +124,8 @@ class _Attempt:
     done: Completion | None = None
     #: the request left for the provider: cut short after this, it is paid for
     sent: bool = False
-    #: estimated tokens of the prompt as sent (what a call cut short is billed for)
-    prompt_tokens: int = 0
+    #: the prompt's messages as sent (a call cut short is billed for their estimated tokens)
+    prompt: tuple[Message, ...] = ()
     #: what the call is billed for, as `Gateway._record` settled it (None: nothing billed)
     usage: Usage | None = None
     tokens_estimated: bool = False
@@ -156,8 +160,9 @@ class _Attempt:
         estimator — the second item says so."""
         if self.done is not None and self.done.usage is not None:
             return self.done.usage, False
-        output = estimate_tokens("".join(self.parts), self.task.language)
-        return Usage(self.prompt_tokens, output), True
+        language = self.task.language
+        prompt = estimate_tokens("".join(m.content for m in self.prompt), language)
+        return Usage(prompt, estimate_tokens("".join(self.parts), language)), True
 
     def entry(self, workspace: str, outcome: LedgerOutcome, error_type: str | None) -> LedgerEntry:
         usage = self.usage
@@ -199,6 +204,35 @@ def _with_cache_prefix(request: ChatRequest, outbound: Outbound) -> ChatRequest:
         kept = len(prefix) if prefix and after.content.startswith(prefix) else 0
         messages.append(replace(after, cache_prefix=kept))
     return replace(sent, messages=tuple(messages))
+
+
+class _Channel:
+    """Events from a flight's task to the request that started it: a deque, and one future to
+    wake the reader when it waits (a chunk costs no task or wait set of its own)."""
+
+    __slots__ = ("_waiter", "items")
+
+    def __init__(self) -> None:
+        self.items: deque[GatewayEvent] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: GatewayEvent) -> None:
+        self.items.append(event)
+        self.wake()
+
+    def wake(self, _done: object = None) -> None:
+        """Wake the reader (also the flight's done callback: then nothing more comes)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Until ``put`` or ``wake``."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
 
 
 class AllModelsFailed(ProviderError):
@@ -245,8 +279,12 @@ class Gateway:
         self._flights: SingleFlight[Outcome] = SingleFlight()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._budget_cache: tuple[float, BudgetStatus] | None = None
-        self._calls_in_flight = 0  # provider calls streaming right now
+        self._requests = 0  # requests inside `stream` right now
+        #: rows to commit at the end of this loop iteration (see `_write`)
+        self._soon: list[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]] = []
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
+        self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
+        self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
     @classmethod
     def open(
@@ -339,6 +377,24 @@ class Gateway:
         """Cache key: the task's content key + what else changes the answer."""
         if not task.cache_key or self.cache is None:
             return None
+        # the key is a function of these parts alone (the configuration is fixed for this
+        # gateway's life): a repeated request (a cache hit) skips the canonical JSON and hash
+        parts = (
+            task.action,
+            task.extra.get("template", ""),
+            task.cache_key,
+            task.extra.get("context_hash", ""),
+            task.max_output_tokens,
+            task.model_pin,
+        )
+        key = self._keys.get(parts)
+        if key is None:
+            key = self._keys[parts] = self._compute_key(task)
+            if len(self._keys) > KEY_MEMO_SIZE:
+                del self._keys[next(iter(self._keys))]
+        return key
+
+    def _compute_key(self, task: Task) -> str:
         policy = (
             task.model_pin
             or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
@@ -362,10 +418,15 @@ class Gateway:
 
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
         """The outcome only: the provider is asked for one whole (non-streamed) answer."""
+        outcome: Outcome | None = None
+        # to the end (the outcome is the last event): a stream left open would be closed by the
+        # garbage collector's hook, a task of its own, and count as a request until then
         async for event in self.stream(task, accept=accept, incremental=False):
             if isinstance(event, Outcome):
-                return event
-        raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
+                outcome = event
+        if outcome is None:  # pragma: no cover
+            raise MagrayError("the gateway ended without an outcome")
+        return outcome
 
     async def run_many(self, tasks: Iterable[Task]) -> list[Outcome | BaseException]:
         """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""
@@ -380,6 +441,18 @@ class Gateway:
         used; one that fails is skipped (a ``Fallback`` and an entry in the outcome's
         ``attempts`` say why) and the models are asked.
         ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
+        self._requests += 1
+        events = self._stream(task, accept, incremental)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            self._requests -= 1
+            await events.aclose()  # now, if the caller stopped early: not by the GC's hook
+
+    async def _stream(
+        self, task: Task, accept: Accept | None, incremental: bool
+    ) -> AsyncGenerator[GatewayEvent, None]:
         key = self.key_for(task)
         skipped: list[str] = []  # cached or shared answers that did not fit this request
         stale: str | None = None
@@ -395,6 +468,19 @@ class Gateway:
                 skipped.append(f"cache: {stale}")
         await self._learn_windows(local_only=task.private)
         plan = self.plan(task)
+        if key and stale is None and self.cache is not None and key not in self._flights:
+            # A flight that ended since the lookup above missed left its answer in memory (it
+            # stores it there before it ends, and no other task runs between here and joining or
+            # starting a flight): use it rather than ask again.
+            late = self.cache.get_memory(key)
+            if late is not None:
+                cached = await self._cached_outcome(task, late, accept)
+                if isinstance(cached, Outcome):
+                    yield TextDelta(cached.text)
+                    yield cached
+                    return
+                stale = cached
+                skipped.append(f"cache: {stale}")
         if stale is not None:  # the fresh answer will replace the entry
             yield Fallback("cache", stale, plan.primary.ref.label)
         if key is None:
@@ -403,33 +489,33 @@ class Gateway:
             return
         # Identical requests in flight share one provider call. The shared work runs in its own
         # task; this caller streams its events live only if it is the one that started it.
-        live: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+        live = _Channel()
         fresh: list[Outcome] = []  # the answer as this request's own call produced it
 
         async def work() -> Outcome:
             async for event in self._execute(task, plan, accept, incremental):
-                if isinstance(event, Outcome):
+                if isinstance(event, Outcome):  # the last event
                     fresh.append(event)
-                    # awaited inside the flight: a request whose cache lookup missed just
-                    # before this put still finds the flight and joins it. Shared sealed, like
-                    # a cache entry: each follower restores the values from its own prompt.
-                    return await self._store(key, task, event)
-                live.put_nowait(event)
+                    continue
+                live.put(event)
                 # yield so the caller forwards this chunk now, not after the buffered rest
                 await asyncio.sleep(0)
-            raise MagrayError("the gateway ended without an outcome")  # pragma: no cover
+            if not fresh:  # pragma: no cover
+                raise MagrayError("the gateway ended without an outcome")
+            # stored inside the flight: a request whose cache lookup missed just before finds
+            # the flight and joins it, one that comes after finds the memory tier. Shared
+            # sealed, like a cache entry: each follower restores the values from its own prompt.
+            return self._store(key, task, fresh[0])
 
-        runner = asyncio.ensure_future(self._flights.run(key, work))
+        runner = self._flights.join(key, work)
+        runner.add_done_callback(live.wake)
         try:
-            while not runner.done():
-                getter = asyncio.ensure_future(live.get())
-                await asyncio.wait({runner, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield getter.result()
-                else:
-                    getter.cancel()
-            while not live.empty():
-                yield live.get_nowait()
+            while True:
+                while live.items:
+                    yield live.items.popleft()
+                if runner.done():
+                    break
+                await live.wait()
             outcome, follower = runner.result()
         finally:
             runner.cancel()
@@ -451,7 +537,7 @@ class Gateway:
                 async for event in self._execute(task, plan, accept, incremental):
                     if isinstance(event, Outcome):
                         outcome = event
-                        await self._store(key, task, event)
+                        self._store(key, task, event)
                     else:
                         yield event
         if skipped:
@@ -565,20 +651,22 @@ class Gateway:
             await self._record(run, "error", type(exc).__name__)
             raise
         sent = _with_cache_prefix(request, outbound)
-        run.prompt_tokens = estimate_tokens(
-            "".join(m.content for m in sent.messages), task.language
-        )
+        run.prompt = sent.messages  # estimated only for a call that ends without usage
         try:
             async with self._slot(ref.provider), Deadline(deadline) as until:
-                gen = provider.generate(sent, stream=incremental)
-                self._calls_in_flight += 1
+                # the adapter's events, each checked here (`providers/guard.py`): no generator
+                # layer of its own between the provider and the caller
+                gen, check = provider.unguarded(sent, stream=incremental)
                 try:
                     run.sent = True
                     while True:
                         try:
-                            # the transport's locality guard refuses non-local sends meanwhile
-                            with private_content(f"private code for {label}", active=task.private):
-                                event = await until.next(gen)
+                            if task.private:
+                                # the transport's locality guard refuses non-local sends meanwhile
+                                with private_content(f"private code for {label}"):
+                                    event = check(await until.next(gen))
+                            else:
+                                event = check(await until.next(gen))
                         except StopAsyncIteration:
                             raise ProviderError(
                                 "stream ended without a completion", provider=ref.provider
@@ -590,7 +678,7 @@ class Gateway:
                         if isinstance(event, TextDelta):
                             if text := outbound.restore(event.text):  # placeholders → values
                                 run.received(text)
-                                yield TextDelta(text)
+                                yield event if text is event.text else TextDelta(text)
                             continue
                         done: Completion = event
                         if tail := outbound.flush():
@@ -598,7 +686,6 @@ class Gateway:
                             yield TextDelta(tail)
                         break
                 finally:
-                    self._calls_in_flight -= 1
                     await gen.aclose()
         except ProviderError as exc:
             self.health.record_failure(label)
@@ -701,16 +788,28 @@ class Gateway:
         return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
     async def _write(self, body: Callable[[LedgerTx], T]) -> T:
-        """Apply ``body`` through the writer thread; returns once its transaction committed."""
-        # A lone request commits right here (no thread hop); under load, rows go to the writer
-        # thread, which commits them in batches while the event loop serves other requests.
-        if self._calls_in_flight <= 1:
-            done = self.writer.write(body)
-        else:
-            done = self.writer.submit(body)
-        if not done.done():
-            await asyncio.wrap_future(done)
-        return done.result()
+        """Apply ``body`` through the writer; returns once its transaction committed."""
+        if self._requests > 1:
+            # others in flight: the writer thread commits rows in batches meanwhile
+            return await self.writer.submit_async(body)
+        # Alone as far as this request knows: committed at the end of this loop iteration, on
+        # this thread when the writer is idle (no thread hop), in one transaction with every
+        # row written during the same iteration (cache hits that arrive together).
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._soon.append((body, future))
+        if len(self._soon) == 1:
+            loop.call_soon(self._commit_soon)
+        return await future
+
+    def _commit_soon(self) -> None:
+        jobs, self._soon = self._soon, []
+        try:
+            self.writer.write_many(jobs)
+        except Exception as exc:  # the writer is closed: no row of these was committed
+            for _, future in jobs:
+                if not future.done():
+                    future.set_exception(exc)
 
     async def _record(
         self, run: _Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
@@ -804,17 +903,29 @@ class Gateway:
         refusal = accept(text) if accept is not None else None
         return text, refusal
 
-    async def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
+    def _store(self, key: str, task: Task, fresh: Outcome) -> Outcome:
         """``fresh`` sealed (the user's secrets as placeholders), cached under ``key`` in place of
-        what it held — unless cut off, or holding a placeholder no one can restore."""
+        what it held — unless cut off, or holding a placeholder no one can restore. The memory
+        tier has it at once; the disk and Redis tiers are written in the background (``flush``
+        and ``aclose`` wait for them), off the answer's path."""
         sealed = replace(fresh, text=seal_answer(task, fresh.text))
         if (
             self.cache is not None
             and fresh.finish_reason != "length"
             and not unresolved_placeholders(task, fresh.text)
         ):
-            await self.cache.put(key, self._to_cache(sealed))
+            shared = self.cache.put_memory(key, self._to_cache(sealed))
+            if shared is not None:
+                write = asyncio.ensure_future(shared)
+                self._cache_writes.add(write)
+                write.add_done_callback(self._cache_written)
         return sealed
+
+    def _cache_written(self, write: asyncio.Future[None]) -> None:
+        self._cache_writes.discard(write)
+        if not write.cancelled() and (error := write.exception()) is not None:
+            # the cache tiers report their own problems; this would be a bug in them
+            log.warning("writing an answer to the shared cache tiers failed: %r", error)
 
     async def _cached_outcome(
         self, task: Task, hit: CachedAnswer, accept: Accept | None
@@ -850,7 +961,10 @@ class Gateway:
         return (provider_kind(provider, cfg) if cfg else None) or "openai"
 
     async def flush(self) -> None:
-        """Wait until every ledger write submitted so far is committed."""
+        """Wait until every ledger write submitted so far is committed, and every answer stored
+        so far is in the shared cache tiers."""
+        if self._cache_writes:
+            await asyncio.gather(*self._cache_writes, return_exceptions=True)
         if self.writer.pending:
             await asyncio.to_thread(self.writer.flush)
 

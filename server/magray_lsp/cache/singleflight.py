@@ -42,24 +42,45 @@ class SingleFlight(Generic[T]):
 
         ``follower`` is True when this caller joined work another caller had started.
         """
+        return await self.join(key, fn)
+
+    def join(self, key: str, fn: Callable[[], Awaitable[T]]) -> asyncio.Future[tuple[T, bool]]:
+        """``run``, except that the flight is joined (or started) right now, not when the caller
+        first awaits: no flight can end between a caller's check and its joining. Cancelling the
+        returned future only stops this caller waiting (the last one to stop cancels the work).
+        """
         flight = self._flights.get(key)
         follower = flight is not None
         if flight is None:
             flight = self._start(key, fn)
         flight.waiters += 1
-        try:
-            # shield: cancelling this caller must not cancel the shared task.
-            result = await asyncio.shield(flight.task)
-        except BaseException:
+        waiter: asyncio.Future[tuple[T, bool]] = asyncio.get_running_loop().create_future()
+
+        def finished(task: asyncio.Task[T]) -> None:
+            if waiter.done():  # this caller had stopped waiting
+                return
             flight.waiters -= 1
-            if flight.waiters == 0 and not flight.task.done():
+            if task.cancelled():
+                waiter.cancel()
+            elif (error := task.exception()) is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result((task.result(), follower))
+
+        def left(_waiter: asyncio.Future[tuple[T, bool]]) -> None:
+            if not waiter.cancelled() or flight.task.done():
+                return
+            flight.task.remove_done_callback(finished)
+            flight.waiters -= 1
+            if flight.waiters == 0:
                 # This caller was cancelled and nobody else wants the answer: stop the work, and
                 # let a new caller start afresh instead of joining a task being cancelled.
                 self._forget(key, flight)
                 flight.task.cancel()
-            raise
-        flight.waiters -= 1
-        return result, follower
+
+        flight.task.add_done_callback(finished)
+        waiter.add_done_callback(left)
+        return waiter
 
     def _start(self, key: str, fn: Callable[[], Awaitable[T]]) -> _Flight[T]:
         async def work() -> T:

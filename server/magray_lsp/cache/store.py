@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
 
 from magray_lsp.cache.disk import DiskTier, responses_dir
 from magray_lsp.cache.entry import CachedAnswer, Record
@@ -104,6 +104,16 @@ class ResponseCache:
         self._stats["misses"] += 1
         return None
 
+    def get_memory(self, key: str) -> CachedAnswer | None:
+        """The answer for ``key`` if the memory tier holds it (no await: for a caller that must
+        not let another task run between its lookup and what it does next)."""
+        if not self.enabled or self._closed:
+            return None
+        answer = self._memory.get(key)
+        if answer is not None:
+            self._stats["hits_memory"] += 1
+        return answer
+
     def _decode(self, raw: object, now: float) -> Record | None:
         """The live record in ``raw``; ``None`` for nothing, garbage, or an expired entry."""
         if raw is None:
@@ -123,18 +133,30 @@ class ResponseCache:
 
         A TTL of 0 means no expiry (entries then leave only by LRU, disk size limit or ``clear``).
         """
+        shared = self.put_memory(key, answer, ttl_seconds)
+        if shared is not None:
+            await shared
+
+    def put_memory(
+        self, key: str, answer: CachedAnswer, ttl_seconds: int | None = None
+    ) -> Coroutine[Any, Any, None] | None:
+        """``put`` in two halves: the memory tier now (lookups in this process hit at once),
+        and the coroutine that writes the shared tiers, which the caller runs (the gateway: in
+        the background, off the answer's path); None when the cache is off."""
         if not self.enabled or self._closed:
-            return
+            return None
         ttl = self.cfg.ttl_seconds if ttl_seconds is None else ttl_seconds
         if ttl < 0:
             raise ValueError("ttl_seconds must be >= 0")
         seconds: float | None = float(ttl) if ttl > 0 else None
         expires_at = None if seconds is None else self._wall_clock() + seconds
         self._memory.put(key, answer, seconds)
-        record = Record(answer, expires_at)
-        raw = record.to_json()
         self._stats["puts"] += 1
-        if self._redis is not None and not answer.private:
+        return self._put_shared(key, Record(answer, expires_at), seconds)
+
+    async def _put_shared(self, key: str, record: Record, seconds: float | None) -> None:
+        raw = record.to_json()
+        if self._redis is not None and not record.answer.private:
             await asyncio.gather(
                 self._redis.put(key, record, seconds), self._disk.put(key, raw, seconds)
             )

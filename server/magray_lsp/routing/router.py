@@ -2,14 +2,22 @@
 
 Every rejected candidate keeps its reason, and the plan carries a one-line "why" for the status
 and a full description for `--dry-run` and the log.
+
+Plans are memoized in two steps, because a plan is asked for on every request and every listing:
+what depends only on the task and the configuration (the candidates, their windows, estimates and
+the filters other than the circuit) per task shape, and the finished plan per task shape and
+health state (each survivor's latency and success, every breaker closed: an open breaker's state
+and reason depend on the clock, so such a plan is computed afresh). Nothing else goes into a plan;
+`tests/unit/routing/test_router_memo.py` checks that memoized and fresh plans are equal.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.config.models import RoutingWeights
@@ -34,6 +42,11 @@ _BIAS: dict[str, dict[str, float]] = {
     "document": {"capability": 1.25},
     "refactor": {"capability": 1.75},
 }
+
+
+#: memoized task shapes (and health states) kept per router; the oldest is dropped beyond this
+MEMO_SIZE = 256
+V = TypeVar("V")
 
 
 class NoRoute(MagrayError):
@@ -92,11 +105,22 @@ class Router:
         self.health = health
         self.budget_allows_paid = budget_allows_paid
         self.window_hint = window_hint
+        #: False: every plan computed afresh (the reference the memoized plans are tested against)
+        self.memoize = True
+        self._refs: tuple[ModelRef, ...] | None = None
+        self._shapes: dict[Hashable, _Shape] = {}
+        self._plans: dict[Hashable, Plan] = {}
+        self._action_weights: dict[str, dict[str, float]] = {}
 
     # -- candidates --------------------------------------------------------
 
     def candidates(self) -> list[ModelRef]:
         """Every configured model of every usable provider (one entry per distinct model id)."""
+        if self._refs is None:  # the catalog is fixed for the router's life
+            self._refs = tuple(self._find_candidates())
+        return list(self._refs)
+
+    def _find_candidates(self) -> list[ModelRef]:
         refs: list[ModelRef] = []
         for name in self.catalog.enabled():
             cfg = self.catalog.sections[name]
@@ -136,28 +160,99 @@ class Router:
 
     def plan(self, task: Task) -> Plan:
         if task.model_pin:
-            return self._pinned(task)
+            ref = self.catalog.resolve(task.model_pin)
+            key = (
+                task.model_pin,
+                task.action,
+                task.private,
+                task.context_tokens,
+                task.max_output_tokens,
+                self.window_hint(ref),
+            )
+            return self._memo(self._plans, key, lambda: self._pinned(task, ref))
+        budget_ok = self.budget_allows_paid()
+        refs = self.candidates()
+        hints = tuple(self.window_hint(ref) for ref in refs)
+        shape_key = (
+            task.action,
+            task.private,
+            task.context_tokens,
+            task.max_output_tokens,
+            budget_ok,
+            hints,
+        )
+        shape = self._memo(self._shapes, shape_key, lambda: self._shape(task, refs, budget_ok))
+        health = self._health_key(shape)
+        if health is None:  # a breaker is not closed: its state moves with the clock
+            return self._finish(shape, task)
+        return self._memo(self._plans, (shape_key, health), lambda: self._finish(shape, task))
+
+    def _memo(self, memo: dict[Hashable, V], key: Hashable, make: Callable[[], V]) -> V:
+        if not self.memoize:
+            return make()
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = make()
+            if len(memo) > MEMO_SIZE:
+                del memo[next(iter(memo))]
+        return found
+
+    def _shape(self, task: Task, refs: list[ModelRef], budget_ok: bool) -> _Shape:
+        """Everything of the plan that does not depend on health: each candidate rejected before
+        the circuit check (with why), or its candidate and the budget's verdict after it."""
+        entries: list[_Entry] = []
+        for ref in refs:
+            reason, cand = self._check(ref, task)
+            if reason or cand is None:
+                entries.append(_Entry(ref.label, reason or "", None, None))
+                continue
+            after = None
+            if not budget_ok and (cand.estimate_usd is None or cand.estimate_usd > 0):
+                after = "monthly budget exhausted (paid models refused)"
+            entries.append(_Entry(ref.label, None, cand, after))
+        wanted, why = self._rule(task)
+        return _Shape(tuple(entries), tuple(wanted), why)
+
+    def _health_key(self, shape: _Shape) -> tuple[tuple[float | None, float | None], ...] | None:
+        """What the plan reads from the health board (creating the entries it would create);
+        None when a breaker is not closed."""
+        key = []
+        for entry in shape.entries:
+            if entry.cand is None:
+                continue
+            h = self.health.get(entry.label)
+            if h.breaker.opened_at is not None:
+                return None
+            key.append((h.latency_ms, h.success))
+        return tuple(key)
+
+    def _finish(self, shape: _Shape, task: Task) -> Plan:
         survivors: list[Candidate] = []
         rejected: list[tuple[str, str]] = []
-        budget_ok = self.budget_allows_paid()
-        for ref in self.candidates():
-            reason, cand = self._check(ref, task, budget_ok)
-            if reason:
-                rejected.append((ref.label, reason))
-            elif cand:
-                survivors.append(cand)
+        for entry in shape.entries:
+            if entry.cand is None:
+                rejected.append((entry.label, entry.before or ""))
+                continue
+            breaker = self.health.get(entry.label).breaker
+            if breaker.state == "open":
+                rejected.append(
+                    (entry.label, f"circuit open (retry in {breaker.retry_in():.0f} s)")
+                )
+            elif entry.after is not None:
+                rejected.append((entry.label, entry.after))
+            else:
+                survivors.append(entry.cand)
         if not survivors:
             details = "; ".join(f"{label}: {reason}" for label, reason in rejected)
             raise NoRoute(
                 f"no model can take this {task.action} request ({details or 'none configured'})"
             )
         scored = self._score(survivors, task)
-        ordered, preferred, why = self._order(scored, task)
-        return Plan(tuple(ordered), tuple(rejected), why, tuple(preferred))
+        ordered, why = self._order(scored, task, shape.wanted, shape.why)
+        return Plan(tuple(ordered), tuple(rejected), why, shape.wanted)
 
-    def _check(
-        self, ref: ModelRef, task: Task, budget_ok: bool
-    ) -> tuple[str | None, Candidate | None]:
+    def _check(self, ref: ModelRef, task: Task) -> tuple[str | None, Candidate | None]:
+        """The filters that do not depend on health or budget; the candidate that passed them."""
         try:
             provider = self.catalog.provider(ref.provider)
         except MagrayError as exc:
@@ -172,12 +267,7 @@ class Router:
         capability = self.capability(ref, task)
         if capability <= 0:
             return f"not capable of {task.action}", None
-        breaker = self.health.get(ref.label).breaker
-        if breaker.state == "open":
-            return f"circuit open (retry in {breaker.retry_in():.0f} s)", None
         estimate, assumed = self.estimate(ref, task, local=provider.is_local)
-        if not budget_ok and (estimate is None or estimate > 0):
-            return "monthly budget exhausted (paid models refused)", None
         return None, Candidate(
             ref, provider.is_local, ref.kind == "local", window, capability, estimate, 0.0, assumed
         )
@@ -190,6 +280,12 @@ class Router:
         return charged_cost(ref, cfg, usage, local=local, budget=self.catalog.loaded.config.budget)
 
     def _weights(self, action: str) -> dict[str, float]:
+        found = self._action_weights.get(action)  # the configuration is fixed
+        if found is None:
+            found = self._action_weights[action] = self._biased_weights(action)
+        return found
+
+    def _biased_weights(self, action: str) -> dict[str, float]:
         w: RoutingWeights = self.catalog.loaded.config.routing.weights
         weights = {
             "capability": w.capability,
@@ -206,10 +302,10 @@ class Router:
         weights = self._weights(task.action)
         known = [float(c.estimate_usd) for c in cands if c.estimate_usd is not None]
         lo, hi = (min(known), max(known)) if known else (0.0, 0.0)
-        latencies = {c.ref.label: self.health.get(c.ref.label).latency_ms for c in cands}
-        fastest = min((v for v in latencies.values() if v), default=None)
+        healths = [self.health.get(c.ref.label) for c in cands]
+        fastest = min((h.latency_ms for h in healths if h.latency_ms), default=None)
         out = []
-        for c in cands:
+        for c, h in zip(cands, healths, strict=True):
             if c.estimate_usd is None:
                 cost = UNKNOWN_PRICE_SCORE
             elif hi <= lo:
@@ -219,9 +315,9 @@ class Router:
                 cost = 1 - math.log((float(c.estimate_usd) + eps) / (lo + eps)) / math.log(
                     (hi + eps) / (lo + eps)
                 )
-            latency = latencies[c.ref.label]
+            latency = h.latency_ms
             perf = fastest / latency if latency and fastest else UNKNOWN_PERFORMANCE
-            success = self.health.get(c.ref.label).success
+            success = h.success
             # squared: each failure costs a retry or a fallback, so flakiness compounds
             avail = UNKNOWN_AVAILABILITY if success is None else success**2
             score = (
@@ -230,10 +326,22 @@ class Router:
                 + weights["performance"] * perf
                 + weights["availability"] * avail
             )
-            out.append(replace(c, score=score))
+            out.append(
+                Candidate(
+                    c.ref,
+                    c.local,
+                    c.in_process,
+                    c.window,
+                    c.capability,
+                    c.estimate_usd,
+                    score,
+                    c.price_assumed,
+                )
+            )
         return out
 
-    def _order(self, cands: list[Candidate], task: Task) -> tuple[list[Candidate], list[str], str]:
+    def _rule(self, task: Task) -> tuple[list[str], str]:
+        """The labels the first matching routing rule (or the default) prefers, and why."""
         routing = self.catalog.loaded.config.routing
         rule_keys = []
         if task.private:
@@ -259,6 +367,11 @@ class Router:
                 wanted.append(self.catalog.resolve(spec).label)
             except MagrayError:
                 continue
+        return wanted, why
+
+    def _order(
+        self, cands: list[Candidate], task: Task, wanted: tuple[str, ...], why: str
+    ) -> tuple[list[Candidate], str]:
         by_score = sorted(cands, key=lambda c: -c.score)
         # Preferred models first (in rule order), then the rest by score, in-process models last.
         rank = {label: i for i, label in enumerate(wanted)}
@@ -273,11 +386,10 @@ class Router:
                 why += " (private: local only)"
             if len(ordered) == 1 and head.in_process:
                 why = "embedded local model (the only usable provider)"
-        return ordered, wanted, why
+        return ordered, why
 
-    def _pinned(self, task: Task) -> Plan:
+    def _pinned(self, task: Task, ref: ModelRef) -> Plan:
         assert task.model_pin
-        ref = self.catalog.resolve(task.model_pin)
         provider = self.catalog.provider(ref.provider)
         if task.private and not provider.is_local:
             raise NoRoute(f"{ref.label} is not local and this content is private")
@@ -293,3 +405,23 @@ class Router:
             assumed,
         )
         return Plan((cand,), (), f"pinned to {task.model_pin}", (ref.label,))
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One candidate model in a `_Shape`: rejected ``before`` the circuit check, or its
+    candidate and the budget's reason to reject it ``after`` that check (None: it may run)."""
+
+    label: str
+    before: str | None
+    cand: Candidate | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The health-independent part of a plan for one task shape."""
+
+    entries: tuple[_Entry, ...]
+    wanted: tuple[str, ...]
+    why: str

@@ -164,3 +164,32 @@ async def test_joiner_after_leader_cancel_shares_the_running_work() -> None:
     assert await follower == ("answer #1", True)
     assert await late == ("answer #1", True)
     assert work.calls == 1
+
+
+async def test_join_takes_part_at_once_even_if_the_flight_ends_before_the_first_await() -> None:
+    sf: SingleFlight[str] = SingleFlight()
+    work, other = Work(), Work()
+    leader = sf.join("k", work)
+    await work.started.wait()
+    work.release.set()
+    follower = sf.join("k", other)  # joined now: the flight may end before this is awaited
+    await settle()
+    assert "k" not in sf  # ended
+    assert await leader == ("answer #1", False)
+    assert await follower == ("answer #1", True) and other.calls == 0
+
+
+async def test_cancelling_joined_waiters_cancels_the_work_only_when_the_last_one_leaves() -> None:
+    sf: SingleFlight[str] = SingleFlight()
+    work = Work()
+    first, second = sf.join("k", work), sf.join("k", work)
+    await work.started.wait()
+    first.cancel()
+    await settle()
+    assert work.cancelled == 0 and "k" in sf
+    second.cancel()
+    await settle()
+    assert work.cancelled == 1 and "k" not in sf
+    again = Work()
+    again.release.set()
+    assert await sf.join("k", again) == ("answer #1", False)  # a fresh flight
