@@ -164,6 +164,7 @@ class Router:
             key = (
                 task.model_pin,
                 task.action,
+                task.name,
                 task.private,
                 task.context_tokens,
                 task.max_output_tokens,
@@ -175,6 +176,7 @@ class Router:
         hints = tuple(self.window_hint(ref) for ref in refs)
         shape_key = (
             task.action,
+            task.name,  # a named action may have its own [routing.rules] entry
             task.private,
             task.context_tokens,
             task.max_output_tokens,

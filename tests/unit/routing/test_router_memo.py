@@ -28,7 +28,11 @@ LLM = {
     "ollama": {"base_url": "http://127.0.0.1:11434", "models": {"default": "llama3.1"}},
 }
 LABELS = ["openai.default", "openai.code", "anthropic.default", "google.default", "ollama.default"]
-RULES = {"refactor": ["anthropic.default", "openai.code"], "private": ["ollama.default"]}
+RULES = {
+    "refactor": ["anthropic.default", "openai.code"],
+    "private": ["ollama.default"],
+    "simplify": ["openai.default"],  # a custom action's own rule, tried before its built-in's
+}
 
 
 class World:
@@ -69,6 +73,7 @@ tasks = st.builds(
     max_output_tokens=st.sampled_from([256, 512]),
     private=st.booleans(),
     model_pin=st.sampled_from([None, None, None, "openai.code", "ollama.default"]),
+    name=st.sampled_from(["", "", "simplify", "fix"]),
 )
 label = st.sampled_from(LABELS)
 steps = st.lists(
@@ -149,3 +154,15 @@ def test_pinned_plans_follow_the_pin_and_the_privacy_rule() -> None:
     assert world.router.plan(pinned).primary.ref == ModelRef("openai", "openai", "gpt-4o", "code")
     with pytest.raises(NoRoute, match="not local"):
         world.router.plan(replace(pinned, private=True))
+
+
+def test_a_named_action_is_not_served_its_built_ins_memoized_plan() -> None:
+    """`simplify` is routed like `refactor` but has its own rule: the memo keys on the name."""
+    world = World(rules=True)
+    base = Task(action="refactor", system="s", prompt="p", context_tokens=1000)
+    named = replace(base, name="simplify")
+    refactor, simplify = world.plan(base, memoize=True), world.plan(named, memoize=True)
+    assert isinstance(refactor, Plan) and isinstance(simplify, Plan)
+    assert refactor.candidates[0].ref.label == "anthropic.default"
+    assert simplify.candidates[0].ref.label == "openai.default"
+    assert simplify == world.plan(named, memoize=False)
