@@ -16,6 +16,7 @@ from tests.unit.gateway.conftest import task
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import MagrayError, PrivacyViolation
 from magray_lsp.gateway import Gateway, Outcome
+from magray_lsp.providers import ChatRequest, Message, create_provider
 from magray_lsp.providers.locality import (
     check_destination,
     is_local_url,
@@ -23,7 +24,6 @@ from magray_lsp.providers.locality import (
     private_content,
     private_in_flight,
 )
-from magray_lsp.providers import ChatRequest, Message, create_provider
 from magray_lsp.routing.router import Plan
 
 MakeGateway = Callable[..., Gateway]
