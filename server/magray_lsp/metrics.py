@@ -44,14 +44,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from magray_lsp.cost.ledger import (
-    ROLLUP_COLUMNS,
-    Ledger,
-    chain_provider,
-    from_pico,
-    hour_of,
-    is_attempt,
-)
+from magray_lsp.cost.ledger import Ledger, from_pico
+from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, chain_provider, hour_of, is_attempt
 
 PERCENTILES = (50, 90, 99)
 HOUR, DAY = 3600, 86400
