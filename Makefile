@@ -70,10 +70,12 @@ test:
 	@$(MAKE) --no-print-directory -j3 venv system editors
 	@$(VENV)/bin/pytest -q
 
+# lint-imports: the layers and the no-cycle contracts in .importlinter (the architecture)
 lint: venv
-	@$(VENV)/bin/ruff check server tests bench
-	@$(VENV)/bin/ruff format --check server tests bench
+	@$(VENV)/bin/ruff check server tests bench scripts
+	@$(VENV)/bin/ruff format --check server tests bench scripts
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -62,7 +62,7 @@ from magray_lsp.task import Action  # noqa: E402
 FILES = (
     ("gateway.py", ROOT / "server" / "magray_lsp" / "gateway.py"),
     ("textwrap", None),
-    ("ledger.py", ROOT / "server" / "magray_lsp" / "cost" / "ledger.py"),
+    ("ledger/store.py", ROOT / "server" / "magray_lsp" / "cost" / "ledger" / "store.py"),
     ("configparser", None),
 )
 

@@ -9,12 +9,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from magray_lsp import __version__
+from magray_lsp.cli_common import ACTIONS, find_workspace
 from magray_lsp.errors import MagrayError
-
-ACTIONS = ("explain", "document", "refactor")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,15 +128,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def find_workspace(start: Path) -> Path:
-    """The nearest folder at or above `start` holding `.magray.toml`, else `start`'s folder."""
-    here = (start if start.is_dir() else start.parent).resolve()
-    for folder in (here, *here.parents):
-        if (folder / ".magray.toml").is_file():
-            return folder
-    return here
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -195,7 +184,7 @@ def tcp_address(spec: str, *, allow_remote: bool) -> tuple[str, int]:
     """`HOST:PORT` for `serve --tcp` (HOST defaults to 127.0.0.1). The TCP connection carries
     code and spends the user's API keys with no authentication, so an address other machines can
     reach is refused unless `allow_remote`, and then warned about."""
-    from magray_lsp.privacy.locality import is_loopback_host
+    from magray_lsp.providers.locality import is_loopback_host
 
     host, _, port_text = spec.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
@@ -243,7 +232,3 @@ def configure_logging(path: Path | None) -> None:
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-
-
-def dump(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)

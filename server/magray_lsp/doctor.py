@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from magray_lsp.actions.definitions import action_set
 from magray_lsp.catalog import Catalog
-from magray_lsp.cli import dump, find_workspace
+from magray_lsp.cli_common import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import TeamConfig, provider_kind
 from magray_lsp.cost.prices import format_usd

@@ -14,7 +14,7 @@ from magray_lsp.actions.source import parse_location
 from magray_lsp.actions.target import target_from_location
 from magray_lsp.actions.tasks import MAX_OUTPUT_TOKENS, prepare
 from magray_lsp.catalog import Catalog
-from magray_lsp.cli import dump, find_workspace
+from magray_lsp.cli_common import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.cost.ledger import Ledger, default_ledger_path
 from magray_lsp.cost.prices import format_usd

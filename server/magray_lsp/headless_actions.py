@@ -15,7 +15,7 @@ from magray_lsp.actions.source import parse_location
 from magray_lsp.actions.target import Target, target_from_location
 from magray_lsp.actions.tasks import output_budget
 from magray_lsp.catalog import Catalog
-from magray_lsp.cli import ACTIONS, dump, find_workspace
+from magray_lsp.cli_common import ACTIONS, dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.context.syntax_check import tree_issues
 from magray_lsp.cost.ledger import Ledger, default_ledger_path

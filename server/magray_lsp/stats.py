@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from magray_lsp import metrics
-from magray_lsp.cli import dump, find_workspace
+from magray_lsp.cli_common import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import TeamConfig
 from magray_lsp.cost.budget import BudgetGuard

@@ -32,8 +32,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from magray_lsp.actions.answers import looks_like_prose
+from magray_lsp.actions.code_facts import (
+    code_tokens,
+    enclosing_path,
+    in_comment_or_string,
+    leaf_end,
+    leaf_start,
+    named,
+    sibling_names,
+    where_in,
+    where_to,
+)
 from magray_lsp.context.document import Document
-from magray_lsp.context.languages import DocStyle
 from magray_lsp.context.outline import (
     Definition,
     all_definitions,
@@ -43,13 +53,10 @@ from magray_lsp.context.outline import (
 )
 from magray_lsp.context.positions import LineIndex, decode, encode
 from magray_lsp.context.syntax_check import Reparsed, reparse_edit, tree_error_count, tree_issues
-from magray_lsp.context.units import body_of, child_units, node_name, unit_node
+from magray_lsp.context.units import body_of
 from magray_lsp.privacy.redact import PLACEHOLDER
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Tree
-
-    from magray_lsp.context.languages import LanguageSpec
     from magray_lsp.context.units import Unit
 
 #: which checks apply: a document or refactor edit of the unit, or code inserted next to it or
@@ -249,11 +256,11 @@ def check_comments_only(work: _Work) -> None:
     lo, hi_new = start, new_end
     for changed in reparsed.edited.changed_ranges(reparsed.tree):
         lo, hi_new = min(lo, changed.start_byte), max(hi_new, changed.end_byte)
-    lo = min(lo, _leaf_start(tree, start), _leaf_start(reparsed.tree, start))
-    hi_old = max(hi_new - (new_end - end), _leaf_end(tree, end))
-    hi_new = max(hi_new, _leaf_end(reparsed.tree, new_end))
-    before = _code_tokens(spec, tree.root_node, work.scope.doc.data, lo, hi_old)
-    after = _code_tokens(spec, reparsed.tree.root_node, reparsed.data, lo, hi_new)
+    lo = min(lo, leaf_start(tree, start), leaf_start(reparsed.tree, start))
+    hi_old = max(hi_new - (new_end - end), leaf_end(tree, end))
+    hi_new = max(hi_new, leaf_end(reparsed.tree, new_end))
+    before = code_tokens(spec, tree.root_node, work.scope.doc.data, lo, hi_old)
+    after = code_tokens(spec, reparsed.tree.root_node, reparsed.data, lo, hi_new)
     if before == after:
         return
     at = next(
@@ -282,12 +289,12 @@ def check_keeps_definitions(work: _Work) -> None:
     if target is not None:
         home = path_of(scope.doc, target.node)
     else:
-        home = old_defs[0].path if old_defs else _enclosing_path(scope.doc, c.start, c.end)
+        home = old_defs[0].path if old_defs else enclosing_path(scope.doc, c.start, c.end)
     for found in new_defs:
         if found.path != home:
             raise scope.refuse(
                 "keeps-neighbours",
-                f"`{found.name}` would move {_where(found.path)}, out of {_named(home)}",
+                f"`{found.name}` would move {where_to(found.path)}, out of {named(home)}",
             )
     left = Counter(d.name for d in new_defs)
     kinds = {d.name: d.kind for d in new_defs}
@@ -331,7 +338,7 @@ def _account_for_rename(
 def _judge_extra(scope: Scope, extra: list[str], start: int, end: int) -> None:
     """New definitions next to the target: duplicates are always refused, helpers only when
     the instruction asked for them."""
-    around = _sibling_names(scope.doc, start, end)
+    around = sibling_names(scope.doc, start, end)
     for name in extra:
         if name in around or extra.count(name) > 1:
             raise scope.refuse("keeps-neighbours", f"the edit duplicates `{name}`")
@@ -354,7 +361,7 @@ def check_no_duplicates(work: _Work) -> None:
     for key, count in after.items():
         path, name = key
         if before[key] and count > before[key]:  # (an answer's own overloads are its business)
-            raise scope.refuse("keeps-neighbours", f"`{name}` is already defined {_where_in(path)}")
+            raise scope.refuse("keeps-neighbours", f"`{name}` is already defined {where_in(path)}")
 
 
 ALL_EDITS = frozenset({"document", "refactor", "insert"})
@@ -373,7 +380,6 @@ CHECKS: tuple[tuple[str, Callable[[_Work], None], frozenset[str]], ...] = (
 # --- helpers -------------------------------------------------------------------------------
 
 _FENCE = re.compile(r"[ \t]*(?:```|~~~)")
-_STRING_TYPES = ("string", "template_string", "text_block", "heredoc_body", "raw_string_literal")
 
 
 def _new_code_lines(work: _Work, pattern: re.Pattern[str] | None) -> Iterator[tuple[str, int]]:
@@ -394,120 +400,6 @@ def _new_code_lines(work: _Work, pattern: re.Pattern[str] | None) -> Iterator[tu
         if pattern is not None and not pattern.match(text):
             continue
         indent = len(encode(text)) - len(encode(text.lstrip()))
-        if tree is not None and spec is not None and _in_comment_or_string(spec, tree, at + indent):
+        if tree is not None and spec is not None and in_comment_or_string(spec, tree, at + indent):
             continue
         yield text, first_row + row
-
-
-def _in_comment_or_string(spec: LanguageSpec, tree: Tree, offset: int) -> bool:
-    """True inside a comment, or inside a string that began before `offset` (a line that
-    opens a string is code: JavaScript reads a fence line as template strings)."""
-    node: Node | None = tree.root_node.descendant_for_byte_range(offset, offset + 1)
-    while node is not None:
-        ntype = node.type
-        if ntype in spec.comment_types:
-            return True
-        if node.start_byte < offset and any(t in ntype for t in _STRING_TYPES):
-            return True
-        node = node.parent
-    return False
-
-
-def _leaf_start(tree: Tree, offset: int) -> int:
-    node = tree.root_node.descendant_for_byte_range(offset, offset)
-    return node.start_byte if node is not None and node.child_count == 0 else offset
-
-
-def _leaf_end(tree: Tree, offset: int) -> int:
-    node = tree.root_node.descendant_for_byte_range(offset, offset)
-    return node.end_byte if node is not None and node.child_count == 0 else offset
-
-
-def _code_tokens(
-    spec: LanguageSpec, root: Node, data: bytes, lo: int, hi: int
-) -> list[tuple[str, bytes]]:
-    """(type, text) of the leaves starting in [lo, hi) that are not comments or docstrings."""
-    out: list[tuple[str, bytes]] = []
-    comments = spec.comment_types
-    python = spec.doc_style is DocStyle.PYTHON
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        ntype = node.type
-        if ntype in comments or (
-            python and ntype == "expression_statement" and is_docstring(spec, node)
-        ):
-            continue
-        count = node.child_count
-        if count == 0:
-            start = node.start_byte
-            if lo <= start < hi:
-                out.append((ntype, data[start : node.end_byte]))
-            continue
-        if count <= 32:  # one call for all children beats one per sibling
-            kids = [c for c in node.children if c.start_byte < hi and c.end_byte >= lo]
-        else:  # a module's thousand statements: only the ones in range
-            kids = []
-            child = node.first_child_for_byte(lo)
-            while child is not None and child.start_byte < hi:
-                kids.append(child)
-                child = child.next_sibling
-        kids.reverse()
-        stack.extend(kids)
-    return out
-
-
-def is_docstring(spec: LanguageSpec, node: Node) -> bool:
-    """A Python statement that is only a string: a docstring (anywhere else it is a no-op)."""
-    return (
-        spec.doc_style is DocStyle.PYTHON
-        and node.type == "expression_statement"
-        and node.named_child_count == 1
-        and node.named_children[0].type in ("string", "concatenated_string")
-    )
-
-
-def _enclosing_path(doc: Document, start: int, end: int) -> tuple[str, ...]:
-    """Path of what encloses the whole of [start, end)."""
-    container = _container(doc, start, end)
-    if container is None or container.parent is None:
-        return ()
-    return (*path_of(doc, container), node_name(doc, container))
-
-
-def _container(doc: Document, start: int, end: int) -> Node | None:
-    """The innermost unit (or the root) enclosing all of [start, end) and starting before it."""
-    tree, data = doc.tree, doc.data
-    assert tree is not None
-    while end > start and data[end - 1] in b" \t\r\n":  # a block does not own its last EOL
-        end -= 1
-    node: Node | None = tree.root_node.descendant_for_byte_range(start, end)
-    while node is not None and node.parent is not None:
-        if node.start_byte < start and node.end_byte >= end and unit_node(doc, node) is not None:
-            return unit_node(doc, node)[0]  # type: ignore[index]
-        node = node.parent
-    return node
-
-
-def _where_in(path: tuple[str, ...]) -> str:
-    return f"in {_named(path)}" if path else "at the top level"
-
-
-def _where(path: tuple[str, ...]) -> str:
-    return f"into {_named(path)}" if path else "to the top level"
-
-
-def _named(path: tuple[str, ...]) -> str:
-    return f"`{'.'.join(path)}`" if path else "the top level"
-
-
-def _sibling_names(doc: Document, start: int, end: int) -> set[str]:
-    """Names of the definitions in the same container as [start, end), outside it."""
-    container = _container(doc, start, end)
-    if container is None:
-        return set()
-    names = set()
-    for statement, inner, _kind in child_units(doc, container):
-        if statement.end_byte <= start or statement.start_byte >= end:
-            names.add(node_name(doc, inner))
-    return names

@@ -10,8 +10,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from magray_lsp.context.doc_comments import clean_comment, cleandoc
 from magray_lsp.context.languages import DocStyle
-from magray_lsp.context.units import clean_comment, cleandoc
 
 #: fence tags (the info string's first word) that say "prose, not code"
 TEXT_TAGS = frozenset(

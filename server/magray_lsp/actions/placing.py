@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 from magray_lsp.actions.acceptance import Candidate, Scope
 from magray_lsp.actions.answers import Block, answer_blocks
-from magray_lsp.actions.reading import EditReader, reindented
+from magray_lsp.actions.indentation import reindented
+from magray_lsp.actions.reading import EditReader
 from magray_lsp.context.document import Document
 from magray_lsp.context.outline import all_definitions
 from magray_lsp.context.positions import decode

@@ -32,7 +32,6 @@ from magray_lsp.actions.acceptance import (
     Rules,
     Scope,
     accept_edit,
-    is_docstring,
 )
 from magray_lsp.actions.answers import (
     Block,
@@ -41,6 +40,8 @@ from magray_lsp.actions.answers import (
     looks_like_prose,
     whole_answer,
 )
+from magray_lsp.actions.code_facts import is_docstring
+from magray_lsp.actions.indentation import leading, line_start, reindented
 from magray_lsp.context.docstrings import docstring_edit
 from magray_lsp.context.document import Document
 from magray_lsp.context.outline import Definition, all_definitions, path_of, same_kind
@@ -64,7 +65,7 @@ def edit_scope(
     unit = target.unit()
     span = context.byte_span
     if action == "document" and unit is not None:
-        span = (_line_start(target.doc.data, unit.full_span[0]), unit.byte_span[1])
+        span = (line_start(target.doc.data, unit.full_span[0]), unit.byte_span[1])
     return Scope(action, target.doc, unit, span, Rules.from_instruction(instruction))
 
 
@@ -315,7 +316,7 @@ def _unit_candidate(
         found = unit_for_node(snippet.doc, piece.node)
         assert found is not None
         start, end = found.full_span[0], found.byte_span[1]
-        head = _line_start(data, start)
+        head = line_start(data, start)
         if data[head:start].strip():
             head = start
         if previous_end is not None:
@@ -331,7 +332,7 @@ def _unit_candidate(
         parts.append(decode(data[head:end]))
         previous_end = end
     lo, hi = scope.span
-    return Candidate(lo, hi, _reindented(scope, "".join(parts), verbatim, from_first=True))
+    return Candidate(lo, hi, reindented(scope, "".join(parts), verbatim, from_first=True))
 
 
 def _files_doc_comment(scope: Scope, unit: Unit, indent: str) -> str:
@@ -339,9 +340,9 @@ def _files_doc_comment(scope: Scope, unit: Unit, indent: str) -> str:
     if unit.full_span[0] >= unit.byte_span[0]:
         return ""
     data = scope.doc.data
-    start = _line_start(data, unit.full_span[0])
-    lines = decode(data[start : _line_start(data, unit.byte_span[0])]).splitlines(keepends=True)
-    margin = _leading(lines[0]) if lines else ""
+    start = line_start(data, unit.full_span[0])
+    lines = decode(data[start : line_start(data, unit.byte_span[0])]).splitlines(keepends=True)
+    margin = leading(lines[0]) if lines else ""
     return "".join(indent + line.removeprefix(margin) for line in lines).replace("\r\n", "\n")
 
 
@@ -358,7 +359,7 @@ def _region_candidate(scope: Scope, blocks: list[Block]) -> Candidate:
     block = max(code, key=likeness)
     if not block.closed:
         raise scope.refuse("complete", "the answer breaks off inside its code block")
-    return Candidate(lo, hi, _reindented(scope, block.text, set(), from_first=False))
+    return Candidate(lo, hi, reindented(scope, block.text))
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -393,87 +394,6 @@ def _verbatim_rows(snippet: _Snippet, start: int, end: int) -> set[int]:
 def _is_docstring_literal(spec: LanguageSpec, node: Node) -> bool:
     parent = node.parent
     return parent is not None and is_docstring(spec, parent)
-
-
-# --- indentation ----------------------------------------------------------------------------
-
-
-def reindented(scope: Scope, text: str) -> str:
-    """`text` (code of any indentation) at the indentation of `scope.span`'s first line, in
-    the file's indent style and line ends."""
-    return _reindented(scope, text, set(), from_first=False)
-
-
-def _reindented(scope: Scope, text: str, verbatim: set[int], *, from_first: bool) -> str:
-    """`text` moved to the target's indentation, in the file's indent style and line ends.
-    The answer's own base indentation is its first line's (`from_first`: a definition) or
-    the smallest of its lines (a region); rows in `verbatim` are left exactly as they are."""
-    data = scope.doc.data
-    lo, hi = scope.span
-    original = decode(data[lo:hi])
-    indent = _leading(original)
-    eol = "\r\n" if "\r\n" in original or (not original and b"\r\n" in data) else "\n"
-    lines = text.replace("\r\n", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    rows = [i for i, line in enumerate(lines) if line.strip() and i not in verbatim]
-    if not rows:
-        return original
-    leads = [_leading(lines[i]) for i in rows]
-    base = leads[0] if from_first else min(leads, key=len)
-    step = _file_step(scope, original)
-    answer_step = _answer_step([lead[len(base) :] for lead in leads if lead.startswith(base)])
-    out = []
-    for i, line in enumerate(lines):
-        if i in verbatim:
-            out.append(line)
-        elif not line.strip():
-            out.append("")
-        else:
-            lead = _leading(line)
-            rest = lead[len(base) :] if lead.startswith(base) else ""
-            out.append(indent + _restyled(rest, step, answer_step) + line.lstrip(" \t"))
-    tail = eol if original.endswith("\n") else ""
-    return eol.join(out) + tail
-
-
-def _leading(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _file_step(scope: Scope, original: str) -> str:
-    """One level of indentation in the file: a tab, or the spaces its lines step by."""
-    sample = original if original.strip() else decode(scope.doc.data[:20000])
-    lines = [line for line in sample.split("\n") if line.strip()]
-    if not lines:
-        return "\t" if scope.doc.language_name == "go" else "    "
-    first = len(_leading(lines[0]))
-    widths = []
-    for line in lines:
-        lead = _leading(line)
-        if lead.startswith("\t"):
-            return "\t"
-        if len(lead) > first:
-            widths.append(len(lead) - first)
-    if not widths:
-        return "\t" if scope.doc.language_name == "go" else "    "
-    return " " * min(widths)
-
-
-def _answer_step(leads: list[str]) -> int:
-    """Spaces per level in the answer's own indentation (4 when it does not say)."""
-    widths = sorted({len(lead) for lead in leads if lead and " " in lead and "\t" not in lead})
-    return widths[0] if widths else 4
-
-
-def _restyled(lead: str, step: str, answer_step: int) -> str:
-    """Relative indentation `lead` in the file's style: spaces → tabs or tabs → spaces."""
-    if step == "\t" and lead and "\t" not in lead:
-        return "\t" * (len(lead) // answer_step) + " " * (len(lead) % answer_step)
-    if step != "\t" and "\t" in lead:
-        tabs = len(lead) - len(lead.lstrip("\t"))
-        return step * tabs + lead[tabs:]
-    return lead
 
 
 # --- document ------------------------------------------------------------------------------
@@ -538,7 +458,3 @@ def _is_doc_only(spec: LanguageSpec, block: Block, snippet: _Snippet) -> bool:
         return False  # a block tagged with a language is code: usage, tests
     first = block.text.strip().split("\n", 1)[0]
     return (root is not None and root.has_error) or looks_like_prose(first)
-
-
-def _line_start(data: bytes, offset: int) -> int:
-    return data.rfind(b"\n", 0, offset) + 1

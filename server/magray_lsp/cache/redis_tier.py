@@ -7,7 +7,7 @@ disk carry on. Keys are ``magray:v1:<cache key>``; values are JSON ``Record`` te
 
 Redis is off this machine: a private entry (an answer to private code) is refused here, where it
 would be written, whatever the caller — the same way the transport guard refuses to send private
-code anywhere but this machine (``privacy/locality.py``).
+code anywhere but this machine (``providers/locality.py``).
 """
 
 from __future__ import annotations

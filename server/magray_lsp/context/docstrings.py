@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .doc_comments import clean_comment, python_docstring_node
 from .edits import TextEditSpec
 from .languages import DocStyle
 from .positions import DEFAULT_ENCODING, PositionEncoding, decode, encode
-from .units import clean_comment, python_docstring_node
 
 if TYPE_CHECKING:
     from .document import Document

@@ -8,7 +8,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from magray_lsp.cli import find_workspace
+from magray_lsp.cli_common import find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.cost.ledger import default_ledger_path
 from magray_lsp.dashboard.server import loopback_host, start_dashboard

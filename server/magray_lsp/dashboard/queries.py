@@ -20,6 +20,8 @@ from magray_lsp.cost.budget import BudgetGuard
 from magray_lsp.cost.ledger import month_bounds
 from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader
+from magray_lsp.metrics.health import OUTAGES, latency_buckets, percentiles
+from magray_lsp.metrics.window import Window
 
 RECENT_LIMIT = 50
 ACTION_SCAN = 20_000  # requests looked at for the action filter's choices
@@ -107,8 +109,8 @@ def _add_provider_rollups(reader: LedgerReader, f: Filters, report: dict[str, An
     ``metrics`` has no per-provider percentiles, so this borrows its window and bucket helpers
     (private, same package) rather than copy them; the reader answers the repeated bucket query
     from its snapshot memo."""
-    window = metrics._Window(f.since, f.until, f.workspace, f.provider, f.action)
-    buckets = metrics._latency_buckets(reader, window)
+    window = Window(f.since, f.until, f.workspace, f.provider, f.action)
+    buckets = latency_buckets(reader, window)
     per_provider: dict[str, dict[int, int]] = {}
     for (prov, _model), counts in buckets.items():
         merged = per_provider.setdefault(prov, {})
@@ -128,7 +130,7 @@ def _add_provider_rollups(reader: LedgerReader, f: Filters, report: dict[str, An
         entry["requests"] = s["requests"]
         entry["success_rate"] = s["ok"] / (s["ok"] + s["errors"]) if s["ok"] + s["errors"] else None
         entry["cost_usd"] = s["cost"]
-        entry["latency_ms"] = metrics._percentiles(
+        entry["latency_ms"] = percentiles(
             reader, replace(window, provider=prov), per_provider.get(prov, {})
         )
     report["providers"] = [health[p] for p in sorted(health)]
@@ -145,7 +147,7 @@ def _outages(reader: LedgerReader, f: Filters, now: float) -> list[dict[str, Any
         where.append("provider = ?")
         params.append(f.provider)
     rows = reader.read(
-        f"SELECT provider, started, ended FROM ({metrics.OUTAGES}) WHERE {' AND '.join(where)} "
+        f"SELECT provider, started, ended FROM ({OUTAGES}) WHERE {' AND '.join(where)} "
         "ORDER BY started DESC LIMIT ?",
         [*params, OUTAGE_LIMIT],
     )

@@ -1,5 +1,5 @@
 """Defined actions in the editor (custom ones, Fix, Write tests): listed with the built-ins,
-run by `codeAction/resolve` or the `magray.run` command through `MagrayServer.run` — the same
+run by `codeAction/resolve` or the `magray.run` command through `running.run` — the same
 progress, stream, status and rebasing path as the built-ins.
 
 Fix is listed only when the request's `context.diagnostics` hold a warning or an error that
@@ -32,6 +32,7 @@ from magray_lsp.errors import MagrayError
 from magray_lsp.gateway import Gateway
 from magray_lsp.lsp.offers import Offer, cost_suffix, spot
 from magray_lsp.lsp.rebasing import rebased_edit, relocate, workspace_edit
+from magray_lsp.lsp.running import Ran, run
 from magray_lsp.task import Task
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from magray_lsp.actions.target import Target
     from magray_lsp.context.parse_cache import Mark
     from magray_lsp.gateway import GatewayEvent
-    from magray_lsp.lsp.server import MagrayServer, Ran
+    from magray_lsp.lsp.core import MagrayServer
 
 INPUT_METHOD = "magray/input"
 NO_INPUT = (
@@ -244,7 +245,7 @@ async def run_defined_action(ls: MagrayServer, data: dict[str, Any]) -> tuple[Ra
         )
 
     try:
-        ran = await ls.run(name, uri, rng, None, unit=unit, perform=perform)
+        ran = await run(ls, name, uri, rng, None, unit=unit, perform=perform)
         if ran.result.file_edit is not None:
             ran = _with_file_edit(ls, ran, ran.result.file_edit, files)
     finally:
@@ -289,8 +290,6 @@ async def ask_input(ls: MagrayServer, definition: ActionDef) -> str:
 
 def _with_file_edit(ls: MagrayServer, ran: Ran, edit: FileEdit, files: EditorFiles) -> Ran:
     """`ran` with the new file's changes (and the source's, if any) as one WorkspaceEdit."""
-    from magray_lsp.lsp.server import Ran
-
     uri = edit.snapshot.uri or edit.path.resolve().as_uri()
     changes: list[lsp.TextDocumentEdit | lsp.CreateFile | lsp.RenameFile | lsp.DeleteFile] = []
     held = files.held.get(str(edit.path))

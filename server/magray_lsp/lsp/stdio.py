@@ -30,14 +30,15 @@ import queue
 import re
 import sys
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO, cast
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from pygls.io_ import StdoutWriter
 
 if TYPE_CHECKING:
+    from pygls.protocol import JsonRPCProtocol
+
     from magray_lsp.lsp.protocol import MagrayProtocol
-    from magray_lsp.lsp.server import MagrayServer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,23 @@ EXIT_GRACE_SECONDS = 5.0
 EXIT_HARD_LIMIT_SECONDS = EXIT_GRACE_SECONDS + 10.0
 
 _CONTENT_LENGTH = re.compile(rb"content-length:[ \t]*([^\r\n]*?)[ \t]*\r?\n\Z", re.IGNORECASE)
+
+
+class Served(Protocol):
+    """What this loop needs of the server it runs (`core.MagrayServer`), which passes itself
+    in: its protocol, and how it shuts down and closes."""
+
+    _stop_event: threading.Event | None
+    closing: asyncio.Future[Any] | None
+
+    @property
+    def protocol(self) -> JsonRPCProtocol: ...
+
+    def shutdown(self) -> None: ...
+
+    def cancel_requests(self) -> None: ...
+
+    def close_all(self) -> Coroutine[Any, Any, None]: ...
 
 
 _Read = Callable[[int], bytes]
@@ -203,7 +221,7 @@ def private_stdin() -> BinaryIO:
 
 
 def serve_stdio(
-    server: MagrayServer, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+    server: Served, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
 ) -> int:
     """pygls' ``start_io`` with the framing above and a bounded, lossless exit; the process
     exit code (LSP: 0 after ``shutdown``, 1 without)."""
@@ -218,11 +236,11 @@ def serve_stdio(
     except KeyboardInterrupt:
         code = 130
     finally:
-        server.shutdown()  # type: ignore[no-untyped-call]
+        server.shutdown()
     return code
 
 
-async def _serve(server: MagrayServer, reader: _BlockingReader, stop: threading.Event) -> int:
+async def _serve(server: Served, reader: _BlockingReader, stop: threading.Event) -> int:
     protocol = cast("MagrayProtocol", server.protocol)
     try:
         await read_messages(reader, protocol, stop)
@@ -234,7 +252,7 @@ async def _serve(server: MagrayServer, reader: _BlockingReader, stop: threading.
     return code
 
 
-async def finish_closing(server: MagrayServer, grace: float) -> None:
+async def finish_closing(server: Served, grace: float) -> None:
     """Wait, at most ``grace`` seconds, for ``close_all`` (started by ``shutdown``; started here
     when the client left without one), so every ledger row is committed before the process ends;
     leaving ``asyncio.run`` any earlier would cancel the close halfway."""

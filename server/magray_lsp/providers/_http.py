@@ -32,7 +32,7 @@ from magray_lsp.errors import (
     Timeout,
     Unavailable,
 )
-from magray_lsp.privacy.locality import check_destination, is_local_url
+from magray_lsp.providers.locality import check_destination, is_local_url
 
 #: Largest response body read from a provider (streamed or not); far above any real answer.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024

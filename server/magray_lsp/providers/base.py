@@ -15,6 +15,23 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from magray_lsp.providers.guard import StreamCheck
 
+from magray_lsp.providers.events import Completion, StreamEvent, TextDelta, Usage
+from magray_lsp.providers.guard import checked_stream
+
+__all__ = [
+    "Answer",
+    "ChatRequest",
+    "Completion",
+    "Message",
+    "ModelInfo",
+    "Provider",
+    "Role",
+    "StreamEvent",
+    "TextDelta",
+    "Usage",
+    "generous_token_count",
+]
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -50,48 +67,11 @@ class ChatRequest:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token counts as the provider reports them.
-
-    ``input_tokens`` is the whole prompt, cached parts included; ``cached_input_tokens`` is the
-    part read from the provider's prompt cache (priced at the cache-read rate) and
-    ``cache_write_tokens`` the part written to it (Anthropic: priced at the cache-write rate).
-    Both are subsets of ``input_tokens`` and do not overlap.
-    """
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-
 def generous_token_count(text: str) -> int:
     """A token count that errs high (UTF-8 bytes / 3): real tokenizers give code and prose 3.5-4.5
     bytes per token. For prompt-cache minimums: marking a prefix that turns out too short costs
     nothing, while leaving a long enough one unmarked loses its discount."""
     return -(-len(text.encode("utf-8", "surrogatepass")) // 3)
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """The last event of every successful stream."""
-
-    usage: Usage | None
-    finish_reason: str | None
-    model: str  # the model id the provider reports having used
-
-
-StreamEvent = TextDelta | Completion
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +115,6 @@ class Provider(abc.ABC):
         the task consuming it) closes the underlying connection. Every event is validated on the
         way out (``providers/guard.py``), whatever the adapter.
         """
-        from magray_lsp.providers.guard import checked_stream
-
         return checked_stream(
             self._generate(request, stream=stream),
             provider=self.name,

@@ -14,7 +14,7 @@ import re
 from collections.abc import AsyncGenerator
 
 from magray_lsp.errors import AnswerTooLong, MalformedResponse
-from magray_lsp.providers.base import Completion, StreamEvent, TextDelta, Usage
+from magray_lsp.providers.events import Completion, StreamEvent, TextDelta, Usage
 
 #: No request has ever used this many tokens (the largest windows are ~2M); more is garbage.
 MAX_PLAUSIBLE_TOKENS = 100_000_000

@@ -19,8 +19,8 @@ from tests.dashboard import seed
 
 from magray_lsp import metrics
 from magray_lsp.config.models import BudgetConfig
-from magray_lsp.cost import ledger as ledger_module
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
+from magray_lsp.cost.ledger import schema as ledger_schema
 from magray_lsp.dashboard import queries
 from magray_lsp.dashboard.filters import parse_filters
 from magray_lsp.dashboard.reader import LedgerReader
@@ -54,8 +54,8 @@ def history(failed: str) -> list[LedgerEntry]:
 def old_ledger(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ledger as the previous version wrote it: label chains, and its trigger."""
     with Ledger(path) as led:
-        monkeypatch.setattr(ledger_module, "chain_provider", _old_chain_provider)
-        old_trigger = ledger_module._rollup_trigger()
+        monkeypatch.setattr(ledger_schema, "chain_provider", _old_chain_provider)
+        old_trigger = ledger_schema._rollup_trigger()
         monkeypatch.undo()
         with led.transaction() as tx:
             tx.execute("DROP TRIGGER requests_rollup")

@@ -16,14 +16,14 @@ from tests.unit.gateway.conftest import task
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import MagrayError, PrivacyViolation
 from magray_lsp.gateway import Gateway, Outcome
-from magray_lsp.privacy.locality import (
+from magray_lsp.providers import ChatRequest, Message, create_provider
+from magray_lsp.providers.locality import (
     check_destination,
     is_local_url,
     is_loopback_host,
     private_content,
     private_in_flight,
 )
-from magray_lsp.providers import ChatRequest, Message, create_provider
 from magray_lsp.routing.router import Plan
 
 MakeGateway = Callable[..., Gateway]

@@ -11,7 +11,7 @@ import pytest
 from magray_lsp.catalog import Catalog
 from magray_lsp.cost.ledger import Ledger
 from magray_lsp.gateway import Gateway
-from magray_lsp.lsp.server import document_path
+from magray_lsp.lsp.paths import document_path
 from magray_lsp.lsp.workspaces import WorkspaceRuntime, Workspaces
 from magray_lsp.privacy.policy import MARKER_FILE, is_private
 

@@ -16,7 +16,8 @@ from tests.helpers import sample_module
 
 from magray_lsp.config.models import ModelPrice, ProviderConfig
 from magray_lsp.cost.prices import price_usd, uncached_price_usd
-from magray_lsp.providers.anthropic import AnthropicProvider, cache_min_tokens
+from magray_lsp.providers.anthropic import AnthropicProvider
+from magray_lsp.providers.anthropic_messages import cache_min_tokens
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta, Usage
 
 KEY = "sk-ant-test-prompt-cache"

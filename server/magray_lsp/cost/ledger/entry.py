@@ -1,0 +1,207 @@
+"""One ledger row (`LedgerEntry`) and the units it is stored in: money as integer
+pico-dollars, latency buckets, and the UTC month a request counts in."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, Decimal, localcontext
+from typing import Any, Literal, get_args
+
+from magray_lsp.cost.ledger.schema import COLUMN_NAMES
+
+PICO = 10**12  # integer money unit: pico-dollars
+
+#: a built-in action ("explain", "document", "refactor", "hover", "fix", "tests") or the name
+#: of a custom action
+Action = str
+Outcome = Literal["ok", "error", "cancelled", "budget_refused"]
+OUTCOMES: frozenset[str] = frozenset(get_args(Outcome))
+
+#: latency buckets per doubling; metrics find percentiles bucket-first (see ``latency_bucket``)
+_BUCKETS_PER_DOUBLING = 16
+
+
+def _check_money(value: Decimal, what: str) -> None:
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} must be a finite, non-negative Decimal, got {value!r}")
+
+
+def to_pico(amount: Decimal) -> int:
+    """USD → integer pico-dollars, rounded up (spend is never under-counted)."""
+    _check_money(amount, "amount")
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return int((amount * PICO).to_integral_value(rounding=ROUND_CEILING))
+
+
+def from_pico(pico: int) -> Decimal:
+    """Integer pico-dollars → USD, exact, without trailing zeros."""
+    d = Decimal(pico).scaleb(-12)
+    if d == d.to_integral_value():
+        return d.quantize(Decimal(1))
+    return d.normalize()
+
+
+def _money_text(amount: Decimal | None, what: str) -> str | None:
+    if amount is None:
+        return None
+    _check_money(amount, what)
+    return format(amount, "f")
+
+
+def latency_bucket(latency_ms: float) -> int:
+    """A coarse, monotonic bucket of a latency (16 per doubling); percentiles sort one bucket."""
+    return int(_BUCKETS_PER_DOUBLING * math.log2(1.0 + max(latency_ms, 0.0)))
+
+
+def month_bounds(now: datetime | float | None = None) -> tuple[float, float]:
+    """[start, end) of the UTC calendar month containing ``now``, as epoch seconds."""
+    if now is None:
+        moment = datetime.now(UTC)
+    elif isinstance(now, datetime):
+        moment = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    else:
+        moment = datetime.fromtimestamp(now, UTC)
+    start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    if moment.month == 12:
+        end = datetime(moment.year + 1, 1, 1, tzinfo=UTC)
+    else:
+        end = datetime(moment.year, moment.month + 1, 1, tzinfo=UTC)
+    return start.timestamp(), end.timestamp()
+
+
+def month_hours(now: datetime | float | None = None) -> tuple[int, int]:
+    """[start, end) of the UTC month containing ``now``, in rollup hours."""
+    if isinstance(now, datetime):
+        start, end = month_bounds(now)
+        return int(start) // 3600, int(end) // 3600
+    return _month_hours_of(int(time.time() if now is None else now) // 3600)
+
+
+@functools.lru_cache(maxsize=64)
+def _month_hours_of(hour: int) -> tuple[int, int]:
+    # every budget check asks this; datetime arithmetic is slow next to a cached lookup
+    start, end = month_bounds(hour * 3600.0)
+    return int(start) // 3600, int(end) // 3600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerEntry:
+    """One request as the ledger remembers it. No prompt, no code: only where it came from.
+
+    ``cost_usd`` is what was paid (``None``: the price is unknown, never guessed as zero). A cache
+    hit records ``cached=True``, ``cost_usd=0`` and ``saved_usd`` = what the answer cost when it
+    was first paid for. ``fallback_chain`` lists the "provider/model"s tried, and failed, before
+    ``provider``/``model``. ``ts`` is when the request *started* (UTC epoch seconds); it picks the
+    month the cost counts in, and ``ts + latency_ms`` is when it ended (used for outage times).
+    ``error_type`` is the taxonomy class name (``"RateLimited"``, ``"Timeout"``, ...).
+    ``cached_input_tokens`` and ``cache_write_tokens`` are the parts of ``input_tokens`` read from
+    and written to the provider's prompt cache; ``uncached_usd`` is what the call would have cost
+    without that cache (set when either is non-zero), so ``uncached_usd - cost_usd`` is what
+    prompt caching saved.
+    ``tokens_estimated``: the provider reported no usage (a call cancelled or broken off, or a
+    server that never reports it): the tokens, hence the cost, are estimated from the text.
+    ``price_assumed``: the model has no known price; under a hard budget it is charged at the
+    placeholder price its reservation used rather than recorded as unknown.
+    """
+
+    action: Action
+    provider: str
+    model: str
+    outcome: Outcome = "ok"
+    workspace: str = ""
+    source_path: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: Decimal | None = None
+    uncached_usd: Decimal | None = None
+    estimated_usd: Decimal | None = None
+    saved_usd: Decimal | None = None
+    latency_ms: float = 0.0
+    first_token_ms: float | None = None
+    cached: bool = False
+    fallback_chain: Sequence[str] = ()
+    error_type: str | None = None
+    tokens_estimated: bool = False
+    price_assumed: bool = False
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    ts: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fallback_chain", tuple(self.fallback_chain))
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, got {self.outcome!r}")
+
+    def _row(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.ts,
+            self.workspace,
+            self.action,
+            self.source_path,
+            self.provider,
+            self.model,
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_input_tokens,
+            _money_text(self.cost_usd, "cost_usd"),
+            None if self.cost_usd is None else to_pico(self.cost_usd),
+            _money_text(self.estimated_usd, "estimated_usd"),
+            _money_text(self.saved_usd, "saved_usd"),
+            None if self.saved_usd is None else to_pico(self.saved_usd),
+            self.latency_ms,
+            latency_bucket(self.latency_ms),
+            self.first_token_ms,
+            int(self.cached),
+            json.dumps(list(self.fallback_chain)),
+            len(self.fallback_chain),
+            self.outcome,
+            self.error_type,
+            self.cache_write_tokens,
+            _money_text(self.uncached_usd, "uncached_usd"),
+            None if self.uncached_usd is None else to_pico(self.uncached_usd),
+            int(self.tokens_estimated),
+            int(self.price_assumed),
+        )
+
+    @classmethod
+    def _from_row(cls, row: Sequence[Any]) -> LedgerEntry:
+        r = dict(zip(COLUMN_NAMES, row, strict=True))
+        return cls(
+            id=r["id"],
+            ts=r["ts"],
+            workspace=r["workspace"],
+            action=r["action"],
+            source_path=r["source_path"],
+            provider=r["provider"],
+            model=r["model"],
+            input_tokens=r["input_tokens"],
+            output_tokens=r["output_tokens"],
+            cached_input_tokens=r["cached_input_tokens"],
+            cache_write_tokens=r["cache_write_tokens"],
+            cost_usd=_decimal_or_none(r["cost_usd"]),
+            uncached_usd=_decimal_or_none(r["uncached_usd"]),
+            estimated_usd=_decimal_or_none(r["estimated_usd"]),
+            saved_usd=_decimal_or_none(r["saved_usd"]),
+            latency_ms=r["latency_ms"],
+            first_token_ms=r["first_token_ms"],
+            cached=bool(r["cached"]),
+            fallback_chain=tuple(json.loads(r["fallback_chain"])),
+            outcome=r["outcome"],
+            error_type=r["error_type"],
+            tokens_estimated=bool(r["tokens_estimated"]),
+            price_assumed=bool(r["price_assumed"]),
+        )
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)

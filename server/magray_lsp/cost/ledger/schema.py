@@ -1,0 +1,257 @@
+"""The ledger's tables, the trigger that keeps the rollups, and the migrations between schemas.
+
+Rollups are kept by an `AFTER INSERT` trigger, so an aggregate never scans every request: hourly
+counts and money per (workspace, provider, model), daily latency histograms, provider attempts,
+and outages. The SQL helpers here (`hour_of`, `is_attempt`, `chain_provider`, `ROLLUP_COLUMNS`)
+are the one definition the trigger and the queries in `metrics.py` share, so a raw query over a
+window's rows and the rollup agree on every figure.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA_VERSION = 3
+
+#: errors that say something about the request, not about the provider's health
+NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong", "InvalidAnswer")
+
+
+def hour_of(r: str = "", unit: int = 3600) -> str:
+    """SQL: the hour (or other ``unit``) of row ``r``'s ts; the one definition rollups and queries
+    share, so a row is in rollup hour h exactly when a raw query computes h for it."""
+    return f"CAST({r}ts / {unit} AS INTEGER)"
+
+
+#: rollup column → its value for one row (``{r}``: "NEW." in triggers, "r." in queries)
+ROLLUP_COLUMNS: dict[str, str] = {
+    "requests": "1",
+    "ok": "{r}outcome = 'ok'",
+    "errors": "{r}outcome = 'error'",
+    "cancelled": "{r}outcome = 'cancelled'",
+    "budget_refused": "{r}outcome = 'budget_refused'",
+    "cache_hits": "{r}cached",
+    "fallbacks": "{r}fallback_count > 0",
+    "cost_pico": "COALESCE({r}cost_pico, 0)",
+    "priced": "{r}cost_pico IS NOT NULL",
+    "unpriced": "{r}cost_pico IS NULL AND {r}input_tokens + {r}output_tokens > 0",
+    "saved_pico": "COALESCE({r}saved_pico, 0)",
+    "input_tokens": "{r}input_tokens",
+    "output_tokens": "{r}output_tokens",
+    # schema 2, prompt caching: counted for provider calls only (a cache-hit row repeats the
+    # usage of the answer it reuses)
+    "cache_read_tokens": "CASE WHEN {r}cached THEN 0 ELSE {r}cached_input_tokens END",
+    "cache_write_tokens": "CASE WHEN {r}cached THEN 0 ELSE {r}cache_write_tokens END",
+    "prompt_saved_pico": (
+        "CASE WHEN {r}cached THEN 0 ELSE COALESCE({r}uncached_pico - {r}cost_pico, 0) END"
+    ),
+}
+#: rollup columns schema 2 added (`_migrate_2_prompt_cache`)
+_PROMPT_CACHE_ROLLUP = ("cache_read_tokens", "cache_write_tokens", "prompt_saved_pico")
+#: requests columns schema 2 added: tokens written to the provider's prompt cache, and what the
+#: request would have cost without prompt caching (NULL when caching played no part)
+_PROMPT_CACHE_COLUMNS = (
+    "cache_write_tokens INTEGER NOT NULL DEFAULT 0",
+    "uncached_usd TEXT",
+    "uncached_pico INTEGER",
+)
+#: requests columns schema 3 added: marks for costs that are not the provider's figures.
+#: tokens_estimated: the provider sent no usage (a call cancelled or broken off, a server that
+#: never reports it), so the tokens are estimated from the text; price_assumed: the model has no
+#: price and was charged at the placeholder price its reservation used (a hard budget never
+#: counts it as free).
+_COST_MARK_COLUMNS = (
+    "tokens_estimated INTEGER NOT NULL DEFAULT 0",
+    "price_assumed INTEGER NOT NULL DEFAULT 0",
+)
+
+
+def is_attempt(r: str) -> str:
+    """SQL: row ``r``'s final provider call says something about that provider's health."""
+    not_outage = ", ".join(f"'{name}'" for name in NOT_OUTAGES)
+    return (
+        f"({r}cached = 0 AND ({r}outcome = 'ok' OR ({r}outcome = 'error' AND "
+        f"COALESCE({r}error_type, '') NOT IN ({not_outage}))))"
+    )
+
+
+def chain_provider(value: str) -> str:
+    """SQL: the provider of a "provider/model" fallback-chain item. Ledgers written before the
+    chain named models by id hold "provider.alias" labels too (and outages and attempts filed
+    under them): there the provider is the part before the first dot, as the catalog reads a
+    label. A section name never has a dot, so a bare provider name stays as it is."""
+    slash, dot = f"instr({value}, '/')", f"instr({value}, '.')"
+    return (
+        f"CASE WHEN {slash} > 0 THEN substr({value}, 1, {slash} - 1) "
+        f"WHEN {dot} > 0 THEN substr({value}, 1, {dot} - 1) ELSE {value} END"
+    )
+
+
+def _rollup_trigger() -> str:
+    cols = ", ".join(ROLLUP_COLUMNS)
+    values = ", ".join(f"({e.format(r='NEW.')})" for e in ROLLUP_COLUMNS.values())
+    sums = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
+    hour, day = hour_of("NEW."), hour_of("NEW.", 86400)
+    fb = chain_provider("j.value")
+    return f"""
+    CREATE TRIGGER requests_rollup AFTER INSERT ON requests BEGIN
+        INSERT INTO rollup (hour, workspace, provider, model, first_ts, {cols})
+        VALUES ({hour}, NEW.workspace, NEW.provider, NEW.model, NEW.ts, {values})
+        ON CONFLICT (hour, workspace, provider, model) DO UPDATE SET
+            first_ts = MIN(first_ts, excluded.first_ts), {sums};
+        INSERT INTO rollup_latency (day, workspace, provider, model, latency_bucket, n)
+        SELECT {day}, NEW.workspace, NEW.provider, NEW.model, NEW.latency_bucket, 1
+        WHERE NEW.outcome = 'ok' AND NEW.cached = 0
+        ON CONFLICT (day, workspace, provider, model, latency_bucket) DO UPDATE SET n = n + 1;
+        INSERT INTO rollup_attempts (hour, workspace, provider, attempts, ok)
+        SELECT {hour}, NEW.workspace, {fb}, COUNT(*), 0 FROM json_each(NEW.fallback_chain) AS j
+        WHERE NEW.cached = 0 GROUP BY 3
+        ON CONFLICT (hour, workspace, provider) DO UPDATE SET
+            attempts = attempts + excluded.attempts;
+        INSERT INTO rollup_attempts (hour, workspace, provider, attempts, ok)
+        SELECT {hour}, NEW.workspace, NEW.provider, 1, NEW.outcome = 'ok'
+        WHERE {is_attempt("NEW.")}
+        ON CONFLICT (hour, workspace, provider) DO UPDATE SET
+            attempts = attempts + 1, ok = ok + excluded.ok;
+        INSERT INTO outages (provider, started)
+        SELECT DISTINCT {fb}, NEW.ts FROM json_each(NEW.fallback_chain) AS j
+        WHERE NEW.cached = 0 AND NOT EXISTS
+            (SELECT 1 FROM outages AS o WHERE o.provider = {fb} AND o.ended IS NULL);
+        INSERT INTO outages (provider, started)
+        SELECT NEW.provider, NEW.ts + NEW.latency_ms / 1000.0
+        WHERE {is_attempt("NEW.")} AND NEW.outcome = 'error' AND NOT EXISTS
+            (SELECT 1 FROM outages AS o WHERE o.provider = NEW.provider AND o.ended IS NULL);
+        UPDATE outages SET ended = MAX(started, NEW.ts + NEW.latency_ms / 1000.0)
+        WHERE provider = NEW.provider AND ended IS NULL AND NEW.outcome = 'ok' AND NEW.cached = 0;
+    END
+    """
+
+
+SCHEMA = (
+    """
+    CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        ts REAL NOT NULL,
+        workspace TEXT NOT NULL,
+        action TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        cached_input_tokens INTEGER NOT NULL,
+        cost_usd TEXT,
+        cost_pico INTEGER,
+        estimated_usd TEXT,
+        saved_usd TEXT,
+        saved_pico INTEGER,
+        latency_ms REAL NOT NULL,
+        latency_bucket INTEGER NOT NULL,
+        first_token_ms REAL,
+        cached INTEGER NOT NULL,
+        fallback_chain TEXT NOT NULL,
+        fallback_count INTEGER NOT NULL,
+        outcome TEXT NOT NULL
+            CHECK (outcome IN ('ok', 'error', 'cancelled', 'budget_refused')),
+        error_type TEXT,
+        """
+    + ",\n        ".join(_PROMPT_CACHE_COLUMNS + _COST_MARK_COLUMNS)
+    + """
+    )
+    """,
+    "CREATE INDEX requests_ts ON requests (ts)",
+    # Percentile picks: one latency bucket, in latency order, covering the window filters.
+    "CREATE INDEX requests_latency ON requests "
+    "(latency_bucket, latency_ms, ts, provider, model, workspace) "
+    "WHERE outcome = 'ok' AND cached = 0",
+    # Rollups kept by the trigger below, so aggregates never scan every request: hourly counts,
+    # and daily latency histograms (a histogram per hour would be as big as the table).
+    f"""
+    CREATE TABLE rollup (
+        hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
+        model TEXT NOT NULL, first_ts REAL NOT NULL,
+        {", ".join(f"{c} INTEGER NOT NULL" for c in ROLLUP_COLUMNS)},
+        PRIMARY KEY (hour, workspace, provider, model)
+    )
+    """,
+    """
+    CREATE TABLE rollup_latency (
+        day INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
+        model TEXT NOT NULL, latency_bucket INTEGER NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, workspace, provider, model, latency_bucket)
+    )
+    """,
+    """
+    CREATE TABLE rollup_attempts (
+        hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
+        attempts INTEGER NOT NULL, ok INTEGER NOT NULL,
+        PRIMARY KEY (hour, workspace, provider)
+    )
+    """,
+    """
+    CREATE TABLE outages (
+        id INTEGER PRIMARY KEY, provider TEXT NOT NULL, started REAL NOT NULL, ended REAL
+    )
+    """,
+    "CREATE INDEX outages_open ON outages (provider, ended)",
+    "CREATE INDEX outages_started ON outages (started, provider, ended)",
+    _rollup_trigger(),
+    """
+    CREATE TABLE reservations (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        amount_usd TEXT NOT NULL,
+        amount_pico INTEGER NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX reservations_expires ON reservations (expires)",
+)
+
+# --- migrations: MIGRATIONS[v - 1] takes a file from schema v to v + 1, inside the transaction
+# that then sets the new user_version. A fresh file gets SCHEMA (the newest) directly.
+
+
+def _migrate_2_prompt_cache(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: prompt-cache columns on requests and rollup, the trigger that fills them,
+    and the rollup's cache-read counts rebuilt from the rows that already had them."""
+    for column in _PROMPT_CACHE_COLUMNS:
+        conn.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+    for column in _PROMPT_CACHE_ROLLUP:
+        conn.execute(f"ALTER TABLE rollup ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP TRIGGER requests_rollup")
+    conn.execute(_rollup_trigger())
+    reads = ROLLUP_COLUMNS["cache_read_tokens"].format(r="")
+    conn.execute(
+        f"""
+        UPDATE rollup SET cache_read_tokens = old.n
+        FROM (SELECT {hour_of()} AS hour, workspace, provider, model, SUM({reads}) AS n
+              FROM requests WHERE cached_input_tokens > 0 GROUP BY 1, 2, 3, 4) AS old
+        WHERE rollup.hour = old.hour AND rollup.workspace = old.workspace
+            AND rollup.provider = old.provider AND rollup.model = old.model
+        """
+    )
+
+
+def _migrate_3_cost_marks(conn: sqlite3.Connection) -> None:
+    """Schema 2 → 3: the marks for estimated tokens and assumed prices (old rows: neither)."""
+    for column in _COST_MARK_COLUMNS:
+        conn.execute(f"ALTER TABLE requests ADD COLUMN {column}")
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _migrate_2_prompt_cache,
+    _migrate_3_cost_marks,
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
+
+COLUMNS = (
+    "id, ts, workspace, action, source_path, provider, model, input_tokens, output_tokens, "
+    "cached_input_tokens, cost_usd, cost_pico, estimated_usd, saved_usd, saved_pico, latency_ms, "
+    "latency_bucket, first_token_ms, cached, fallback_chain, fallback_count, outcome, error_type, "
+    "cache_write_tokens, uncached_usd, uncached_pico, tokens_estimated, price_assumed"
+)
+COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
+INSERT = f"INSERT INTO requests ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMN_NAMES))})"
