@@ -130,6 +130,7 @@ class TeamRedis:
         timeout: float,
         retry_seconds: float = RETRY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.display_url = mask_url(url)
         self.keys = TeamKeys(team)
@@ -144,7 +145,8 @@ class TeamRedis:
         self._idle: list[AbstractConnection] = []
         self._retry_at = 0.0
         self._last_ok = -math.inf  # when a call last succeeded (``clock`` time)
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
         #: why the last call failed, while the Redis counts as down (None: up or untried)
         self.down_reason: str | None = None
 
@@ -165,7 +167,7 @@ class TeamRedis:
                     self._url,
                     # a few connections serve many requests (each call is one round trip);
                     # waiting for one counts in the call's timeout
-                    max_connections=MAX_CONNECTIONS,
+                    max_connections=self.max_connections,
                     timeout=None,
                     socket_timeout=self.timeout,
                     socket_connect_timeout=self.timeout,
@@ -192,7 +194,8 @@ class TeamRedis:
         deadline: float | None = None,
     ) -> list[str]:
         """Run ``team.lua``'s ``op`` on ``month``'s keys; its reply as strings."""
-        command = ("EVALSHA", SCRIPT_SHA, 7, *self.keys.script_keys(month), op, *args)
+        keys = self.keys.script_keys(month)
+        command = ("EVALSHA", SCRIPT_SHA, len(keys), *keys, op, *args)
         reply = await self._bounded(op, lambda: self.evalsha(command), deadline)
         if not isinstance(reply, list) or len(reply) < 6:
             raise TeamRedisError(
@@ -252,7 +255,7 @@ class TeamRedis:
     ) -> T:
         """``attempt()`` within the timeout and ``deadline``, once more after a timeout.
 
-        The timeout measures the call itself: waiting for one of the ``MAX_CONNECTIONS`` slots
+        The timeout measures the call itself: waiting for one of the ``max_connections`` slots
         (other calls of this process in flight) is bounded by the deadline only, so a burst of
         requests does not turn into timeouts — each waiting call then checks again whether the
         Redis went down meanwhile, and fails at once if it did."""
