@@ -63,8 +63,9 @@ end
 local function pair(key, member)
   local v = redis.call('HMGET', key, 'team', 'm:' .. member)
   local team, mine = v[1], v[2]
-  if not team or string.byte(team) == 45 then team = '0' end -- missing, or below 0 ('-')
-  if not mine or string.byte(mine) == 45 then mine = '0' end
+  -- missing, empty or below 0 ('-'): none
+  if not team or team == '' or string.byte(team) == 45 then team = '0' end
+  if not mine or mine == '' or string.byte(mine) == 45 then mine = '0' end
   return team, mine
 end
 

@@ -1,15 +1,16 @@
 """The team's Redis: key names, the Lua script (``team.lua``) and bounded calls to it.
 
 The script runs on connections of its own, one command and its reply at a time, without
-redis-py's client and pool layers: their per-command bookkeeping took about a quarter of each
-call (``bench/bench_team.py``). Other commands (reading the usage stream, re-sending rows,
-``doctor``) use a redis-py client.
+redis-py's client and pool layers: their per-command bookkeeping more than doubled the time of
+a bare round trip (``bench/bench_team.py``, (a) vs (a0)). Other commands (reading the usage
+stream, re-sending rows, ``doctor``) use a redis-py client.
 
-Every call is bounded twice: socket connect/read timeouts and an ``asyncio.timeout`` around the
-whole call (connect, ``EVALSHA``, a re-load after ``NOSCRIPT``), never longer than what is left of
-the request's deadline; a call that times out is tried once more (an event loop blocked for a
-moment looks the same as a hung Redis). A failure marks the Redis down; for ``RETRY_SECONDS``
-after that calls fail at once, without a network round trip, and then one call probes it again.
+Every call is bounded by an ``asyncio.timeout`` around the whole of it (connect, ``EVALSHA``, a
+re-load after ``NOSCRIPT``), never longer than what is left of the request's deadline, and by the
+socket connect timeout (the client's connections also have a read timeout). A call that times
+out is tried once more (an event loop blocked for a moment looks the same as a hung Redis). A
+failure marks the Redis down; for ``RETRY_SECONDS`` after that calls fail at once, without a
+network round trip, and then one call probes it again.
 The URL's password never appears in a message.
 """
 
