@@ -1,10 +1,16 @@
 """The team's Redis: key names, the Lua script (``team.lua``) and bounded calls to it.
 
-Every call is bounded twice: socket connect/read timeouts and an ``asyncio.timeout`` around the
-whole call (connect, ``EVALSHA``, a re-load after ``NOSCRIPT``), never longer than what is left of
-the request's deadline; a call that times out is tried once more (an event loop blocked for a
-moment looks the same as a hung Redis). A failure marks the Redis down; for ``RETRY_SECONDS``
-after that calls fail at once, without a network round trip, and then one call probes it again.
+The script runs on connections of its own, one command and its reply at a time, without
+redis-py's client and pool layers: their per-command bookkeeping more than doubled the time of
+a bare round trip (``bench/bench_team.py``, (a) vs (a0)). Other commands (reading the usage
+stream, re-sending rows, ``doctor``) use a redis-py client.
+
+Every call is bounded by an ``asyncio.timeout`` around the whole of it (connect, ``EVALSHA``, a
+re-load after ``NOSCRIPT``), never longer than what is left of the request's deadline, and by the
+socket connect timeout (the client's connections also have a read timeout). A call that times
+out is tried once more (an event loop blocked for a moment looks the same as a hung Redis). A
+failure marks the Redis down; for ``RETRY_SECONDS`` after that calls fail at once, without a
+network round trip, and then one call probes it again.
 The URL's password never appears in a message.
 """
 
@@ -26,13 +32,14 @@ from magray_lsp.errors import MagrayError
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.connection import AbstractConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: after a failure, calls fail fast this long; then one call tries the Redis again
 RETRY_SECONDS = 2.0
-#: connections per process; more concurrent calls wait for one (not counted in their timeout).
+#: calls in flight per process; more concurrent calls wait for one (not counted in their timeout).
 #: A call is one round trip (~0.2 ms), so a few serve any editor; every extra connection is
 #: one more handshake when a busy machine starts many windows at once.
 MAX_CONNECTIONS = 4
@@ -59,7 +66,12 @@ class TeamRedisError(MagrayError):
 
 def month_of(ts: float) -> str:
     """The UTC calendar month of epoch seconds ``ts``, as the keys spell it: ``2025-03``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m")
+    return _month_of_minute(int(ts // 60))  # a month starts on a whole minute
+
+
+@functools.lru_cache(maxsize=4)
+def _month_of_minute(minute: int) -> str:
+    return datetime.fromtimestamp(minute * 60, UTC).strftime("%Y-%m")
 
 
 class TeamKeys:
@@ -119,6 +131,7 @@ class TeamRedis:
         timeout: float,
         retry_seconds: float = RETRY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         self.display_url = mask_url(url)
         self.keys = TeamKeys(team)
@@ -128,9 +141,13 @@ class TeamRedis:
         self._secrets = _url_secrets(url)
         self._clock = clock
         self._client: Redis | None = None
+        #: the script's connections: all of them, and those not in use
+        self._conns: list[AbstractConnection] = []
+        self._idle: list[AbstractConnection] = []
         self._retry_at = 0.0
         self._last_ok = -math.inf  # when a call last succeeded (``clock`` time)
-        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
+        self.max_connections = max_connections
+        self._slots = asyncio.Semaphore(max_connections)
         #: why the last call failed, while the Redis counts as down (None: up or untried)
         self.down_reason: str | None = None
 
@@ -151,7 +168,7 @@ class TeamRedis:
                     self._url,
                     # a few connections serve many requests (each call is one round trip);
                     # waiting for one counts in the call's timeout
-                    max_connections=MAX_CONNECTIONS,
+                    max_connections=self.max_connections,
                     timeout=None,
                     socket_timeout=self.timeout,
                     socket_connect_timeout=self.timeout,
@@ -178,24 +195,50 @@ class TeamRedis:
         deadline: float | None = None,
     ) -> list[str]:
         """Run ``team.lua``'s ``op`` on ``month``'s keys; its reply as strings."""
-
-        from redis.exceptions import NoScriptError
-
         keys = self.keys.script_keys(month)
-
-        async def call(client: Redis) -> Any:
-            try:
-                return await client.evalsha(SCRIPT_SHA, len(keys), *keys, op, *args)
-            except NoScriptError:  # a restarted (or flushed) Redis: load it, once
-                await client.script_load(SCRIPT)
-                return await client.evalsha(SCRIPT_SHA, len(keys), *keys, op, *args)
-
-        reply = await self.run(op, call, deadline=deadline)
+        command = ("EVALSHA", SCRIPT_SHA, len(keys), *keys, op, *args)
+        reply = await self._bounded(op, lambda: self.evalsha(command), deadline)
         if not isinstance(reply, list) or len(reply) < 6:
             raise TeamRedisError(
                 f"unexpected reply of the team script to {op}: {reply!r}", sent=True
             )
         return [str(item) for item in reply]
+
+    async def evalsha(self, command: tuple[str | int, ...]) -> Any:
+        """One attempt at ``command`` (an ``EVALSHA`` of the script) on a connection of the
+        script's own, unbounded: ``script`` bounds it. A connection the Redis closed (it
+        restarted, or dropped an idle client) is replaced once: every operation of the script is
+        idempotent. A Redis without the script (restarted or flushed) gets it loaded."""
+        from redis.exceptions import ConnectionError, NoScriptError
+
+        conn = self._idle.pop() if self._idle else self._connection()
+        try:
+            for attempt in (1, 2):
+                try:
+                    await conn.send_command(*command)
+                    try:
+                        return await conn.read_response()
+                    except NoScriptError:
+                        await conn.send_command("SCRIPT", "LOAD", SCRIPT)
+                        await conn.read_response()
+                        await conn.send_command(*command)
+                        return await conn.read_response()
+                except ConnectionError:
+                    await conn.disconnect()
+                    if attempt == 2:
+                        raise
+        finally:
+            # back for the next call; a read that was cut off (timeout, cancel) disconnected
+            # it, so it never hands one call the reply of another
+            self._idle.append(conn)
+
+    def _connection(self) -> AbstractConnection:
+        pool = self.client().connection_pool  # its settings: the URL's, the connect timeout
+        # No socket timeout: ``_run`` bounds the whole call already, and with one redis-py
+        # wraps every send in ``asyncio.wait_for``, a task and a loop iteration of its own.
+        conn = pool.connection_class(**{**pool.connection_kwargs, "socket_timeout": None})
+        self._conns.append(conn)
+        return conn
 
     async def run(
         self,
@@ -205,9 +248,15 @@ class TeamRedis:
         deadline: float | None = None,
     ) -> T:
         """``op(client)`` within the timeout (and ``deadline``, event-loop time); raises
-        ``TeamRedisError`` — at once while the Redis is down and not due for a probe.
+        ``TeamRedisError`` — at once while the Redis is down and not due for a probe."""
+        return await self._bounded(what, lambda: op(self.client()), deadline)
 
-        The timeout measures the call itself: waiting for one of the ``MAX_CONNECTIONS`` slots
+    async def _bounded(
+        self, what: str, attempt: Callable[[], Awaitable[T]], deadline: float | None
+    ) -> T:
+        """``attempt()`` within the timeout and ``deadline``, once more after a timeout.
+
+        The timeout measures the call itself: waiting for one of the ``max_connections`` slots
         (other calls of this process in flight) is bounded by the deadline only, so a burst of
         requests does not turn into timeouts — each waiting call then checks again whether the
         Redis went down meanwhile, and fails at once if it did."""
@@ -226,7 +275,7 @@ class TeamRedis:
             await self._slots.acquire()  # free: returns at once
         try:
             self._fail_fast()
-            return await self._run(what, op, deadline)
+            return await self._run(what, attempt, deadline)
         finally:
             self._slots.release()
 
@@ -234,14 +283,11 @@ class TeamRedis:
         if self.down_reason is not None and self._clock() < self._retry_at:
             raise TeamRedisError(self.down_reason)
 
-    async def _run(
-        self, what: str, op: Callable[[Redis], Awaitable[T]], deadline: float | None
-    ) -> T:
+    async def _run(self, what: str, op: Callable[[], Awaitable[T]], deadline: float | None) -> T:
         from redis.exceptions import RedisError
         from redis.exceptions import TimeoutError as RedisTimeoutError
 
         loop = asyncio.get_running_loop()
-        client = self.client()
         for attempt in (1, 2):
             now = self._clock()
             timeout = self.timeout
@@ -251,7 +297,7 @@ class TeamRedis:
                     raise TeamRedisError("no time left before the request's deadline")
             try:
                 async with asyncio.timeout(timeout):
-                    result = await op(client)
+                    result = await op()
                 break
             except (RedisError, OSError, TimeoutError) as exc:
                 slow = isinstance(exc, TimeoutError | RedisTimeoutError)
@@ -283,8 +329,16 @@ class TeamRedis:
             log.warning("%s", reason)
         self.down_reason = reason
         self._retry_at = self._clock() + self.retry_seconds
+        await self._disconnect()  # drop connections that may be half-way through a reply
+
+    async def _disconnect(self) -> None:
+        for conn in self._conns:
+            try:
+                await conn.disconnect(nowait=True)
+            except Exception:  # best effort on a broken connection
+                log.debug("team Redis disconnect failed", exc_info=True)
         if self._client is not None:
-            try:  # drop connections that may be half-way through a reply
+            try:
                 await self._client.connection_pool.disconnect()
             except Exception:  # best effort on a broken pool
                 log.debug("team Redis pool disconnect failed", exc_info=True)
@@ -296,6 +350,9 @@ class TeamRedis:
         return text
 
     async def aclose(self) -> None:
+        await self._disconnect()
+        self._conns.clear()
+        self._idle.clear()
         client, self._client = self._client, None
         if client is not None:
             try:

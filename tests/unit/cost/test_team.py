@@ -29,7 +29,7 @@ from tests.unit.cost.team_helpers import (
 
 from magray_lsp.config.models import MagrayConfig, TeamConfig
 from magray_lsp.cost.ledger import from_pico
-from magray_lsp.cost.team import TeamBudget, TeamBudgetExceeded, counted_pico
+from magray_lsp.cost.team import TeamBudget, TeamBudgetExceeded, TeamHold, counted_pico
 from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamKeys, month_of
 
@@ -158,6 +158,72 @@ async def test_holds_of_a_client_that_died_expire(make_team: Make) -> None:
     assert alive.status.reserved == Decimal("0.2")
 
 
+async def test_expired_holds_are_swept_by_a_status_call_too(make_team: Make, raw: Redis) -> None:
+    dead = make_team("a", monthly_usd="1")
+    alive = make_team("b", member="bob@example.com", monthly_usd="1")
+    await dead.reserve(Decimal("0.25"), ttl=0.3)
+    await dead.reserve(Decimal("0.5"))  # still in flight: stays held
+    await asyncio.sleep(0.4)
+    status = await alive.refresh()
+    assert status.reserved == Decimal("0.5") and status.member_reserved == 0
+    keys = TeamKeys("core")
+    assert await raw.zcard(keys.holds) == 1 and await raw.hlen(keys.holdamt) == 1
+    assert await raw.hget(keys.reserved, "m:ann@example.com") == str(5 * 10**11)
+
+
+async def test_more_concurrent_calls_than_connections_stay_exact(
+    make_team: Make, raw: Redis
+) -> None:
+    # 40 reservations at once over the process's few connections: each call gets its own reply,
+    # exactly as many fit as the limit allows, and their settlements add up to the cent.
+    team = make_team(monthly_usd="1")
+    await team.refresh()  # synced: the burst below is reserve calls only
+
+    async def one(i: int) -> TeamHold | None:
+        try:
+            return await team.reserve(Decimal("0.1"))
+        except TeamBudgetExceeded as exc:
+            assert exc.limit == "team" and "team budget $1" in str(exc)
+            return None
+
+    holds = await asyncio.gather(*(one(i) for i in range(40)))
+    granted = [h for h in holds if h is not None]
+    assert len(granted) == 10 and len({h.id for h in granted}) == 10
+    assert team.redis.max_connections < 40 and len(team.redis._conns) <= team.redis.max_connections
+    assert (await team.refresh()).reserved == Decimal(1)
+
+    async def paid(hold: TeamHold, cents: int) -> None:
+        await settle(team, hold, paid_entry(str(Decimal(cents) / 100)))
+
+    await asyncio.gather(*(paid(h, i + 1) for i, h in enumerate(granted)))
+    assert (await spend_in_redis(raw))["team"] == Decimal("0.55")  # 0.01 + 0.02 + … + 0.10
+    status = await team.refresh()
+    assert (status.spent, status.reserved) == (Decimal("0.55"), Decimal(0))
+
+
+async def test_a_connection_the_redis_dropped_is_replaced_without_an_outage(
+    make_team: Make, raw: Redis
+) -> None:
+    team = make_team(monthly_usd="1")
+    await team.reserve(Decimal("0.1"))
+    # the Redis drops its clients (a restart with its data, `timeout` for idle clients, a
+    # proxy in between): the next call reconnects once and goes through
+    await raw.client_kill_filter(_type="normal", skipme=True)
+    hold = await team.reserve(Decimal("0.2"))
+    assert hold is not None and not team.redis.down and team.status.reachable
+    assert team.status.reserved == Decimal("0.3")  # counted once, after the reconnect
+
+
+def test_month_of_turns_at_midnight_utc_on_the_first() -> None:
+    from datetime import UTC, datetime
+
+    new_year = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    assert month_of(new_year - 0.001) == "2025-12"
+    assert month_of(new_year) == "2026-01"
+    assert month_of(new_year + 59.9) == "2026-01"
+    assert month_of(datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC).timestamp()) == "2024-02"
+
+
 async def test_which_limit_is_tighter(make_team: Make) -> None:
     team = make_team(monthly_usd="10", member_monthly_usd="3")
     await pay(team, "1", "1")
@@ -241,22 +307,22 @@ async def test_a_hung_redis_costs_one_timeout_then_fails_fast(
     team = make_team(monthly_usd="1", timeout_seconds=0.3)
     await team.reserve(Decimal("0.1"))
     calls = 0
-    pool = team.redis.client
+    evalsha = team.redis.evalsha
 
-    def counting() -> Redis:
+    async def counting(command: tuple[str | int, ...]) -> object:
         nonlocal calls
         calls += 1
-        return pool()
+        return await evalsha(command)
 
-    team.redis.client = counting  # type: ignore[method-assign]
+    team.redis.evalsha = counting  # type: ignore[method-assign]
     redis_server.pause()  # connections stay open; nothing answers
     try:
-        with pytest.raises(TeamBudgetExceeded, match="did not answer"):
+        with pytest.raises(TeamBudgetExceeded, match=r"did not answer.*twice"):
             await asyncio.wait_for(team.reserve(Decimal("0.1")), 10)  # hang guard
-        assert calls == 1
+        assert calls == 2  # the timeout, and once more (a blocked event loop looks the same)
         with pytest.raises(TeamBudgetExceeded, match=r"did not answer.*local_only"):
             await asyncio.wait_for(team.reserve(Decimal("0.1")), 10)
-        assert calls == 1  # no second attempt (and timeout) while the Redis counts as down
+        assert calls == 2  # no further attempt (and timeout) while the Redis counts as down
     finally:
         redis_server.resume()
 
