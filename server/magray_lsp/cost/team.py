@@ -288,7 +288,7 @@ class TeamBudget:
         try:
             if self._synced_month == month:
                 return
-            client, totals = await asyncio.to_thread(self.local.totals, month)
+            client, totals, newest = await asyncio.to_thread(self.local.totals, month)
             pairs = [
                 item for member, pico in sorted(totals.items()) for item in (member, str(pico))
             ]
@@ -297,7 +297,7 @@ class TeamBudget:
             self._epoch, self._synced_month = reply[1], month
             self._update(reply)
             if len(reply) > 6 and reply[6] == "1":
-                self._spawn(self._replay(month))
+                self._spawn(self._replay(month, newest))
         finally:
             self._sync_lock.release()
 
@@ -372,11 +372,11 @@ class TeamBudget:
                     self._unsent.extendleft(reversed(rows))
                     raise
 
-    async def _replay(self, month: str) -> None:
-        """Re-append this machine's rows of ``month`` (the Redis lost them, or never had them);
-        the usage view drops duplicates by request id."""
+    async def _replay(self, month: str, upto: int) -> None:
+        """Re-append this machine's rows of ``month`` recorded before the sync (the Redis lost
+        them, or never had them); the usage view drops duplicates by request id."""
         try:
-            rows = await asyncio.to_thread(self.local.rows, month)
+            rows = await asyncio.to_thread(self.local.rows, month, upto)
             for start in range(0, len(rows), _BATCH):
                 await self._append([(month, r) for r in rows[start : start + _BATCH]])
         except TeamRedisError as exc:

@@ -41,7 +41,7 @@ _ROW_SQL = """
     SELECT r.id, r.ts, u.member, r.action, r.provider, r.model, r.input_tokens,
            r.output_tokens, u.counted_pico, r.outcome, r.cached, r.error_type, r.latency_ms
     FROM team_usage AS u JOIN requests AS r ON r.id = u.request_id
-    WHERE u.team = ? AND u.month = ? ORDER BY r.ts
+    WHERE u.team = ? AND u.month = ? AND u.rowid <= ? ORDER BY r.ts
 """
 
 
@@ -116,19 +116,22 @@ class TeamLedger:
             client = (_client_in(tx),)
         return TeamTotal(str(client[0]), member, month, int(total), counted)
 
-    def totals(self, month: str) -> tuple[str, dict[str, int]]:
-        """This client's id and its month total per member."""
+    def totals(self, month: str) -> tuple[str, dict[str, int], int]:
+        """This client's id, its month total per member, and the newest usage row so far (a
+        replay after this sync re-sends rows up to it: later ones go out on their own)."""
 
         client = self.client_id()
         rows = self.ledger.read(
             "SELECT member, pico FROM team_totals WHERE team = ? AND month = ?", (self.team, month)
         )
-        return client, {str(m): int(p) for m, p in rows}
+        [(newest,)] = self.ledger.read("SELECT COALESCE(MAX(rowid), 0) FROM team_usage")
+        return client, {str(m): int(p) for m, p in rows}, int(newest)
 
-    def rows(self, month: str) -> list[str]:
-        """This client's usage rows of ``month``, as stream entries, oldest first."""
+    def rows(self, month: str, upto: int) -> list[str]:
+        """This client's usage rows of ``month`` up to row ``upto``, as stream entries, oldest
+        first."""
         try:
-            found = self.ledger.read(_ROW_SQL, (self.team, month))
+            found = self.ledger.read(_ROW_SQL, (self.team, month, upto))
         except LedgerError as exc:  # no team table yet: nothing to re-send
             if "no such table" in str(exc):
                 return []

@@ -55,6 +55,7 @@ async def test_the_usage_stream_carries_the_row_but_no_code_or_path(
 ) -> None:
     team = make_team()
     entry = await pay(team, "0.01", "0.004", action="refactor", output_tokens=33)
+    await team.aclose()  # background work done: a first sync's replay
     [row] = await stream_rows(raw, month_of(entry.ts))
     assert row["id"] == entry.id and row["member"] == "ann@example.com"
     assert (row["action"], row["provider"], row["model"]) == ("refactor", "openai", "gpt-4o-mini")
@@ -64,6 +65,22 @@ async def test_the_usage_stream_carries_the_row_but_no_code_or_path(
         "id", "ts", "member", "action", "provider", "model", "in", "out", "cost", "outcome",
         "cached", "error", "ms",
     }  # fmt: skip
+
+
+async def test_a_first_sync_replays_only_the_rows_recorded_before_it(
+    make_team: Make, raw: Redis
+) -> None:
+    """A row committed after the sync goes out on its own: the replay, which reads the ledger
+    later, must not send it a second time."""
+    team = make_team()
+    first = await pay(team, "0.01", "0.004")
+    month = month_of(first.ts)
+    _, _, newest = team.local.totals(month)
+    second = await pay(team, "0.01", "0.002")
+    assert [json.loads(r)["id"] for r in team.local.rows(month, newest)] == [first.id]
+    assert len(team.local.rows(month, newest + 1)) == 2 and team.local.rows(month, 0) == []
+    await team.aclose()
+    assert [r["id"] for r in await stream_rows(raw, month)] == [first.id, second.id]
 
 
 async def test_team_limit_refusal_says_it_was_the_team(make_team: Make) -> None:
