@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,21 @@ def test_a_failed_upgrade_leaves_the_schema_3_file_as_it_was(
     conn.close()
     assert not tables & set(TWINS)
     assert contents(v3_file, KEPT) == before
+
+
+def test_a_server_opening_the_file_while_another_upgrades_it_waits(v3_file: Path) -> None:
+    """The upgrade holds the write lock for seconds on a big ledger (about 10 s for a million
+    rows): a second server opening the file meanwhile waits for it instead of failing its
+    start-up after its ordinary busy timeout."""
+    holder = sqlite3.connect(v3_file, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")  # as every ledger file is
+    holder.execute("BEGIN IMMEDIATE")  # as an upgrade in another process does
+    released = threading.Timer(1.0, lambda: holder.execute("COMMIT"))
+    released.start()
+    try:
+        with Ledger(v3_file, busy_timeout=0.1) as led:  # waits past its own 0.1 s
+            assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+            assert led.read("PRAGMA busy_timeout") == [(100,)]  # back to its own for writes
+    finally:
+        released.join()
+        holder.close()

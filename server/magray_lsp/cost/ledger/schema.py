@@ -181,7 +181,10 @@ def _action_backfills() -> tuple[str, ...]:
         f"INSERT INTO rollup_latency{BY_ACTION} "
         "(action, day, workspace, provider, model, latency_bucket, n) "
         f"SELECT action, {hour_of(unit=86400)}, workspace, provider, model, latency_bucket, "
-        "COUNT(*) FROM requests WHERE outcome = 'ok' AND cached = 0 GROUP BY 1, 2, 3, 4, 5, 6",
+        # NOT INDEXED: the partial latency index matches the WHERE but lacks the action, and
+        # a lookup per row takes twice the time of one pass over the table (1M rows: 5 vs 2.7 s)
+        "COUNT(*) FROM requests NOT INDEXED WHERE outcome = 'ok' AND cached = 0 "
+        "GROUP BY 1, 2, 3, 4, 5, 6",
         f"INSERT INTO rollup_attempts{BY_ACTION} (action, hour, workspace, provider, attempts, ok) "
         "SELECT action, hour, workspace, provider, SUM(attempts), SUM(ok) FROM ("
         f"SELECT action, {hour_of()} AS hour, workspace, provider, 1 AS attempts, "
