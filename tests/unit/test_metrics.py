@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
+from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
+from magray_lsp.dashboard import queries
+from magray_lsp.dashboard.filters import Filters
+from magray_lsp.dashboard.reader import LedgerReader
 from magray_lsp.metrics import LiveCounters, jsonable, summary
 
 T = datetime(2025, 3, 10, tzinfo=UTC).timestamp()  # on the hour
@@ -25,7 +29,7 @@ ANTHROPIC = ("anthropic", "claude-3-5-haiku-latest")
 def e(who: tuple[str, str], at: float, **kw: Any) -> LedgerEntry:
     cost = kw.pop("cost", None)
     return LedgerEntry(
-        action="explain",
+        action=kw.pop("action", "explain"),
         provider=who[0],
         model=who[1],
         ts=T + at,
@@ -249,11 +253,14 @@ def brute(entries: list[LedgerEntry], since: float, until: float) -> dict[str, A
     }
 
 
-def test_rollups_and_edges_match_brute_force_on_random_windows(tmp_path: Path) -> None:
-    rnd = random.Random(7)
+#: built-in and custom action names, as the ledger records them (Task.action_name)
+ACTIONS = ["explain", "document", "refactor", "hover", "fix", "tests", "simplify", "Übersetzen"]
+
+
+def random_entries(rnd: random.Random, n: int = 3000) -> list[LedgerEntry]:
     providers = [OPENAI, ANTHROPIC, ("google", "gemini-2.0-flash"), ("ollama", "llama3.1")]
     entries = []
-    for _ in range(3000):
+    for _ in range(n):
         who = rnd.choice(providers)
         outcome = rnd.choices(["ok", "error", "cancelled", "budget_refused"], [80, 12, 5, 3])[0]
         cached = outcome == "ok" and rnd.random() < 0.1
@@ -261,6 +268,8 @@ def test_rollups_and_edges_match_brute_force_on_random_windows(tmp_path: Path) -
             e(
                 who,
                 rnd.uniform(-2 * 86400, 3 * 86400),
+                action=rnd.choice(ACTIONS),
+                workspace=rnd.choice(["/w", "/v"]),
                 outcome=outcome,
                 error_type=rnd.choice(["Timeout", "BadRequest"]) if outcome == "error" else None,
                 latency_ms=round(rnd.lognormvariate(6, 1), 3),
@@ -270,31 +279,41 @@ def test_rollups_and_edges_match_brute_force_on_random_windows(tmp_path: Path) -
                 fallback_chain=["openai/gpt-4o", "google/x/y"] if rnd.random() < 0.1 else [],
             )
         )
+    return entries
+
+
+def random_windows(rnd: random.Random) -> list[tuple[float, float]]:
+    """Whole days, whole hours, one partial hour, and windows that start and end mid-hour."""
+    windows = [(-3 * 86400.0, 4 * 86400.0), (0.0, HOUR), (0.0, 86400.0), (100.0, 2000.0)]
+    for _ in range(25):
+        a, b = sorted(rnd.uniform(-2.5 * 86400, 3.5 * 86400) for _ in range(2))
+        windows.append((a, b))
+    return windows
+
+
+def assert_matches(s: dict[str, Any], want: dict[str, Any], case: object) -> None:
+    t = s["totals"]
+    assert t["requests"] == want["requests"], case
+    assert t["ok"] == want["ok"], case
+    assert t["cost_usd"] == want["cost"], case
+    assert t["saved_usd"] == want["saved"], case
+    assert t["fallbacks"] == want["fallbacks"], case
+    assert t["latency_ms"] == want["latency"], case
+    got = {p["provider"]: (p["attempts"], p["attempts"] - p["failures"]) for p in s["providers"]}
+    assert got == want["attempts"], case
+    assert len(s["spend_per_day"]) == want["days"], case
+
+
+def test_rollups_and_edges_match_brute_force_on_random_windows(tmp_path: Path) -> None:
+    rnd = random.Random(7)
+    entries = random_entries(rnd)
     with Ledger(tmp_path / "l.sqlite3") as led:
         with led.transaction() as tx:
             for x in entries:
                 tx.record(x)
-        windows = [(-3 * 86400.0, 4 * 86400.0), (0.0, HOUR), (0.0, 86400.0)]
-        for _ in range(25):
-            a, b = sorted(rnd.uniform(-2.5 * 86400, 3.5 * 86400) for _ in range(2))
-            windows.append((a, b))
-        windows.append((100.0, 2000.0))  # inside one hour
-        for a, b in windows:
+        for a, b in random_windows(rnd):
             s = summary(led, since=T + a, until=T + b)
-            want = brute(entries, T + a, T + b)
-            t = s["totals"]
-            assert t["requests"] == want["requests"], (a, b)
-            assert t["ok"] == want["ok"]
-            assert t["cost_usd"] == want["cost"]
-            assert t["saved_usd"] == want["saved"]
-            assert t["fallbacks"] == want["fallbacks"]
-            assert t["latency_ms"] == want["latency"], (a, b)
-            got = {
-                p["provider"]: (p["attempts"], p["attempts"] - p["failures"])
-                for p in s["providers"]
-            }
-            assert got == want["attempts"]
-            assert len(s["spend_per_day"]) == want["days"]
+            assert_matches(s, brute(entries, T + a, T + b), (a, b))
         # per model percentiles too, over everything
         s = summary(led)
         for m in s["models"]:
@@ -306,3 +325,60 @@ def test_rollups_and_edges_match_brute_force_on_random_windows(tmp_path: Path) -
                 and not x.cached
             )
             assert m["latency_ms"]["p90"] == lat[math.ceil(0.9 * len(lat)) - 1]
+
+
+def nearest_rank(values: list[float]) -> dict[str, float | None]:
+    lat = sorted(values)
+    return {
+        f"p{p}": (lat[math.ceil(p * len(lat) / 100) - 1] if lat else None) for p in (50, 90, 99)
+    }
+
+
+def test_action_filtered_views_from_the_action_rollups_match_the_raw_rows(tmp_path: Path) -> None:
+    """Stats and dashboard figures for one action (built-in or custom), read from the rollups
+    keyed by action in the window's whole hours and from raw rows at its mid-hour edges, are
+    the figures of that action's raw rows."""
+    rnd = random.Random(16)
+    entries = random_entries(rnd)
+    path = tmp_path / "l.sqlite3"
+    with Ledger(path) as led:
+        with led.transaction() as tx:
+            for x in entries:
+                tx.record(x)
+        windows = random_windows(rnd)
+        for a, b in windows:
+            for action in [*rnd.sample(ACTIONS, 3), "never-used"]:
+                mine = [x for x in entries if x.action == action]
+                s = summary(led, since=T + a, until=T + b, action=action)
+                assert_matches(s, brute(mine, T + a, T + b), (a, b, action))
+            ws = [x for x in entries if x.action == "simplify" and x.workspace == "/v"]
+            s = summary(led, since=T + a, until=T + b, action="simplify", workspace="/v")
+            assert_matches(s, brute(ws, T + a, T + b), (a, b, "simplify in /v"))
+        everything = summary(led, action="Übersetzen")  # no bounds: rollups only, no edges
+        assert_matches(
+            everything,
+            brute([x for x in entries if x.action == "Übersetzen"], -math.inf, math.inf),
+            "all time",
+        )
+
+    reader = LedgerReader(path)
+    try:
+        for a, b in windows[:8]:
+            rows = [x for x in entries if x.action == "refactor" and T + a <= x.ts < T + b]
+            f = Filters(range="custom", since=T + a, until=T + b, action="refactor")
+            data = queries.dashboard(reader, f, BudgetConfig(), now=T + 4 * 86400)
+            want = {}
+            for prov in {x.provider for x in rows}:
+                mine = [x for x in rows if x.provider == prov]
+                ok = [x.latency_ms for x in mine if x.outcome == "ok" and not x.cached]
+                cost = sum((x.cost_usd or Decimal(0) for x in mine), Decimal(0))
+                want[prov] = (len(mine), cost, nearest_rank(ok))
+            got = {
+                p["provider"]: (p["requests"], Decimal(p["cost_usd"]), p["latency_ms"])
+                for p in data["providers"]
+                if p["requests"]
+            }
+            assert got == want, (a, b)
+            assert data["totals"]["requests"] == len(rows)
+    finally:
+        reader.close()

@@ -24,7 +24,6 @@ from magray_lsp.metrics.health import OUTAGES, latency_buckets, percentiles
 from magray_lsp.metrics.window import Window
 
 RECENT_LIMIT = 50
-ACTION_SCAN = 20_000  # requests looked at for the action filter's choices
 OUTAGE_LIMIT = 20
 _HOURLY_UP_TO = 3 * 86400  # windows up to 3 days chart provider health per hour, longer per day
 
@@ -87,13 +86,14 @@ def _budget(reader: LedgerReader, cfg: BudgetConfig, now: float) -> dict[str, An
 
 
 def _options(reader: LedgerReader) -> dict[str, list[str]]:
-    """Every provider and workspace the ledger knows, from one pass over the rollup. Rows
-    recorded outside any workspace ("") are in "All" but cannot be picked on their own. The
-    rollup has no action: the actions are those of the newest requests (cheap at any size)."""
+    """Every provider, workspace and action the ledger knows, from the rollups. Rows recorded
+    outside any workspace ("") are in "All" but cannot be picked on their own. The actions lead
+    the key of `rollup_action`: each is one index seek past the previous (cheap at any size)."""
     pairs = reader.read("SELECT DISTINCT provider, workspace FROM rollup")
     actions = reader.read(
-        f"SELECT DISTINCT action FROM (SELECT action FROM requests ORDER BY rowid DESC "
-        f"LIMIT {ACTION_SCAN})"
+        "WITH RECURSIVE a(name) AS (SELECT MIN(action) FROM rollup_action UNION ALL "
+        "SELECT (SELECT MIN(action) FROM rollup_action WHERE action > a.name) FROM a "
+        "WHERE a.name IS NOT NULL) SELECT name FROM a WHERE name IS NOT NULL"
     )
     return {
         "providers": sorted({p for p, _ in pairs}),

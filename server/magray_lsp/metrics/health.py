@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from magray_lsp.cost.ledger import Ledger
-from magray_lsp.cost.ledger.schema import chain_provider, hour_of, is_attempt
+from magray_lsp.cost.ledger.schema import chain_provider, hour_of, is_attempt, rollup_table
 from magray_lsp.metrics.window import DAY, Window, ratio, union
 
 PERCENTILES = (50, 90, 99)
@@ -17,10 +17,8 @@ PERCENTILES = (50, 90, 99)
 
 def latency_buckets(ledger: Ledger, w: Window) -> dict[tuple[str, str], dict[int, int]]:
     where, params = w.rolled(unit=DAY)
-    rolled = (
-        "SELECT provider, model, latency_bucket, n FROM rollup_latency WHERE " + where,
-        params,
-    )
+    table = rollup_table("rollup_latency", w.action)
+    rolled = (f"SELECT provider, model, latency_bucket, n FROM {table} WHERE {where}", params)
     src, all_params = union(
         rolled,
         w.edges(unit=DAY),
@@ -81,7 +79,8 @@ def _attempt_source(w: Window) -> tuple[str, list[Any]]:
     where, params = w.rolled(with_provider=False)
     # chain_provider: attempts an older ledger filed under a "provider.alias" label
     prov = chain_provider("provider")
-    rolled = f"SELECT hour, {prov} AS provider, attempts, ok FROM rollup_attempts WHERE {where}"
+    table = rollup_table("rollup_attempts", w.action)
+    rolled = f"SELECT hour, {prov} AS provider, attempts, ok FROM {table} WHERE {where}"
     hour = hour_of("r.")
     return union(
         (rolled, params),

@@ -66,8 +66,7 @@ def summary(
     action: str | None = None,
 ) -> dict[str, Any]:
     """Overall, per provider/model and per provider numbers for the window (of one action's
-    requests when `action` is given: the rollups have no action, so those are read from the
-    raw rows of the window)."""
+    requests when `action` is given, read from the rollups keyed by action)."""
     if bucket_hours < 1:
         raise ValueError("bucket_hours must be at least 1")
     window = Window(since, until, workspace, provider, action)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from magray_lsp.cost.ledger import Ledger, from_pico
-from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of
+from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of, rollup_table
 
 HOUR, DAY = 3600, 86400
 
@@ -26,7 +26,8 @@ class Window:
     until: float | None
     workspace: str | None
     provider: str | None
-    #: one action's requests only: no rollup holds the action, so every row comes from `edges`
+    #: one action's requests only: read from the rollups' twins keyed by action
+    #: (`schema.rollup_table`), whose rows `rolled` then filters by action like the edges
     action: str | None = None
 
     def rolled(self, *, with_provider: bool = True, unit: int = HOUR) -> tuple[str, list[Any]]:
@@ -40,8 +41,6 @@ class Window:
         if self.until is not None:
             where.append(f"{col} < {unit_of(unit)}")
             params.append(self.until)
-        if self.action is not None:
-            where.append("0")
         self._common(where, params, "", with_provider)
         return " AND ".join(where), params
 
@@ -54,9 +53,6 @@ class Window:
         second) lets the ts index find the rows.
         """
         since, until = self.since, self.until
-        if self.action is not None:  # the whole window from raw rows (see `action`)
-            clauses, whole = self._bounds(r)
-            return [self._with_common(" AND ".join(clauses), whole, r, with_provider)]
         same_unit = f"{hour_of(r, unit)} = {unit_of(unit)}"
         out: list[tuple[str, list[Any]]] = []
         if since is not None:
@@ -184,7 +180,8 @@ def request_source(w: Window) -> tuple[str, list[Any]]:
     """Rollup-shaped rows (hour, workspace, provider, model, first_ts, counts...) for the window."""
     cols = ", ".join(ROLLUP_COLUMNS)
     where, params = w.rolled()
-    rolled = f"SELECT hour, workspace, provider, model, first_ts, {cols} FROM rollup WHERE {where}"
+    table = rollup_table("rollup", w.action)
+    rolled = f"SELECT hour, workspace, provider, model, first_ts, {cols} FROM {table} WHERE {where}"
     sums = ", ".join(f"SUM({e.format(r='r.')})" for e in ROLLUP_COLUMNS.values())
     return union(
         (rolled, params),

@@ -205,8 +205,8 @@ async def test_the_action_filter_matches_brute_force(
     seeded: Path,
     http: httpx.AsyncClient,
 ) -> None:
-    """The rollups hold no action, so a filtered view is read from raw rows: the same
-    numbers as counting the seed's rows of that action by hand."""
+    """A filtered view, read from the rollups keyed by action (raw rows at the window's
+    edges): the same numbers as counting the seed's rows of that action by hand."""
     dash = await start(seeded)
     data = (await http.get(f"{dash.url}api/dashboard?{query}&action={action}")).json()
     assert data["filters"]["action"] == action

@@ -37,6 +37,8 @@ from magray_lsp.errors import MagrayError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT = 5.0
+#: how long opening a ledger older than this code waits for the write lock (see `_begin_upgrade`)
+UPGRADE_BUSY_TIMEOUT = 120.0
 
 _MONTH_SPEND = "SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?"
 
@@ -153,7 +155,7 @@ class Ledger:
             self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version < SCHEMA_VERSION:
-                conn.execute("BEGIN IMMEDIATE")
+                self._begin_upgrade(conn)
                 try:
                     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
                     if version == 0:
@@ -180,6 +182,17 @@ class Ledger:
             conn.close()
             raise
         return holder
+
+    def _begin_upgrade(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock to upgrade the schema. Another server may be upgrading the same
+        file right now, which takes seconds on a big ledger (schema 4 fills its rollups keyed
+        by action from every row: ~10 s for a million): wait for it rather than fail start-up."""
+        wait = max(self.busy_timeout, UPGRADE_BUSY_TIMEOUT)
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     def _retry_busy(self, op: Callable[[], object]) -> object:
         # Changing journal_mode may return BUSY without waiting on the busy handler.
