@@ -60,7 +60,7 @@ from magray_lsp.gateway import Gateway  # noqa: E402
 from magray_lsp.task import Action  # noqa: E402
 
 FILES = (
-    ("gateway.py", ROOT / "server" / "magray_lsp" / "gateway.py"),
+    ("gateway/caching.py", ROOT / "server" / "magray_lsp" / "gateway" / "caching.py"),
     ("textwrap", None),
     ("ledger/store.py", ROOT / "server" / "magray_lsp" / "cost" / "ledger" / "store.py"),
     ("configparser", None),
