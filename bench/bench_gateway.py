@@ -56,9 +56,14 @@ from magray_lsp.config.models import CacheConfig  # noqa: E402
 from magray_lsp.cost.ledger import Ledger  # noqa: E402
 from magray_lsp.cost.writer import LedgerWriter  # noqa: E402
 from magray_lsp.gateway import Gateway, Outcome  # noqa: E402
+from magray_lsp.gateway.caching import CachedRuns  # noqa: E402
+from magray_lsp.gateway.rows import LedgerRows  # noqa: E402
+from magray_lsp.gateway.spending import Spending  # noqa: E402
+from magray_lsp.gateway.windows import ContextWindows  # noqa: E402
 from magray_lsp.providers._http import make_client  # noqa: E402
 from magray_lsp.providers.base import ChatRequest, Completion  # noqa: E402
 from magray_lsp.providers.openai import OpenAIProvider  # noqa: E402
+from magray_lsp.routing.router import Router  # noqa: E402
 from magray_lsp.task import Task  # noqa: E402
 
 GOAL_OVERHEAD = 0.0003
@@ -228,22 +233,22 @@ Phases = dict[str, list[float]]
 # (owner, attribute, label, how): what `instrument` times while a real request runs.
 # "sync"/"async": a method; "stream": an async generator timed from its start to its Completion.
 PHASES: list[tuple[type, str, str, str]] = [
-    (Gateway, "key_for", "`Gateway.key_for` (cache key)", "sync"),
+    (CachedRuns, "key_for", "`CachedRuns.key_for` (cache key)", "sync"),
     (ResponseCache, "get", "`ResponseCache.get`", "async"),
-    (Gateway, "_learn_windows", "`Gateway._learn_windows`", "async"),
-    (Gateway, "plan", "`Gateway.plan` (router)", "sync"),
-    (Gateway, "_reserve", "`Gateway._reserve` (only with a hard budget)", "async"),
+    (ContextWindows, "learn", "`ContextWindows.learn`", "async"),
+    (Router, "plan", "`Router.plan`", "sync"),
+    (Spending, "reserve", "`Spending.reserve` (only with a hard budget)", "async"),
     (OpenAIProvider, "generate", "`OpenAIProvider.generate` until its Completion", "stream"),
-    (Gateway, "_record", "`Gateway._record` (ledger row, committed before returning)", "async"),
+    (LedgerRows, "record", "`LedgerRows.record` (ledger row, committed before returning)", "async"),
     (LedgerWriter, "_commit", "↳ `LedgerWriter._commit` (the transaction)", "sync"),
-    (Gateway, "budget_status", "`Gateway.budget_status`", "sync"),
+    (Spending, "status", "`Spending.status` (budget)", "sync"),
     (
         ResponseCache,
         "put_memory",
         "`ResponseCache.put_memory` (disk and Redis: background)",
         "sync",
     ),
-    (Gateway, "_cached_outcome", "`Gateway._cached_outcome` (its row committed)", "async"),
+    (CachedRuns, "_cached_outcome", "`CachedRuns._cached_outcome` (its row committed)", "async"),
 ]
 
 

@@ -303,7 +303,7 @@ async def run_example(
                 lying = [(cls, cls.__dict__.get("is_local")) for cls in classes]
                 for cls, _ in lying:
                     cls.is_local = property(lambda self: True)  # type: ignore[attr-defined]
-            async for _ in gw._execute(task, Plan(public_plan.candidates), None):
+            async for _ in gw.executor.execute(task, Plan(public_plan.candidates), None):
                 pass
         if private:
             STATS["private_answered_locally"] += 1

@@ -353,7 +353,9 @@ async def test_private_task_is_refused_where_the_request_is_sent(
     gw = make_gateway(llm={"openai": {"remote": True}})
     public_plan = gw.plan(task())  # a plan made for public code ...
     with pytest.raises(PrivacyViolation, match=r"openai\.default"):
-        async for _ in gw._execute(task(private=True), Plan(public_plan.candidates[:1]), None):
+        async for _ in gw.executor.execute(
+            task(private=True), Plan(public_plan.candidates[:1]), None
+        ):
             pass  # ... used for private code by mistake never reaches the wire
     assert primary.requests == []
 

@@ -126,7 +126,7 @@ async def test_cache_keys_are_remembered_by_everything_they_depend_on(
     keys = [gw.key_for(t) for t in variants]
     assert len(set(keys)) == len(variants) - 1 and keys[-1] == keys[0]
     assert keys == [gw.key_for(t) for t in variants]  # remembered
-    assert keys == [gw._compute_key(t) for t in variants]  # as computed afresh
+    assert keys == [gw.runs.compute_key(t) for t in variants]  # as computed afresh
 
 
 async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commits_inline(
@@ -136,5 +136,5 @@ async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commi
         gw = make_gateway(cache=cache)
         for i in range(3):
             await gw.run(task(key=f"k{i}" if cache else ""))
-            assert gw._requests == 0  # closed now, not later by the garbage collector's hook
+            assert gw.rows.in_flight == 0  # closed now, not later by the garbage collector's hook
         assert gw.writer.inline == 3  # each one alone: committed without a thread hop

@@ -275,7 +275,7 @@ async def test_a_request_cancelled_between_retries_frees_its_reservation(
         backing_off.set()
         await asyncio.sleep(60)
 
-    gw._sleep = slow_backoff
+    gw.executor.sleep = slow_backoff
     running = asyncio.create_task(gw.run(task()))
     await asyncio.wait_for(backing_off.wait(), 10)
     assert reservations(gw) == 1

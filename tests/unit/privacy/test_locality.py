@@ -153,7 +153,7 @@ async def test_router_and_gateway_bugs_cannot_leak(
             type(gw.catalog.provider(name)), "is_local", property(lambda self: True)
         )
     with pytest.raises(PrivacyViolation, match="locality guard"):
-        async for _ in gw._execute(task(private=True), Plan(plan.candidates), None):
+        async for _ in gw.executor.execute(task(private=True), Plan(plan.candidates), None):
             pass
     assert cloud.connections == 0 and second.connections == 0
     assert cloud.requests == [] and second.requests == []

@@ -1,0 +1,261 @@
+"""A plan carried out: each model in turn (circuit breaker, reservation, retries with backoff,
+fallback, the overall deadline), one provider call streamed through the privacy checks.
+
+Before the first text reaches the caller any failure may fall back to the next model; after it,
+a failure ends the stream with ``StreamInterrupted``. Every attempt leaves its ledger row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from magray_lsp.catalog import Catalog
+from magray_lsp.cost.budget import Reservation
+from magray_lsp.cost.prices import uncached_price_usd
+from magray_lsp.cost.team import TeamHold
+from magray_lsp.deadline import Deadline
+from magray_lsp.errors import (
+    BudgetExceeded,
+    InvalidAnswer,
+    MagrayError,
+    PrivacyViolation,
+    ProviderError,
+    StreamInterrupted,
+    Timeout,
+)
+from magray_lsp.gateway.chat_request import request_for, with_cache_prefix
+from magray_lsp.gateway.events import Accept, AllModelsFailed, Fallback, GatewayEvent, Outcome
+from magray_lsp.gateway.rows import Attempt, LedgerRows
+from magray_lsp.gateway.spending import Spending
+from magray_lsp.privacy.outbound import prepare_outbound
+from magray_lsp.providers.base import Completion, TextDelta
+from magray_lsp.providers.locality import private_content
+from magray_lsp.resilience.backoff import backoff_delay
+from magray_lsp.resilience.health import HealthBoard
+from magray_lsp.routing.router import Candidate, Plan
+from magray_lsp.task import Task
+
+
+class Executor:
+    """Runs plans against the providers, one concurrency slot per provider section."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        health: HealthBoard,
+        rows: LedgerRows,
+        spending: Spending,
+        *,
+        workspace: str,
+        rng: random.Random,
+        sleep: Callable[[float], Any],
+    ) -> None:
+        self.catalog = catalog
+        self.config = catalog.loaded.config
+        self.health = health
+        self.rows = rows
+        self.spending = spending
+        self.team = spending.team  # its month goes into each outcome
+        self.workspace = workspace
+        self.rng = rng
+        self.sleep = sleep  # between retries
+        self._slots: dict[str, asyncio.Semaphore] = {}
+
+    async def execute(
+        self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
+    ) -> AsyncIterator[GatewayEvent]:
+        """`plan`'s models in turn until one answers (its text, then its ``Outcome``)."""
+        retry = self.config.retry
+        deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
+        failures: list[str] = []
+        primary = plan.primary.ref.label
+        for index, cand in enumerate(plan.candidates):
+            label = cand.ref.label
+            breaker = self.health.get(label).breaker
+            if not breaker.allow():
+                failures.append(f"{label}: circuit open")
+                continue
+            reservation: Reservation | None = None
+            team_hold: TeamHold | None = None
+            try:
+                reservation, team_hold = await self.spending.reserve(cand, task, deadline)
+            except BudgetExceeded as exc:
+                breaker.release_probe()
+                failures.append(f"{label}: {exc}")
+                continue
+            last: ProviderError | None = None
+            for attempt in range(1, retry.max_attempts + 1):
+                try:
+                    async for event in self._attempt(
+                        task,
+                        plan,
+                        cand,
+                        (reservation, team_hold),
+                        failures,
+                        deadline,
+                        accept,
+                        incremental,
+                    ):
+                        yield event
+                    return
+                except ProviderError as exc:
+                    last = exc
+                    failures.append(f"{label}: {type(exc).__name__}: {exc}")
+                    if isinstance(exc, StreamInterrupted):
+                        raise  # settled with what the broken-off answer cost
+                    if not (exc.retryable or exc.fallback):
+                        await self.spending.release(reservation, team_hold)  # nothing was billed
+                        raise
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if (
+                        exc.retryable
+                        and attempt < retry.max_attempts
+                        and self.health.get(label).breaker.state == "closed"
+                    ):
+                        delay = backoff_delay(
+                            attempt,
+                            base=retry.base_delay_seconds,
+                            cap=retry.max_delay_seconds,
+                            error=exc,
+                            retry_after_cap=retry.retry_after_cap_seconds,
+                            rng=self.rng,
+                        )
+                        if delay < remaining:
+                            try:
+                                await self.sleep(delay)
+                            except asyncio.CancelledError:  # gave up between attempts
+                                await asyncio.shield(self.spending.release(reservation, team_hold))
+                                raise
+                            continue
+                    break
+            await self.spending.release(reservation, team_hold)
+            if last is not None and not last.fallback:
+                raise last
+            nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
+            if nxt and last is not None:
+                yield Fallback(label, f"{type(last).__name__}: {last}", nxt)
+            if asyncio.get_running_loop().time() >= deadline:
+                failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
+                break
+        raise AllModelsFailed(
+            f"every model failed for {task.action_name}: " + "; ".join(failures), provider=primary
+        )
+
+    async def _attempt(
+        self,
+        task: Task,
+        plan: Plan,
+        cand: Candidate,
+        holds: tuple[Reservation | None, TeamHold | None],
+        failures: list[str],
+        deadline: float,
+        accept: Accept | None,
+        incremental: bool = True,
+    ) -> AsyncIterator[GatewayEvent]:
+        ref = cand.ref
+        label = ref.label
+        provider = self.catalog.provider(ref.provider)
+        reservation, team_hold = holds
+        run = Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
+        if task.private and not provider.is_local:
+            # The router already filters these; checked again where the request is sent so that
+            # no future code path (a pin, a rule, a bug) can leak private code.
+            await self.rows.record(run, "error", PrivacyViolation.__name__)
+            raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
+        request = request_for(self.catalog, self.workspace, task, ref)
+        try:  # content safety, then redaction for a remote model: a refusal sends nothing
+            outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
+        except MagrayError as exc:
+            await self.rows.record(run, "error", type(exc).__name__)
+            raise
+        sent = with_cache_prefix(request, outbound)
+        run.prompt = sent.messages  # estimated only for a call that ends without usage
+        try:
+            async with self._slot(ref.provider), Deadline(deadline) as until:
+                # the adapter's events, each checked here (`providers/guard.py`): no generator
+                # layer of its own between the provider and the caller
+                gen, check = provider.unguarded(sent, stream=incremental)
+                try:
+                    run.sent = True
+                    while True:
+                        try:
+                            if task.private:
+                                # the transport's locality guard refuses non-local sends meanwhile
+                                with private_content(f"private code for {label}"):
+                                    event = check(await until.next(gen))
+                            else:
+                                event = check(await until.next(gen))
+                        except StopAsyncIteration:
+                            raise ProviderError(
+                                "stream ended without a completion", provider=ref.provider
+                            ) from None
+                        except TimeoutError:
+                            raise Timeout(
+                                "overall deadline reached", provider=ref.provider
+                            ) from None
+                        if isinstance(event, TextDelta):
+                            if text := outbound.restore(event.text):  # placeholders → values
+                                run.received(text)
+                                yield event if text is event.text else TextDelta(text)
+                            continue
+                        done: Completion = event
+                        if tail := outbound.flush():
+                            run.received(tail)
+                            yield TextDelta(tail)
+                        break
+                finally:
+                    await gen.aclose()
+        except ProviderError as exc:
+            self.health.record_failure(label)
+            # a partial answer was paid for: settle it; otherwise the provider refused the call
+            # (nothing billed) and the reservation stays for a retry
+            await self.rows.record(run, "error", type(exc).__name__, settle=bool(run.parts))
+            if run.parts:
+                raise StreamInterrupted(
+                    f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
+                    provider=ref.provider,
+                ) from exc
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            self.health.get(label).breaker.release_probe()
+            await asyncio.shield(self.rows.record(run, "cancelled", None))
+            raise
+        latency_ms = run.elapsed_ms()
+        self.health.record_success(label, latency_ms)
+        run.done = done
+        if done.usage and (done.usage.cached_input_tokens or done.usage.cache_write_tokens):
+            cfg = self.catalog.sections[ref.provider]
+            run.uncached_cost = uncached_price_usd(ref.kind, ref.model, done.usage, cfg.prices)
+        refusal = accept("".join(run.parts)) if accept is not None else None
+        if refusal is not None:
+            await self.rows.record(run, "error", "InvalidAnswer")
+            raise InvalidAnswer(
+                f"the answer from {label} was not usable: {refusal}", provider=ref.provider
+            )
+        await self.rows.record(run, "ok", None)
+        status = self.spending.status()  # the writer's, as of the commit that holds this row
+        yield Outcome(
+            text="".join(run.parts),
+            ref=ref,
+            usage=done.usage,
+            cost_usd=run.cost,
+            latency_ms=latency_ms,
+            finish_reason=done.finish_reason,
+            route=plan.why,
+            fallback_from=plan.primary.ref.label if cand is not plan.primary else None,
+            attempts=tuple(failures),
+            month_usd=status.spent,
+            budget_usd=status.limit,
+            request_id=run.request_id,
+            team=self.team.status if self.team else None,
+            private=task.private,
+        )
+
+    def _slot(self, provider: str) -> asyncio.Semaphore:
+        if provider not in self._slots:
+            limit = self.catalog.sections[provider].max_concurrency
+            self._slots[provider] = asyncio.Semaphore(limit)
+        return self._slots[provider]
