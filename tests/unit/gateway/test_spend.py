@@ -132,10 +132,10 @@ async def test_provider_usage_is_never_marked_estimated(
 async def test_a_call_cancelled_while_waiting_for_a_slot_costs_nothing_and_frees_its_reservation(
     make_gateway: MakeGateway, primary: FakeOpenAI
 ) -> None:
-    primary.default = Reply(text="slow answer", delay=2)
-    gw = make_gateway(
-        llm={**ONLY_OPENAI, "openai": {"max_concurrency": 1}}, budget={"monthly_usd": "5"}
-    )
+    primary.default = Reply(text="slow answer", delay=1)
+    # the slow answer well inside the call's timeout (2 s by default here), even on a busy machine
+    openai = {"max_concurrency": 1, "timeout_seconds": 30}
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": openai}, budget={"monthly_usd": "5"})
     first = asyncio.create_task(gw.run(task()))
     await wait_for(lambda: len(primary.requests) == 1)
     waiting = asyncio.create_task(gw.run(task()))
