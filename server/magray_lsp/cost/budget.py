@@ -92,6 +92,10 @@ class BudgetGuard:
         self.reservation_ttl = reservation_ttl
         self._clock = clock
 
+    def now(self) -> float:
+        """The guard's clock (seconds since the epoch)."""
+        return self._clock()
+
     def reservation(self, estimate: Decimal, *, request_id: str) -> Reservation:
         """A reservation of ``estimate`` to be made with ``reserve_in`` (nothing written yet)."""
         to_pico(estimate)  # validates the amount before anything is queued
@@ -190,10 +194,14 @@ class BudgetGuard:
             spent_pico, reserved_pico, unpriced = read.execute(query, params).fetchone()
         else:
             spent_pico, reserved_pico, unpriced = read(query, params)[0]
-        spent, reserved = from_pico(int(spent_pico)), from_pico(int(reserved_pico))
+        return self.status_of(int(spent_pico), int(reserved_pico), int(unpriced))
+
+    def status_of(self, spent_pico: int, reserved_pico: int, unpriced: int) -> BudgetStatus:
+        """The status for these month totals against the current configuration."""
+        spent, reserved = from_pico(spent_pico), from_pico(reserved_pico)
         limit = self.cfg.monthly_usd
         if limit is None:
-            return BudgetStatus(spent, reserved, None, None, False, False, int(unpriced))
+            return BudgetStatus(spent, reserved, None, None, False, False, unpriced)
         fraction = float(spent / limit) if limit > 0 else 1.0
         warn_line = limit * Decimal(str(self.cfg.warn_at))
         return BudgetStatus(
@@ -203,7 +211,7 @@ class BudgetGuard:
             fraction=fraction,
             warn=spent >= warn_line,
             exhausted=spent >= limit,
-            unpriced=int(unpriced),
+            unpriced=unpriced,
         )
 
 
