@@ -91,6 +91,9 @@ class BudgetGuard:
         self.cfg = cfg
         self.reservation_ttl = reservation_ttl
         self._clock = clock
+        #: this month's spend inside a write transaction, in pico-dollars, at a time: a re-sum of
+        #: the month's rollup, unless a ``BudgetTracker`` keeps it (the gateway's does)
+        self.month_spend_in: Callable[[LedgerTx, float], int] = LedgerTx.month_spend_pico
 
     def now(self) -> float:
         """The guard's clock (seconds since the epoch)."""
@@ -126,7 +129,7 @@ class BudgetGuard:
         cfg, now = self.cfg, reservation.created
         tx.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
         if cfg.monthly_usd is not None and cfg.hard_stop:
-            spent = tx.month_spend_pico(now)
+            spent = self.month_spend_in(tx, now)
             row = tx.execute(
                 "SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?",
                 (now,),

@@ -53,7 +53,8 @@ class _Totals:
 
 
 class BudgetTracker:
-    """``after_batch`` for the gateway's ledger writer: ``BudgetGuard.status_in``, incrementally.
+    """``after_batch`` for the gateway's ledger writer: ``BudgetGuard.status_in``, incrementally;
+    and the month's spend its reservations are checked against (``BudgetGuard.month_spend_in``).
 
     Runs inside a write transaction, which serializes every caller (threads and processes)."""
 
@@ -64,7 +65,16 @@ class BudgetTracker:
         self.recomputed = 0
 
     def status_in(self, tx: LedgerTx) -> BudgetStatus:
-        now = self.guard.now()
+        """``BudgetGuard.status_in(tx)``."""
+        totals, reserved = self._update(tx, self.guard.now())
+        return self.guard.status_of(totals.spent_pico, reserved, totals.unpriced)
+
+    def spent_pico_in(self, tx: LedgerTx, now: float) -> int:
+        """``tx.month_spend_pico(now)`` (what a reservation is checked against)."""
+        return self._update(tx, now)[0].spent_pico
+
+    def _update(self, tx: LedgerTx, now: float) -> tuple[_Totals, int]:
+        """The month's totals as of ``tx``, and the money reserved at ``now``."""
         month = month_hours(now)
         start, end = month
         totals = self._totals
@@ -81,9 +91,9 @@ class BudgetTracker:
                         top_id,
                     )
                     self._totals = totals
-                return self.guard.status_of(totals.spent_pico, int(reserved), totals.unpriced)
+                return totals, int(reserved)
         row = tx.execute(_FULL, (None, now, start, end)).fetchone()
         spent, unpriced, reserved, mark, mark_id = row
         self._totals = _Totals(month, int(spent), int(unpriced), int(mark or 0), mark_id)
         self.recomputed += 1
-        return self.guard.status_of(int(spent), int(reserved), int(unpriced))
+        return self._totals, int(reserved)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -52,6 +53,7 @@ def random_batch(
         if rnd.random() < 0.3:
             reservation = guard.reservation(Decimal("0.01"), request_id=uuid.uuid4().hex)
             guard.reserve_in(tx, reservation)
+        assert tracker.spent_pico_in(tx, now) == tx.month_spend_pico(now)
         return tracker.status_in(tx), guard.status_in(tx)
 
     return guard.ledger.write(body)
@@ -140,3 +142,36 @@ def test_a_new_month_starts_from_zero(tmp_path: Path) -> None:
     assert february == ledger.write(lambda tx: guard.status_in(tx))
     assert ledger.write(spend).spent == Decimal(2)
     ledger.close()
+
+
+def test_reservations_checked_against_the_tracked_spend_never_overspend_across_processes(
+    tmp_path: Path,
+) -> None:
+    """As test_budget.py's four processes, two of them (25 threads each, one connection per
+    thread) checking reservations against a tracker's month spend, as the gateway does."""
+    limit, estimate = Decimal("1.00"), Decimal("0.04")
+    path = tmp_path / "ledger.sqlite3"
+    Ledger(path).close()
+    go = tmp_path / "go"
+    args = [str(WORKER), "budget", str(path), "25", str(limit), str(estimate), str(go)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, *args, str(seed), *(["tracked"] if seed % 2 else [])],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for seed in range(4)
+    ]
+    go.touch()
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+        results.append(json.loads(out))
+    assert [r["errors"] for r in results] == [[], [], [], []]
+    ok = [Decimal(x) for r in results for x in r["ok"]]
+    assert len(ok) + sum(len(r["refused"]) for r in results) == 100
+    assert any(r["refused"] for r in results[1::2])  # the tracked ones refuse too
+    with Ledger(path) as led:
+        assert led.month_spend() == sum(ok, Decimal(0)) <= limit
+        assert led.read("SELECT COUNT(*) FROM reservations")[0][0] == 0
