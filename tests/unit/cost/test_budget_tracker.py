@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.unit.cost.test_ledger import run_workers
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
@@ -153,21 +153,10 @@ def test_reservations_checked_against_the_tracked_spend_never_overspend_across_p
     path = tmp_path / "ledger.sqlite3"
     Ledger(path).close()
     go = tmp_path / "go"
-    args = [str(WORKER), "budget", str(path), "25", str(limit), str(estimate), str(go)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, *args, str(seed), *(["tracked"] if seed % 2 else [])],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for seed in range(4)
-    ]
-    go.touch()
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
-        results.append(json.loads(out))
+    args = ["budget", str(path), "25", str(limit), str(estimate), str(go)]
+    results = run_workers(
+        [[*args, str(seed), *(["tracked"] if seed % 2 else [])] for seed in range(4)], go
+    )
     assert [r["errors"] for r in results] == [[], [], [], []]
     ok = [Decimal(x) for r in results for x in r["ok"]]
     assert len(ok) + sum(len(r["refused"]) for r in results) == 100
