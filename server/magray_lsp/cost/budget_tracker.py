@@ -69,6 +69,23 @@ class BudgetTracker:
         totals, reserved = self._update(tx, self.guard.now())
         return self.guard.status_of(totals.spent_pico, reserved, totals.unpriced)
 
+    def status(self) -> BudgetStatus:
+        """``BudgetGuard.status()`` outside a transaction: the remembered totals plus the rows
+        since, read in one statement (so one snapshot) and never written back (only a write
+        transaction updates them); a full sum when they do not apply (a new month, or totals
+        of a transaction not committed, or rolled back)."""
+        now = self.guard.now()
+        month = month_hours(now)
+        totals = self._totals
+        if totals is not None and totals.month == month:
+            params = (totals.mark, now, *month)
+            mark_id, reserved, _, _, spent, unpriced = self.guard.ledger.read(_SINCE, params)[0]
+            if mark_id == totals.mark_id:
+                return self.guard.status_of(
+                    totals.spent_pico + int(spent), int(reserved), totals.unpriced + int(unpriced)
+                )
+        return self.guard.status(now)
+
     def spent_pico_in(self, tx: LedgerTx, now: float) -> int:
         """``tx.month_spend_pico(now)`` (what a reservation is checked against)."""
         return self._update(tx, now)[0].spent_pico

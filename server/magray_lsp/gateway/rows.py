@@ -135,10 +135,10 @@ class LedgerRows:
         self.workspace = workspace
         # After each commit the writer brings the budget status up to date from the rows written
         # since the last one (cost/budget_tracker.py), so reading it costs no query.
-        tracker = BudgetTracker(budget)
-        budget.month_spend_in = tracker.spent_pico_in  # reservations: no re-sum of the month
+        self.tracker = BudgetTracker(budget)
+        budget.month_spend_in = self.tracker.spent_pico_in  # reservations: no re-sum either
         self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(
-            ledger, after_batch=tracker.status_in
+            ledger, after_batch=self.tracker.status_in
         )
         self.in_flight = 0  # requests inside `Gateway.stream` right now (see `write`)
         #: rows to commit at the end of this loop iteration (see `write`)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,8 @@ def test_equals_the_rollup_sums_while_another_process_and_another_thread_write(
             else:
                 tracked, summed = pool.submit(random_batch, rnd, tracker, guard).result()
             assert tracked == summed
+            with ledger.snapshot():  # outside a transaction, read in one snapshot
+                assert tracker.status() == guard.status()
             checked += 1
     out, err = other.communicate(timeout=120)
     assert other.returncode == 0, err.decode()
@@ -117,6 +120,7 @@ def test_a_rolled_back_transaction_is_not_counted(tmp_path: Path) -> None:
     )
     assert tracked == summed
     assert tracker.recomputed == 2
+    assert tracker.status() == guard.status()
     ledger.close()
 
 
@@ -164,3 +168,32 @@ def test_reservations_checked_against_the_tracked_spend_never_overspend_across_p
     with Ledger(path) as led:
         assert led.month_spend() == sum(ok, Decimal(0)) <= limit
         assert led.read("SELECT COUNT(*) FROM reservations")[0][0] == 0
+
+
+def test_a_read_while_another_thread_is_mid_transaction_does_not_count_its_rows(
+    tmp_path: Path,
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    guard = BudgetGuard(ledger, BudgetConfig(monthly_usd=Decimal(10)))
+    tracker = BudgetTracker(guard)
+    spend = LedgerEntry(action="explain", provider="openai", model="m", cost_usd=Decimal(1))
+    ledger.write(lambda tx: (tx.record(spend), tracker.status_in(tx)))
+    inside, done = threading.Event(), threading.Event()
+
+    def open_transaction(tx: LedgerTx) -> None:
+        tx.record(LedgerEntry(action="explain", provider="openai", model="m", cost_usd=Decimal(2)))
+        assert tracker.status_in(tx).spent == Decimal(3)  # remembered, not committed yet
+        inside.set()
+        assert done.wait(60)
+
+    with ThreadPoolExecutor(1) as pool:
+        writing = pool.submit(ledger.write, open_transaction)
+        assert inside.wait(60)
+        try:
+            assert tracker.status() == guard.status()
+            assert tracker.status().spent == Decimal(1)
+        finally:
+            done.set()
+        writing.result()
+    assert tracker.status().spent == Decimal(3) == guard.status().spent
+    ledger.close()
