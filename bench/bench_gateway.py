@@ -1,7 +1,7 @@
 """Benchmark what the gateway adds to a provider call, against the loopback OpenAI fake.
 
     python bench/bench_gateway.py [--requests N] [--repeat R] [--chunks C] [--fake-in-process]
-                                  [--month-days D]
+                                  [--month-days D] [--budget USD]
 
 Per request, sequentially, after a warm-up, interleaved request by request (a, b, c, c′, d, a, ...)
 so that drift on a shared machine hits every variant alike:
@@ -17,7 +17,8 @@ Goals (issue): gateway overhead < 0.3 ms median, cache hit < 0.5 ms.
 
 `--month-days D` starts the gateways' ledgers with D days of history (a row per hour, model
 and action, ending now), as a ledger some days into a month: what the budget status after each
-commit used to re-sum grows with it.
+commit used to re-sum grows with it. `--budget USD` sets a hard monthly budget: each paid
+request then reserves first (one more transaction, which checks the month's spend).
 
 The fake runs in a child process by default, so its request handling does not compete with the
 client for this process's GIL (`--fake-in-process` runs it in a thread here instead).
@@ -78,9 +79,11 @@ MODEL = "gpt-4o-mini"
 API_KEY = "sk-bench"
 
 
-def settings(base_url: str) -> dict[str, Any]:
-    """As tests/unit/gateway/conftest.py, with OpenAI only and the local model disabled."""
+def settings(base_url: str, budget: str | None = None) -> dict[str, Any]:
+    """As tests/unit/gateway/conftest.py, with OpenAI only and the local model disabled (and a
+    hard monthly ``budget``: each paid request then reserves, in a transaction of its own)."""
     return {
+        **({"budget": {"monthly_usd": budget}} if budget else {}),
         "llm": {
             "openai": {
                 "api_key": API_KEY,
@@ -165,8 +168,10 @@ def ledger_with_history(path: Path, days: int) -> Ledger:
 
 
 class Bench:
-    def __init__(self, base_url: str, tmp: Path, month_days: int = 0) -> None:
-        loaded = load_config(settings=settings(base_url), env={}, include_user=False)
+    def __init__(
+        self, base_url: str, tmp: Path, month_days: int = 0, budget: str | None = None
+    ) -> None:
+        loaded = load_config(settings=settings(base_url, budget), env={}, include_user=False)
         self.loaded = loaded
         self.tmp = tmp
         # Each variant gets its own client pool (own keep-alive connection), as in the product.
@@ -413,7 +418,7 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[dict[str, obje
         tempfile.TemporaryDirectory(prefix="magray-bench-") as tmpdir,
         fake_openai(args.chunks, args.fake_in_process) as url,
     ):
-        bench = Bench(url, Path(tmpdir), args.month_days)
+        bench = Bench(url, Path(tmpdir), args.month_days, args.budget)
         try:
             started = time.perf_counter()
             rounds = await measure(bench, args.requests, args.repeat)
@@ -545,6 +550,7 @@ def main() -> None:
     parser.add_argument(
         "--month-days", type=int, default=0, help="days of ledger history before the run"
     )
+    parser.add_argument("--budget", help="a hard monthly budget in USD (reservations)")
     args = parser.parse_args()
     args.quick = args.quick or is_quick()
     if args.quick:
