@@ -16,7 +16,9 @@ file was replaced after corruption): so the status always equals ``BudgetGuard.s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import LedgerTx, month_hours
@@ -75,42 +77,41 @@ class BudgetTracker:
         transaction updates them); a full sum when they do not apply (a new month, or totals
         of a transaction not committed, or rolled back)."""
         now = self.guard.now()
-        month = month_hours(now)
-        totals = self._totals
-        if totals is not None and totals.month == month:
-            params = (totals.mark, now, *month)
-            mark_id, reserved, _, _, spent, unpriced = self.guard.ledger.read(_SINCE, params)[0]
-            if mark_id == totals.mark_id:
-                return self.guard.status_of(
-                    totals.spent_pico + int(spent), int(reserved), totals.unpriced + int(unpriced)
-                )
-        return self.guard.status(now)
+        since = self._since(lambda sql, params: self.guard.ledger.read(sql, params)[0], now)
+        if since is None:
+            return self.guard.status(now)
+        totals, reserved = since
+        return self.guard.status_of(totals.spent_pico, reserved, totals.unpriced)
 
     def spent_pico_in(self, tx: LedgerTx, now: float) -> int:
         """``tx.month_spend_pico(now)`` (what a reservation is checked against)."""
         return self._update(tx, now)[0].spent_pico
 
     def _update(self, tx: LedgerTx, now: float) -> tuple[_Totals, int]:
-        """The month's totals as of ``tx``, and the money reserved at ``now``."""
-        month = month_hours(now)
-        start, end = month
-        totals = self._totals
-        if totals is not None and totals.month == month:
-            params = (totals.mark, now, start, end)
-            mark_id, reserved, top, top_id, spent, unpriced = tx.execute(_SINCE, params).fetchone()
-            if mark_id == totals.mark_id:
-                if top is not None:  # rows were written since
-                    totals = _Totals(
-                        month,
-                        totals.spent_pico + int(spent),
-                        totals.unpriced + int(unpriced),
-                        int(top),
-                        top_id,
-                    )
-                    self._totals = totals
-                return totals, int(reserved)
+        """The month's totals as of ``tx`` (remembered), and the money reserved at ``now``."""
+        since = self._since(lambda sql, params: tx.execute(sql, params).fetchone(), now)
+        if since is not None:
+            self._totals = since[0]
+            return since
+        start, end = month_hours(now)
         row = tx.execute(_FULL, (None, now, start, end)).fetchone()
         spent, unpriced, reserved, mark, mark_id = row
-        self._totals = _Totals(month, int(spent), int(unpriced), int(mark or 0), mark_id)
+        self._totals = _Totals((start, end), int(spent), int(unpriced), int(mark or 0), mark_id)
         self.recomputed += 1
         return self._totals, int(reserved)
+
+    def _since(
+        self, fetch: Callable[[str, tuple[Any, ...]], Any], now: float
+    ) -> tuple[_Totals, int] | None:
+        """The remembered totals plus the request rows past them (``fetch``: one row of a
+        query), and the money reserved at ``now``; None when they do not apply."""
+        totals, month = self._totals, month_hours(now)
+        if totals is None or totals.month != month:
+            return None
+        mark_id, reserved, top, top_id, spent, unpriced = fetch(_SINCE, (totals.mark, now, *month))
+        if mark_id != totals.mark_id:  # rolled back, not committed yet, or another file
+            return None
+        if top is not None:  # rows were written since
+            spent_pico, unpriced = totals.spent_pico + int(spent), totals.unpriced + int(unpriced)
+            totals = _Totals(month, spent_pico, unpriced, int(top), top_id)
+        return totals, int(reserved)
