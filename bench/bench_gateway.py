@@ -1,6 +1,7 @@
 """Benchmark what the gateway adds to a provider call, against the loopback OpenAI fake.
 
     python bench/bench_gateway.py [--requests N] [--repeat R] [--chunks C] [--fake-in-process]
+                                  [--month-days D] [--budget USD]
 
 Per request, sequentially, after a warm-up, interleaved request by request (a, b, c, c′, d, a, ...)
 so that drift on a shared machine hits every variant alike:
@@ -13,6 +14,11 @@ so that drift on a shared machine hits every variant alike:
 Then the wall-clock time of each gateway phase during real requests, and a cProfile of (c)
 and (d).
 Goals (issue): gateway overhead < 0.3 ms median, cache hit < 0.5 ms.
+
+`--month-days D` starts the gateways' ledgers with D days of history (a row per hour, model
+and action, ending now), as a ledger some days into a month: what the budget status after each
+commit used to re-sum grows with it. `--budget USD` sets a hard monthly budget: each paid
+request then reserves first (one more transaction, which checks the month's spend).
 
 The fake runs in a child process by default, so its request handling does not compete with the
 client for this process's GIL (`--fake-in-process` runs it in a thread here instead).
@@ -30,6 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +60,7 @@ from magray_lsp.cache import ResponseCache  # noqa: E402
 from magray_lsp.catalog import Catalog  # noqa: E402
 from magray_lsp.config.loader import load_config  # noqa: E402
 from magray_lsp.config.models import CacheConfig  # noqa: E402
-from magray_lsp.cost.ledger import Ledger  # noqa: E402
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx  # noqa: E402
 from magray_lsp.cost.writer import LedgerWriter  # noqa: E402
 from magray_lsp.gateway import Gateway, Outcome  # noqa: E402
 from magray_lsp.gateway.caching import CachedRuns  # noqa: E402
@@ -72,9 +79,11 @@ MODEL = "gpt-4o-mini"
 API_KEY = "sk-bench"
 
 
-def settings(base_url: str) -> dict[str, Any]:
-    """As tests/unit/gateway/conftest.py, with OpenAI only and the local model disabled."""
+def settings(base_url: str, budget: str | None = None) -> dict[str, Any]:
+    """As tests/unit/gateway/conftest.py, with OpenAI only and the local model disabled (and a
+    hard monthly ``budget``: each paid request then reserves, in a transaction of its own)."""
     return {
+        **({"budget": {"monthly_usd": budget}} if budget else {}),
         "llm": {
             "openai": {
                 "api_key": API_KEY,
@@ -131,16 +140,49 @@ async def sample(fn: Sampler, n: int, after: Sampler | None = None) -> list[floa
     return out
 
 
+def ledger_with_history(path: Path, days: int) -> Ledger:
+    """A ledger with a row per hour, model and action over the last ``days`` days."""
+    ledger = Ledger(path)
+    now = time.time()
+
+    def fill(tx: LedgerTx) -> None:
+        for hour in range(days * 24):
+            for model in ("gpt-4o-mini", "gpt-4o", "o3-mini"):
+                for action in ("explain", "fix"):
+                    entry = LedgerEntry(
+                        ts=now - hour * 3600.0,
+                        workspace="b",
+                        action=action,
+                        provider="openai",
+                        model=model,
+                        input_tokens=900,
+                        output_tokens=120,
+                        cost_usd=Decimal("0.0002"),
+                        latency_ms=800.0,
+                    )
+                    tx.record(entry)
+
+    if days:
+        ledger.write(fill)
+    return ledger
+
+
 class Bench:
-    def __init__(self, base_url: str, tmp: Path) -> None:
-        loaded = load_config(settings=settings(base_url), env={}, include_user=False)
+    def __init__(
+        self, base_url: str, tmp: Path, month_days: int = 0, budget: str | None = None
+    ) -> None:
+        loaded = load_config(settings=settings(base_url, budget), env={}, include_user=False)
         self.loaded = loaded
         self.tmp = tmp
         # Each variant gets its own client pool (own keep-alive connection), as in the product.
-        self.nocache = Gateway(Catalog(loaded), ledger=Ledger(tmp / "l1.sqlite3"), workspace="b")
+        self.nocache = Gateway(
+            Catalog(loaded),
+            ledger=ledger_with_history(tmp / "l1.sqlite3", month_days),
+            workspace="b",
+        )
         self.cached = Gateway(
             Catalog(loaded),
-            ledger=Ledger(tmp / "l2.sqlite3"),
+            ledger=ledger_with_history(tmp / "l2.sqlite3", month_days),
             cache=ResponseCache(CacheConfig(dir=str(tmp / "cache"))),
             workspace="b",
         )
@@ -376,7 +418,7 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[dict[str, obje
         tempfile.TemporaryDirectory(prefix="magray-bench-") as tmpdir,
         fake_openai(args.chunks, args.fake_in_process) as url,
     ):
-        bench = Bench(url, Path(tmpdir))
+        bench = Bench(url, Path(tmpdir), args.month_days, args.budget)
         try:
             started = time.perf_counter()
             rounds = await measure(bench, args.requests, args.repeat)
@@ -505,6 +547,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20, help="SSE text chunks per reply")
     parser.add_argument("--fake-in-process", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a few requests (smoke test)")
+    parser.add_argument(
+        "--month-days", type=int, default=0, help="days of ledger history before the run"
+    )
+    parser.add_argument("--budget", help="a hard monthly budget in USD (reservations)")
     args = parser.parse_args()
     args.quick = args.quick or is_quick()
     if args.quick:

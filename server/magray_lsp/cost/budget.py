@@ -91,6 +91,13 @@ class BudgetGuard:
         self.cfg = cfg
         self.reservation_ttl = reservation_ttl
         self._clock = clock
+        #: this month's spend inside a write transaction, in pico-dollars, at a time: a re-sum of
+        #: the month's rollup, unless a ``BudgetTracker`` keeps it (the gateway's does)
+        self.month_spend_in: Callable[[LedgerTx, float], int] = LedgerTx.month_spend_pico
+
+    def now(self) -> float:
+        """The guard's clock (seconds since the epoch)."""
+        return self._clock()
 
     def reservation(self, estimate: Decimal, *, request_id: str) -> Reservation:
         """A reservation of ``estimate`` to be made with ``reserve_in`` (nothing written yet)."""
@@ -122,7 +129,7 @@ class BudgetGuard:
         cfg, now = self.cfg, reservation.created
         tx.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
         if cfg.monthly_usd is not None and cfg.hard_stop:
-            spent = tx.month_spend_pico(now)
+            spent = self.month_spend_in(tx, now)
             row = tx.execute(
                 "SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?",
                 (now,),
@@ -190,10 +197,14 @@ class BudgetGuard:
             spent_pico, reserved_pico, unpriced = read.execute(query, params).fetchone()
         else:
             spent_pico, reserved_pico, unpriced = read(query, params)[0]
-        spent, reserved = from_pico(int(spent_pico)), from_pico(int(reserved_pico))
+        return self.status_of(int(spent_pico), int(reserved_pico), int(unpriced))
+
+    def status_of(self, spent_pico: int, reserved_pico: int, unpriced: int) -> BudgetStatus:
+        """The status for these month totals against the current configuration."""
+        spent, reserved = from_pico(spent_pico), from_pico(reserved_pico)
         limit = self.cfg.monthly_usd
         if limit is None:
-            return BudgetStatus(spent, reserved, None, None, False, False, int(unpriced))
+            return BudgetStatus(spent, reserved, None, None, False, False, unpriced)
         fraction = float(spent / limit) if limit > 0 else 1.0
         warn_line = limit * Decimal(str(self.cfg.warn_at))
         return BudgetStatus(
@@ -203,7 +214,7 @@ class BudgetGuard:
             fraction=fraction,
             warn=spent >= warn_line,
             exhausted=spent >= limit,
-            unpriced=int(unpriced),
+            unpriced=unpriced,
         )
 
 

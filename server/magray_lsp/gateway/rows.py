@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
+from magray_lsp.cost.budget_tracker import BudgetTracker
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.team import TeamBudget, TeamHold
@@ -132,8 +133,13 @@ class LedgerRows:
         self.budget = budget
         self.team = team
         self.workspace = workspace
-        # After each commit the writer recomputes the budget status, so reading it costs no query.
-        self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(ledger, after_batch=budget.status_in)
+        # After each commit the writer brings the budget status up to date from the rows written
+        # since the last one (cost/budget_tracker.py), so reading it costs no query.
+        self.tracker = BudgetTracker(budget)
+        budget.month_spend_in = self.tracker.spent_pico_in  # reservations: no re-sum either
+        self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(
+            ledger, after_batch=self.tracker.status_in
+        )
         self.in_flight = 0  # requests inside `Gateway.stream` right now (see `write`)
         #: rows to commit at the end of this loop iteration (see `write`)
         self._soon: list[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]] = []

@@ -37,12 +37,13 @@ class Spending:
 
     def status(self, max_age: float = 1.0) -> BudgetStatus:
         """This month's spend: the writer's status after its last commit, or a fresh query when
-        that is older than ``max_age`` seconds (other processes may have spent meanwhile)."""
+        that is older than ``max_age`` seconds (other processes may have spent meanwhile): the
+        tracker's, which only reads the rows written since its last commit."""
         now = time.monotonic()
         for cached in (self.rows.writer.latest, self._status):
             if cached is not None and now - cached[0] <= max_age:
                 return cached[1]
-        self._status = (now, self.budget.status())
+        self._status = (now, self.rows.tracker.status())
         return self._status[1]
 
     def allows_paid(self) -> bool:

@@ -1,7 +1,8 @@
 """Run in a separate OS process by the cost tests: hammer one ledger file, print a JSON result.
 
 python _worker.py record LEDGER N GO_FILE
-python _worker.py budget LEDGER THREADS LIMIT ESTIMATE GO_FILE SEED
+python _worker.py budget LEDGER THREADS LIMIT ESTIMATE GO_FILE SEED [tracked]
+  (tracked: reservations checked against a BudgetTracker's month spend, as the gateway does)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard
+from magray_lsp.cost.budget_tracker import BudgetTracker
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
 from magray_lsp.errors import BudgetExceeded
 
@@ -50,10 +52,18 @@ def record(path: Path, n: int, go: Path) -> dict[str, object]:
 
 
 def budget(
-    path: Path, threads: int, limit: Decimal, estimate: Decimal, go: Path, seed: int
+    path: Path,
+    threads: int,
+    limit: Decimal,
+    estimate: Decimal,
+    go: Path,
+    seed: int,
+    tracked: bool = False,
 ) -> dict[str, object]:
     ledger = Ledger(path)
     guard = BudgetGuard(ledger, BudgetConfig(monthly_usd=limit, hard_stop=True))
+    if tracked:
+        guard.month_spend_in = BudgetTracker(guard).spent_pico_in
     rnd = random.Random(seed)
     actuals = [estimate * Decimal(rnd.randint(50, 100)) / 100 for _ in range(threads)]
     result: dict[str, list[str]] = {"ok": [], "refused": [], "errors": []}
@@ -100,7 +110,13 @@ def main(argv: list[str]) -> None:
         out = record(path, int(argv[2]), Path(argv[3]))
     else:
         out = budget(
-            path, int(argv[2]), Decimal(argv[3]), Decimal(argv[4]), Path(argv[5]), int(argv[6])
+            path,
+            int(argv[2]),
+            Decimal(argv[3]),
+            Decimal(argv[4]),
+            Path(argv[5]),
+            int(argv[6]),
+            tracked=argv[7:] == ["tracked"],
         )
     print(json.dumps(out))
 
