@@ -238,6 +238,21 @@ async def magray_request(gateway: Gateway, *, stream: bool, key: str = "") -> Ou
     return outcome
 
 
+def chat_body(counter: int, *, stream: bool) -> dict[str, Any]:
+    """The raw clients' request: the prompt numbered, so no cache anywhere can answer it."""
+    body: dict[str, Any] = {
+        "model": PRIMARY_MODEL,
+        "max_tokens": 200,
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"{counter} {PROMPT}"},
+        ],
+    }
+    if stream:
+        body |= {"stream": True, "stream_options": {"include_usage": True}}
+    return body
+
+
 class Raw:
     """The baseline: one POST with httpx over the aiohttp transport (what magray's providers and
     LiteLLM 1.110 both use by default), a pooled client, the body read fully."""
@@ -259,16 +274,7 @@ class Raw:
 
     async def request(self, *, stream: bool) -> None:
         self.counter += 1
-        body: dict[str, Any] = {
-            "model": PRIMARY_MODEL,
-            "max_tokens": 200,
-            "messages": [
-                {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"{self.counter} {PROMPT}"},
-            ],
-        }
-        if stream:
-            body |= {"stream": True, "stream_options": {"include_usage": True}}
+        body = chat_body(self.counter, stream=stream)
         async with self.client.stream("POST", "/chat/completions", json=body) as response:
             response.raise_for_status()
             async for _ in response.aiter_bytes():
@@ -298,16 +304,7 @@ class RawAiohttp:
                 trust_env=False,
             )
         self.counter += 1
-        body: dict[str, Any] = {
-            "model": PRIMARY_MODEL,
-            "max_tokens": 200,
-            "messages": [
-                {"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"{self.counter} {PROMPT}"},
-            ],
-        }
-        if stream:
-            body |= {"stream": True, "stream_options": {"include_usage": True}}
+        body = chat_body(self.counter, stream=stream)
         async with self.session.post(f"{self.base_url}/chat/completions", json=body) as response:
             response.raise_for_status()
             async for _ in response.content.iter_any():
