@@ -130,11 +130,19 @@ class Gateway:
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
         """The outcome only: the provider is asked for one whole (non-streamed) answer."""
         outcome: Outcome | None = None
-        # to the end (the outcome is the last event): a stream left open would be closed by the
-        # garbage collector's hook, a task of its own, and count as a request until then
-        async for event in self.stream(task, accept=accept, incremental=False):
-            if isinstance(event, Outcome):
-                outcome = event
+        # `stream`'s bookkeeping without its generator layer: the events are read here
+        rows = self.rows
+        rows.in_flight += 1
+        events = self.runs.stream(task, accept, False)
+        try:
+            # to the end (the outcome is the last event): a stream left open would be closed by
+            # the garbage collector's hook, a task of its own, and count as a request until then
+            async for event in events:
+                if isinstance(event, Outcome):
+                    outcome = event
+        finally:
+            rows.in_flight -= 1
+            await events.aclose()  # now, if cancelled: not by the GC's hook
         if outcome is None:  # pragma: no cover
             raise MagrayError("the gateway ended without an outcome")
         return outcome
