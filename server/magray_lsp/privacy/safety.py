@@ -48,10 +48,13 @@ class Rule:
 
     def matches(self, text: str, lowered: str | None) -> bool:
         """The pattern occurs in ``text``; ``lowered`` is `lowered(text)`."""
-        if lowered is not None and not all(
-            any(word in lowered for word in group) for group in self.needs
-        ):
-            return False
+        if lowered is not None:
+            for group in self.needs:  # plain loops: this runs for every rule and text
+                for word in group:
+                    if word in lowered:
+                        break
+                else:
+                    return False
         return self.pattern.search(text) is not None
 
 
@@ -152,7 +155,12 @@ class RuleBasedChecker:
 
     def check(self, texts: Sequence[str]) -> Verdict:
         pairs = [(t, lowered(t)) for t in texts]
-        fired = [r for r in self.rules if any(r.matches(t, low) for t, low in pairs)]
+        fired = []
+        for rule in self.rules:
+            for text, low in pairs:
+                if rule.matches(text, low):
+                    fired.append(rule)
+                    break
         remaining = 1.0
         for rule in fired:
             remaining *= 1.0 - rule.weight
