@@ -89,6 +89,7 @@ class CachedRuns:
         self.team = spending.team  # its month goes into each outcome
         self._flights: SingleFlight[Outcome] = SingleFlight()
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
+        self._auto_policy = ""  # the routing policy's part (set with `_key_params`)
         self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
         self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
@@ -115,16 +116,15 @@ class CachedRuns:
 
     def compute_key(self, task: Task) -> str:
         """The key afresh: canonical JSON of every part, hashed (`cache.keys.cache_key`)."""
-        policy = (
-            task.model_pin
-            or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
-        )
         if self._key_params is None:  # the configuration is fixed for this gateway's life
             self._key_params = {
                 name: cfg.defaults.model_dump(exclude_none=True)
                 for name, cfg in sorted(self.catalog.sections.items())
             }
+            routing = self.config.routing
+            self._auto_policy = f"auto:{sorted(routing.rules.items())}:{routing.default}"
         params = self._key_params
+        policy = task.model_pin or self._auto_policy
         return cache_key(
             action=task.action_name,
             template_version=task.extra.get("template", ""),
