@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import cProfile
 import io
-import json
 import pstats
 import tempfile
 import time
@@ -50,8 +49,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import httpx
 from _common import (
     command_line,
     fake_openai,
@@ -66,6 +63,8 @@ from _common import (
 )
 
 setup_path()
+
+from _compare import Raw, RawAiohttp  # noqa: E402
 
 from magray_lsp.cache import ResponseCache  # noqa: E402
 from magray_lsp.catalog import Catalog  # noqa: E402
@@ -127,8 +126,8 @@ def make_task(key: str = "") -> Task:
     )
 
 
-def raw_body(request: ChatRequest, *, stream: bool) -> bytes:
-    """What OpenAIProvider sends for `request` (same fields, same order), encoded once."""
+def raw_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
+    """What OpenAIProvider sends for `request` (same fields, same order)."""
     body: dict[str, Any] = {
         "max_tokens": request.max_tokens,
         "model": request.model,
@@ -139,66 +138,7 @@ def raw_body(request: ChatRequest, *, stream: bool) -> bytes:
     body["stream"] = stream
     if stream:
         body["stream_options"] = {"include_usage": True}
-    return json.dumps(body).encode()
-
-
-HEADERS = {
-    "Accept": "application/json",
-    "User-Agent": "magray-lsp/bench",
-    "Authorization": f"Bearer {API_KEY}",
-    "Content-Type": "application/json",
-}
-
-
-class RawHttpx:
-    """One POST with httpx on the aiohttp transport (a pooled client, as the providers had it
-    before they moved to aiohttp), the body read fully."""
-
-    def __init__(self, base_url: str) -> None:
-        from httpx_aiohttp import AiohttpTransport
-
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        limits = httpx.Limits(max_connections=66, max_keepalive_connections=66)
-        self.client = httpx.AsyncClient(
-            headers=HEADERS,
-            timeout=10,
-            transport=AiohttpTransport(limits=limits, trust_env=False),
-            trust_env=False,
-        )
-
-    async def post(self, body: bytes) -> None:
-        async with self.client.stream("POST", self.url, content=body) as response:
-            response.raise_for_status()
-            async for _ in response.aiter_bytes():
-                pass
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-class RawAiohttp:
-    """The same POST with aiohttp alone, a pooled session, the body read fully."""
-
-    def __init__(self, base_url: str) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.session: aiohttp.ClientSession | None = None
-
-    async def post(self, body: bytes) -> None:
-        if self.session is None:  # created on the loop that uses it
-            self.session = aiohttp.ClientSession(
-                headers=HEADERS,
-                connector=aiohttp.TCPConnector(limit=66),
-                timeout=aiohttp.ClientTimeout(total=10),
-                trust_env=False,
-            )
-        async with self.session.post(self.url, data=body) as response:
-            response.raise_for_status()
-            async for _ in response.content.iter_any():
-                pass
-
-    async def aclose(self) -> None:
-        if self.session is not None:
-            await self.session.close()
+    return body
 
 
 Sampler = Callable[[], Awaitable[object]]
@@ -266,7 +206,8 @@ class Bench:
         self.ref = self.nocache.plan(self.task).primary.ref
         self.request = self.nocache.request_for(self.task, self.ref)
         self.provider = OpenAIProvider("openai", loaded.config.llm["openai"])
-        self.httpx = RawHttpx(base_url)
+        # the raw clients of the LiteLLM comparison (`_compare.py`), posting the provider's body
+        self.httpx = Raw(base_url)
         self.aiohttp = RawAiohttp(base_url)
         self.sse_body = raw_body(self.request, stream=True)
         self.json_body = raw_body(self.request, stream=False)
