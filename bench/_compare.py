@@ -274,7 +274,10 @@ class Raw:
 
     async def request(self, *, stream: bool) -> None:
         self.counter += 1
-        body = chat_body(self.counter, stream=stream)
+        await self.post(chat_body(self.counter, stream=stream))
+
+    async def post(self, body: dict[str, Any]) -> None:
+        """One POST of ``body``, the response read fully."""
         async with self.client.stream("POST", "/chat/completions", json=body) as response:
             response.raise_for_status()
             async for _ in response.aiter_bytes():
@@ -294,6 +297,11 @@ class RawAiohttp:
         self.counter = 0
 
     async def request(self, *, stream: bool) -> None:
+        self.counter += 1
+        await self.post(chat_body(self.counter, stream=stream))
+
+    async def post(self, body: dict[str, Any]) -> None:
+        """One POST of ``body``, the response read fully."""
         import aiohttp
 
         if self.session is None:  # created on the loop that uses it
@@ -303,8 +311,6 @@ class RawAiohttp:
                 timeout=aiohttp.ClientTimeout(total=10),
                 trust_env=False,
             )
-        self.counter += 1
-        body = chat_body(self.counter, stream=stream)
         async with self.session.post(f"{self.base_url}/chat/completions", json=body) as response:
             response.raise_for_status()
             async for _ in response.content.iter_any():

@@ -61,13 +61,19 @@ def cache_key(
         "params": {k: _canonical(v) for k, v in _str_keys(params).items() if v is not None},
         "policy": _require_str("policy", policy),
     }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    # every part is canonical already (strings, an int, the params just made so): one pass
+    return hashlib.sha256(_dumps(payload).encode("utf-8")).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, canonical numbers, UTF-8 text kept as is."""
+    return _dumps(_canonical(value))
+
+
+def _dumps(canonical: Any) -> str:
+    """`canonical_json` of a value that is its own canonical form."""
     return json.dumps(
-        _canonical(value),
+        canonical,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -89,6 +89,7 @@ class CachedRuns:
         self.team = spending.team  # its month goes into each outcome
         self._flights: SingleFlight[Outcome] = SingleFlight()
         self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
+        self._auto_policy = ""  # the routing policy's part (set with `_key_params`)
         self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
         self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
@@ -115,16 +116,15 @@ class CachedRuns:
 
     def compute_key(self, task: Task) -> str:
         """The key afresh: canonical JSON of every part, hashed (`cache.keys.cache_key`)."""
-        policy = (
-            task.model_pin
-            or f"auto:{sorted(self.config.routing.rules.items())}:{self.config.routing.default}"
-        )
         if self._key_params is None:  # the configuration is fixed for this gateway's life
             self._key_params = {
                 name: cfg.defaults.model_dump(exclude_none=True)
                 for name, cfg in sorted(self.catalog.sections.items())
             }
+            routing = self.config.routing
+            self._auto_policy = f"auto:{sorted(routing.rules.items())}:{routing.default}"
         params = self._key_params
+        policy = task.model_pin or self._auto_policy
         return cache_key(
             action=task.action_name,
             template_version=task.extra.get("template", ""),
@@ -138,97 +138,103 @@ class CachedRuns:
         self, task: Task, accept: Accept | None, incremental: bool
     ) -> AsyncGenerator[GatewayEvent, None]:
         """A fitting cached answer, else the plan's events (`Executor.execute`), shared with the
-        identical requests in flight."""
-        key = self.key_for(task)
-        skipped: list[str] = []  # cached or shared answers that did not fit this request
-        stale: str | None = None
-        if key and self.cache is not None:
-            hit = await self.cache.get(key)
-            if hit is not None:
-                cached = await self._cached_outcome(task, hit[0], accept)
-                if isinstance(cached, Outcome):
-                    yield TextDelta(cached.text)
-                    yield cached
-                    return
-                stale = cached
-                skipped.append(f"cache: {stale}")
-        await self.windows.learn(self.router, local_only=task.private)
-        plan = self.router.plan(task)
-        if key and stale is None and self.cache is not None and key not in self._flights:
-            # A flight that ended since the lookup above missed left its answer in memory (it
-            # stores it there before it ends, and no other task runs between here and joining or
-            # starting a flight): use it rather than ask again.
-            late = self.cache.get_memory(key)
-            if late is not None:
-                cached = await self._cached_outcome(task, late, accept)
-                if isinstance(cached, Outcome):
-                    yield TextDelta(cached.text)
-                    yield cached
-                    return
-                stale = cached
-                skipped.append(f"cache: {stale}")
-        if stale is not None:  # the fresh answer will replace the entry
-            yield Fallback("cache", stale, plan.primary.ref.label)
-        if key is None:
-            async for event in self.executor.execute(task, plan, accept, incremental):
-                yield event
-            return
-        # Identical requests in flight share one provider call. The shared work runs in its own
-        # task; this caller streams its events live only if it is the one that started it.
-        live = Channel()
-        fresh: list[Outcome] = []  # the answer as this request's own call produced it
-
-        async def work() -> Outcome:
-            async for event in self.executor.execute(task, plan, accept, incremental):
-                if isinstance(event, Outcome):  # the last event
-                    fresh.append(event)
-                    continue
-                live.put(event)
-                # yield so the caller forwards this chunk now, not after the buffered rest
-                await asyncio.sleep(0)
-            if not fresh:  # pragma: no cover
-                raise MagrayError("the gateway ended without an outcome")
-            # stored inside the flight: a request whose cache lookup missed just before finds
-            # the flight and joins it, one that comes after finds the memory tier. Shared
-            # sealed, like a cache entry: each follower restores the values from its own prompt.
-            return self._store(key, task, fresh[0])
-
-        runner = self._flights.join(key, work)
-        runner.add_done_callback(live.wake)
+        identical requests in flight. What `Gateway.stream` returns: counted in
+        ``rows.in_flight`` from the first event until it ends or is closed."""
+        rows = self.rows
+        rows.in_flight += 1  # `LedgerRows.write` commits alone when this is the only request
         try:
-            while True:
-                while live.items:
-                    yield live.items.popleft()
-                if runner.done():
-                    break
-                await live.wait()
-            outcome, follower = runner.result()
-        finally:
-            runner.cancel()
-        if not follower:
-            outcome = fresh[0]
-        else:
-            text, refusal = self._fits(task, outcome.text, accept)
-            if refusal is None:
-                yield TextDelta(text)
-                # served by another request's call: a free row of its own, like a cache hit
-                usage = outcome.usage or Usage()
-                row = await self.rows.free(task, outcome.ref, usage, outcome.cost_usd)
-                outcome = replace(
-                    outcome, text=text, coalesced=True, cost_usd=Decimal(0), request_id=row
-                )
-            else:  # the shared answer does not fit this request: ask for its own
-                skipped.append(f"shared answer: {refusal}")
-                yield Fallback("shared answer", refusal, plan.primary.ref.label)
+            key = self.key_for(task)
+            skipped: list[str] = []  # cached or shared answers that did not fit this request
+            stale: str | None = None
+            if key and self.cache is not None:
+                hit = await self.cache.get(key)
+                if hit is not None:
+                    cached = await self._cached_outcome(task, hit[0], accept)
+                    if isinstance(cached, Outcome):
+                        yield TextDelta(cached.text)
+                        yield cached
+                        return
+                    stale = cached
+                    skipped.append(f"cache: {stale}")
+            await self.windows.learn(self.router, local_only=task.private)
+            plan = self.router.plan(task)
+            if key and stale is None and self.cache is not None and key not in self._flights:
+                # A flight that ended since the lookup above missed left its answer in memory (it
+                # stores it there before it ends, and no other task runs between here and joining or
+                # starting a flight): use it rather than ask again.
+                late = self.cache.get_memory(key)
+                if late is not None:
+                    cached = await self._cached_outcome(task, late, accept)
+                    if isinstance(cached, Outcome):
+                        yield TextDelta(cached.text)
+                        yield cached
+                        return
+                    stale = cached
+                    skipped.append(f"cache: {stale}")
+            if stale is not None:  # the fresh answer will replace the entry
+                yield Fallback("cache", stale, plan.primary.ref.label)
+            if key is None:
                 async for event in self.executor.execute(task, plan, accept, incremental):
-                    if isinstance(event, Outcome):
-                        outcome = event
-                        self._store(key, task, event)
-                    else:
-                        yield event
-        if skipped:
-            outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
-        yield outcome
+                    yield event
+                return
+            # Identical requests in flight share one provider call. The shared work runs in its own
+            # task; this caller streams its events live only if it is the one that started it.
+            live = Channel()
+            fresh: list[Outcome] = []  # the answer as this request's own call produced it
+
+            async def work() -> Outcome:
+                async for event in self.executor.execute(task, plan, accept, incremental):
+                    if isinstance(event, Outcome):  # the last event
+                        fresh.append(event)
+                        continue
+                    # no yield here: the call waits for the network between chunks anyway, and
+                    # chunks that arrived together are handed over together (µs apart)
+                    live.put(event)
+                if not fresh:  # pragma: no cover
+                    raise MagrayError("the gateway ended without an outcome")
+                # stored inside the flight: a request whose cache lookup missed just before finds
+                # the flight and joins it, one that comes after finds the memory tier. Shared
+                # sealed, like a cache entry: each follower restores the values from its own prompt.
+                return self._store(key, task, fresh[0])
+
+            runner = self._flights.join(key, work)
+            runner.add_done_callback(live.wake)
+            try:
+                while True:
+                    while live.items:
+                        yield live.items.popleft()
+                    if runner.done():
+                        break
+                    await live.wait()
+                outcome, follower = runner.result()
+            finally:
+                runner.cancel()
+            if not follower:
+                outcome = fresh[0]
+            else:
+                text, refusal = self._fits(task, outcome.text, accept)
+                if refusal is None:
+                    yield TextDelta(text)
+                    # served by another request's call: a free row of its own, like a cache hit
+                    usage = outcome.usage or Usage()
+                    row = await self.rows.free(task, outcome.ref, usage, outcome.cost_usd)
+                    outcome = replace(
+                        outcome, text=text, coalesced=True, cost_usd=Decimal(0), request_id=row
+                    )
+                else:  # the shared answer does not fit this request: ask for its own
+                    skipped.append(f"shared answer: {refusal}")
+                    yield Fallback("shared answer", refusal, plan.primary.ref.label)
+                    async for event in self.executor.execute(task, plan, accept, incremental):
+                        if isinstance(event, Outcome):
+                            outcome = event
+                            self._store(key, task, event)
+                        else:
+                            yield event
+            if skipped:
+                outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
+            yield outcome
+        finally:
+            rows.in_flight -= 1
 
     def _to_cache(self, outcome: Outcome) -> CachedAnswer:
         usage = outcome.usage or Usage()

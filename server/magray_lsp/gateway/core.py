@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 from magray_lsp.cache import ResponseCache
@@ -130,11 +130,15 @@ class Gateway:
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
         """The outcome only: the provider is asked for one whole (non-streamed) answer."""
         outcome: Outcome | None = None
-        # to the end (the outcome is the last event): a stream left open would be closed by the
-        # garbage collector's hook, a task of its own, and count as a request until then
-        async for event in self.stream(task, accept=accept, incremental=False):
-            if isinstance(event, Outcome):
-                outcome = event
+        events = self.runs.stream(task, accept, False)
+        try:
+            # to the end (the outcome is the last event): a stream left open would be closed by
+            # the garbage collector's hook, a task of its own, and count as a request until then
+            async for event in events:
+                if isinstance(event, Outcome):
+                    outcome = event
+        finally:
+            await events.aclose()  # now, if cancelled: not by the GC's hook
         if outcome is None:  # pragma: no cover
             raise MagrayError("the gateway ended without an outcome")
         return outcome
@@ -143,24 +147,17 @@ class Gateway:
         """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""
         return list(await asyncio.gather(*(self.run(t) for t in tasks), return_exceptions=True))
 
-    async def stream(
+    def stream(
         self, task: Task, *, accept: Accept | None = None, incremental: bool = True
-    ) -> AsyncIterator[GatewayEvent]:
+    ) -> AsyncGenerator[GatewayEvent, None]:
         """Run `task`; `accept(text)` may reject an answer (saying why), which then counts as a
         failure of that model (paid for and recorded, not cached) and the next model is tried.
         A cached or shared answer passes the same check, against this request, before it is
         used; one that fails is skipped (a ``Fallback`` and an entry in the outcome's
         ``attempts`` say why) and the models are asked.
-        ``incremental=False`` asks providers for the whole answer in one response (one delta)."""
-        rows = self.rows
-        rows.in_flight += 1
-        events = self.runs.stream(task, accept, incremental)
-        try:
-            async for event in events:
-                yield event
-        finally:
-            rows.in_flight -= 1
-            await events.aclose()  # now, if the caller stopped early: not by the GC's hook
+        ``incremental=False`` asks providers for the whole answer in one response (one delta).
+        The events come straight from `CachedRuns.stream` (no generator layer of its own)."""
+        return self.runs.stream(task, accept, incremental)
 
     async def flush(self) -> None:
         """Wait until every ledger write submitted so far is committed, and every answer stored

@@ -41,10 +41,41 @@ class Rule:
     reason: str
     weight: float
     pattern: re.Pattern[str]
+    #: Lowercase words the pattern cannot match without: one of each group. A text that lacks a
+    #: group is not searched, which spares the regex a scan of every position (milliseconds for
+    #: a prompt with a few thousand tokens of code). () searches every text.
+    needs: tuple[tuple[str, ...], ...] = ()
+
+    def matches(self, text: str, lowered: str | None) -> bool:
+        """The pattern occurs in ``text``; ``lowered`` is `lowered(text)`."""
+        if lowered is not None:
+            for group in self.needs:  # plain loops: this runs for every rule and text
+                for word in group:
+                    if word in lowered:
+                        break
+                else:
+                    return False
+        return self.pattern.search(text) is not None
 
 
-def _rule(reason: str, weight: float, pattern: str) -> Rule:
-    return Rule(reason, weight, re.compile(pattern, re.IGNORECASE | re.DOTALL))
+#: The non-ASCII letters that case-blind matching takes for an ASCII letter although `str.lower`
+#: does not make them one (İ and ı for i, ſ for s; the Kelvin sign lowers to k). A test checks
+#: every code point.
+LOOKALIKES = ("\u0130", "\u0131", "\u017f")
+
+
+def lowered(text: str) -> str | None:
+    """``text.lower()``, in which each pattern's literal words occur if the pattern can match
+    ``text``; None when a look-alike letter makes that unsure (then every rule searches)."""
+    if text.isascii() or not any(letter in text for letter in LOOKALIKES):
+        return text.lower()
+    return None
+
+
+def _rule(reason: str, weight: float, pattern: str, *needs: str) -> Rule:
+    """``needs``: each group's words joined by ``|``."""
+    groups = tuple(tuple(group.split("|")) for group in needs)
+    return Rule(reason, weight, re.compile(pattern, re.IGNORECASE | re.DOTALL), groups)
 
 
 _MAKE = r"\b(?:write|create|build|make|generate|implement|code|develop|turn (?:this|it) into)\b"
@@ -55,40 +86,64 @@ _MALWARE = (
 )
 
 #: The built-in rules: requests for malware or credential theft, and prompt-injection phrasing.
-#: Weights combine as independent evidence: 1 - Π(1 - w).
+#: Weights combine as independent evidence: 1 - Π(1 - w). After each pattern, its ``needs``: the
+#: literal words of its alternations, rarest group first (a test checks them against the pattern).
 BUILTIN_RULES: tuple[Rule, ...] = (
-    _rule("malware request", 0.9, _MAKE + r".{0,60}?" + _MALWARE),
+    _rule(
+        "malware request",
+        0.9,
+        _MAKE + r".{0,60}?" + _MALWARE,
+        "keylogger|key logger|ransomware|stealer|botnet|rootkit|jacker|trojan|replicating|virus|"
+        "worm|backdoor",
+    ),
     _rule(
         "credential theft",
         0.9,
         r"\b(?:steal|exfiltrate|harvest|siphon)\w*\b.{0,50}?\b(?:credentials?|passwords?|"
         r"cookies|session tokens?|api keys?|private keys?|wallets?|seed phrases?)",
+        "steal|exfiltrate|harvest|siphon",
+        "credential|password|cookies|session token|api key|private key|wallet|seed phrase",
     ),
     _rule(
         "covert exfiltration",
         0.6,
         r"\b(?:send|upload|post|forward)\b.{0,40}?\b(?:passwords?|credentials?|keystrokes|"
         r"private keys?)\b.{0,40}?\b(?:my|a remote|attacker'?s?|external) (?:server|host|webhook)",
+        "password|credential|keystrokes|private key",
+        "server|host|webhook",
+        "send|upload|post|forward",
     ),
     _rule(
         "security evasion",
         0.8,
         r"\b(?:evade|bypass|disable|avoid)\b.{0,30}?\b(?:antivirus|anti-virus|edr|"
         r"windows defender|amsi|av detection|malware detection)",
+        "antivirus|anti-virus|edr|windows defender|amsi|av detection|malware detection",
+        "evade|bypass|disable|avoid",
     ),
     _rule(
         "prompt injection",
         0.9,
         r"\b(?:ignore|disregard|forget)\b (?:all |any |the )?(?:previous|prior|above|earlier|"
         r"preceding|system) (?:instructions|prompts?|rules|messages)",
+        "ignore|disregard|forget",
+        "previous|prior|above|earlier|preceding|system",
+        "instructions|prompt|rules|messages",
     ),
     _rule(
         "system prompt extraction",
         0.6,
         r"\b(?:reveal|print|show|repeat|output|leak)\b (?:me )?(?:your|the) (?:system prompt|"
         r"hidden instructions|initial instructions)",
+        "system prompt|hidden instructions|initial instructions",
+        "reveal|print|show|repeat|output|leak",
     ),
-    _rule("jailbreak persona", 0.7, r"\byou are now (?:dan|in developer mode|jailbroken)\b"),
+    _rule(
+        "jailbreak persona",
+        0.7,
+        r"\byou are now (?:dan|in developer mode|jailbroken)\b",
+        "you are now",
+    ),
 )
 
 
@@ -99,7 +154,13 @@ class RuleBasedChecker:
         self.rules = tuple(rules)
 
     def check(self, texts: Sequence[str]) -> Verdict:
-        fired = [r for r in self.rules if any(r.pattern.search(t) for t in texts)]
+        pairs = [(t, lowered(t)) for t in texts]
+        fired = []
+        for rule in self.rules:
+            for text, low in pairs:
+                if rule.matches(text, low):
+                    fired.append(rule)
+                    break
         remaining = 1.0
         for rule in fired:
             remaining *= 1.0 - rule.weight

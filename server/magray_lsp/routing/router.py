@@ -216,17 +216,26 @@ class Router:
         return _Shape(tuple(entries), tuple(wanted), why)
 
     def _health_key(self, shape: _Shape) -> tuple[tuple[float | None, float | None], ...] | None:
-        """What the plan reads from the health board (creating the entries it would create);
-        None when a breaker is not closed."""
-        key = []
+        """What the plan reads from the health board (creating the entries it would create):
+        each candidate's speed relative to the fastest survivor and its success, as `_score`
+        uses them — not the latencies themselves, which move with every answer (a lone
+        survivor's relative speed stays 1). None when a breaker is not closed."""
+        healths = []
         for entry in shape.entries:
             if entry.cand is None:
                 continue
             h = self.health.get(entry.label)
             if h.breaker.opened_at is not None:
                 return None
-            key.append((h.latency_ms, h.success))
-        return tuple(key)
+            healths.append((h, entry.after is None))
+        # as `_score`: the fastest among the survivors (a closed breaker rejects none)
+        fastest = min(
+            (h.latency_ms for h, alive in healths if alive and h.latency_ms), default=None
+        )
+        return tuple(
+            (fastest / h.latency_ms if h.latency_ms and fastest else None, h.success)
+            for h, _ in healths
+        )
 
     def _finish(self, shape: _Shape, task: Task) -> Plan:
         survivors: list[Candidate] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import math
 from decimal import Decimal
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from magray_lsp.cache import cache_key, canonical_json
+from magray_lsp.cache.keys import KEY_FORMAT_VERSION
 
 BASE: dict[str, Any] = {
     "action": "explain",
@@ -30,6 +33,22 @@ def test_key_is_sha256_hex_and_stable() -> None:
     assert key() == k
     # Pinned: a change here silently invalidates every user's cache; bump KEY_FORMAT_VERSION.
     assert k == "f244c49ffabe109d5ebbc7c7d1cb94f379b71a5d933b5da7f73f341e36f7d815"
+
+
+def test_the_key_hashes_the_canonical_json_of_every_part() -> None:
+    """The key serializes its parts in one pass; it equals the sha256 of `canonical_json` of
+    them all (which canonicalizes again), for nested and unusual parameter values too."""
+    params = {
+        "providers": {"openai": {"temperature": Decimal("0.50"), "stop": ("a", "b")}, "x": {}},
+        "max_output_tokens": 700.0,
+        "when": datetime.date(2026, 1, 2),
+        "unset": None,
+    }
+    parts = {**BASE, "params": params}
+    payload = {**parts, "v": KEY_FORMAT_VERSION, "params": {"providers": params["providers"]}}
+    payload["params"] |= {"max_output_tokens": 700, "when": "2026-01-02"}
+    expected = hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert cache_key(**parts) == expected
 
 
 @pytest.mark.parametrize(

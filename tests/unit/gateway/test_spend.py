@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tests.fakes.base import CutStream, Reply, Status
+from tests.fakes.base import CutStream, Hang, Reply, Status
 from tests.fakes.openai import FakeOpenAI, OpenAIReply
 from tests.helpers import wait_for
 from tests.unit.gateway.conftest import task
@@ -149,6 +149,30 @@ async def test_a_call_cancelled_while_waiting_for_a_slot_costs_nothing_and_frees
     assert len(primary.requests) == 1  # never sent
     assert isinstance(await first, Outcome)
     assert reservations(gw) == 0
+
+
+async def test_a_whole_answer_cancelled_while_the_provider_works_is_billed_and_settled(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    """`Gateway.run` (one non-streamed answer) cancelled after the request went out: the prompt
+    was paid for, so its row says so, the reservation is settled, and nothing stays in flight."""
+    primary.default = Hang(30)
+    openai = {"timeout_seconds": 60}  # the cancel, not the timeout, ends it
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": openai}, budget={"monthly_usd": "5"})
+    t = task()
+    runner = asyncio.create_task(gw.run(t))
+    await wait_for(lambda: len(primary.requests) == 1)
+    assert gw.rows.in_flight == 1 and reservations(gw) == 1
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    assert gw.rows.in_flight == 0  # closed by `run` itself, not later by the GC's hook
+    [row] = gw.ledger.recent()
+    assert row.outcome == "cancelled" and row.output_tokens == 0
+    assert row.input_tokens == prompt_tokens(t)
+    assert row.cost_usd == cost(prompt_tokens(t), 0, Decimal(1), Decimal(2)) > 0
+    assert reservations(gw) == 0 and gw.budget.status().reserved == 0
+    assert primary.requests[0].body["stream"] is False  # the whole-answer call, not a stream
 
 
 async def test_max_tokens_sent_is_the_number_the_estimate_used(

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+import string
+import sys
 from collections.abc import Sequence
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
 
 import pytest
 
 from magray_lsp.errors import ConfigError
 from magray_lsp.privacy.safety import (
+    BUILTIN_RULES,
+    LOOKALIKES,
+    Rule,
     RuleBasedChecker,
     UnsafeContent,
     Verdict,
     check_request,
     load_checker,
+    lowered,
     register_checker,
 )
 
@@ -79,3 +90,94 @@ def test_a_registered_checker_is_used() -> None:
 def test_an_unknown_checker_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown checker 'nope'"):
         load_checker("nope")
+
+
+# -- the rules' pre-check (`Rule.needs`): it skips a search, never a match ------------------------
+
+
+def _texts(pattern: str) -> list[str]:
+    """Texts a pattern may match: every alternative of every alternation (in every combination),
+    each optional part with and without it; ``.`` and ``\\w`` as a space and a letter."""
+    return ["".join(parts) for parts in _sequence(sre_parse.parse(pattern, re.IGNORECASE).data)]
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> list[tuple[str, ...]]:
+    return list(itertools.product(*(_node(op, arg) for op, arg in items)))
+
+
+def _node(op: Any, arg: Any) -> list[str]:
+    c = sre_constants
+    if op is c.LITERAL:
+        return [chr(arg)]
+    if op is c.AT:  # \b: the neighbours decide
+        return [""]
+    if op is c.ANY:
+        return [" "]
+    if op is c.IN:
+        return [chr(a) if o is c.LITERAL else "s" for o, a in arg]
+    if op is c.BRANCH:
+        return ["".join(p) for branch in arg[1] for p in _sequence(branch.data)]
+    if op is c.SUBPATTERN:
+        return ["".join(p) for p in _sequence(arg[-1].data)]
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT):
+        low, _high, item = arg
+        once = ["".join(p) for p in _sequence(item.data)]
+        base = [o * low for o in once]
+        return [*base, *(b + o for b in base for o in once)]
+    raise AssertionError(f"unexpected regex node {op}")
+
+
+@pytest.mark.parametrize("rule", BUILTIN_RULES, ids=lambda r: r.reason)
+def test_the_pre_check_lets_through_every_text_its_pattern_matches(rule: Rule) -> None:
+    """Every alternative of the pattern, in capitals, title case and with the Kelvin sign: a
+    needed word left out of ``needs`` would skip a text the pattern matches."""
+    matched = 0
+    for text in _texts(rule.pattern.pattern):
+        for spelled in (text, text.upper(), text.title(), text.replace("k", "\u212a")):
+            if rule.pattern.search(spelled):
+                matched += 1
+                assert rule.matches(spelled, lowered(spelled)), spelled
+    assert matched >= 4 * len(rule.needs[0])  # each word of the first group at least
+
+
+@pytest.mark.parametrize(("text", "reason"), UNSAFE)
+def test_each_unsafe_sample_passes_its_rules_pre_check(text: str, reason: str) -> None:
+    rule = next(r for r in BUILTIN_RULES if r.reason == reason)
+    assert rule.needs, "every built-in rule has a pre-check"
+    assert rule.matches(text, lowered(text))
+
+
+def test_the_look_alike_letters_are_all_known() -> None:
+    """Every non-ASCII letter that case-blind matching takes for an ASCII letter either lowers
+    to that letter or is in LOOKALIKES (then the text is searched in full)."""
+    ascii_letter = re.compile("[a-z]", re.IGNORECASE)
+    for point in range(0x80, sys.maxunicode + 1):
+        char = chr(point)
+        if ascii_letter.fullmatch(char):
+            assert char.lower() in string.ascii_lowercase or char in LOOKALIKES, hex(point)
+
+
+class CountingPattern:
+    """A pattern that counts its searches (re.Pattern cannot be patched)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.searches = 0
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.searches += 1
+        return self.pattern.search(text)
+
+
+def test_a_text_without_a_needed_word_is_not_searched() -> None:
+    pattern = CountingPattern(r"\bsteal\w* .{0,9}keys")
+    rule = Rule("theft", 0.9, pattern, (("steal",), ("keys",)))  # type: ignore[arg-type]
+    checker = RuleBasedChecker([rule])
+    code = "def steal_work(queue):\n    return queue.pop()  # work stealing\n" * 200
+    assert checker.check([code]) == Verdict(0.0)
+    assert pattern.searches == 0  # "keys" is nowhere: the regex never scanned the code
+    assert checker.check([code + "# STEALS the KEYS"]) == Verdict(0.9, ("theft",))
+    assert pattern.searches == 1
+    # a look-alike letter: unsure, so searched (and found: case-blind matching takes ſ for s)
+    assert checker.check(["\u017fteal the keys"]) == Verdict(0.9, ("theft",))
+    assert pattern.searches == 2

@@ -166,3 +166,22 @@ def test_a_named_action_is_not_served_its_built_ins_memoized_plan() -> None:
     assert refactor.candidates[0].ref.label == "anthropic.default"
     assert simplify.candidates[0].ref.label == "openai.default"
     assert simplify == world.plan(named, memoize=False)
+
+
+def test_the_memo_keys_on_relative_speed_not_on_latencies() -> None:
+    """A plan scores each survivor's speed against the fastest's: a lone timed survivor's plan is
+    reused however its latency moves; among several, a change in who is how fast re-plans."""
+    world = World(rules=False)
+    private = Task(action="explain", system="s", prompt="p", context_tokens=1000, private=True)
+    world.health.record_success("ollama.default", 50.0)
+    lone = world.router.plan(private)
+    world.health.record_success("ollama.default", 400.0)  # the only timed local model: speed 1
+    assert world.router.plan(private) is lone and lone == world.plan(private, memoize=False)
+
+    task = Task(action="explain", system="s", prompt="p", context_tokens=1000)
+    world.health.record_success("openai.default", 5.0)
+    world.health.record_success("anthropic.default", 3000.0)
+    first = world.router.plan(task)
+    world.health.record_success("anthropic.default", 5.0)  # much closer to openai's speed now
+    moved = world.router.plan(task)
+    assert moved is not first and moved == world.plan(task, memoize=False)
