@@ -62,17 +62,23 @@ class _OneFailed(Exception):
     """Aborts a batch run without savepoints: a job failed on its own; run it with them."""
 
 
+class WriterBusy(MagrayError):
+    """``write_now`` could not commit here (the writer thread, or another process, holds the
+    file): nothing was done; submit the write instead."""
+
+
 class _Job:
     __slots__ = ("body", "error", "future", "loop", "result")
 
     def __init__(
         self,
         body: Callable[[LedgerTx], Any],
-        future: Future[Any] | asyncio.Future[Any],
+        future: Future[Any] | asyncio.Future[Any] | None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.body = body
-        #: a thread's future, or (with ``loop``) an asyncio future of that loop
+        #: a thread's future, or (with ``loop``) an asyncio future of that loop; None: the
+        #: caller reads ``result`` / ``error`` itself (``write_now``)
         self.future = future
         self.loop = loop
         self.result: Any = None
@@ -142,25 +148,23 @@ class LedgerWriter(Generic[S]):
         """``submit``, except that when the writer is idle ``body`` is committed right here, on
         the calling thread (no thread hop: the cheapest way for a lone request), unless another
         process holds the write lock: then it is queued rather than waited for."""
-        with self._cond:
-            idle = not (self._queue or self._busy or self._closing)
-            if idle:
-                self._busy = True  # the thread leaves the file to us meanwhile
-        if not idle:
-            return self.submit(body)
         future: Future[T] = Future()
         job = _Job(body, future)
-        try:
-            self._commit([job], nowait=True)
-        except LedgerBusy:
-            return self.submit(body)
-        finally:
-            with self._cond:
-                self._busy = False
-                if self._queue or self._checkpoint_due:
-                    self._cond.notify_all()
-        self.inline += 1
+        if not self._inline([job]):
+            self._enqueue([job])
         return future
+
+    def write_now(self, body: Callable[[LedgerTx], T]) -> T:
+        """Commit ``body`` right here and return its result (or raise its error), with no
+        future at all; raises ``WriterBusy``, having done nothing, when the writer is not idle
+        or another process holds the write lock (the caller submits it instead)."""
+        job = _Job(body, None)
+        if not self._inline([job]):
+            raise WriterBusy(f"the ledger writer for {self.ledger.path} is busy")
+        if job.error is not None:
+            raise job.error
+        result: T = job.result
+        return result
 
     def write_many(
         self, jobs: Sequence[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]]
@@ -171,24 +175,29 @@ class LedgerWriter(Generic[S]):
         the write lock, they are queued."""
         loop = asyncio.get_running_loop()
         batch = [_Job(body, future, loop) for body, future in jobs]
+        if not self._inline(batch):
+            self._enqueue(batch)
+
+    def _inline(self, batch: list[_Job]) -> bool:
+        """Commit ``batch`` on the calling thread if the writer is idle and no other process
+        holds the write lock (then without waiting for it); False: nothing was done."""
         with self._cond:
             idle = not (self._queue or self._busy or self._closing)
             if idle:
                 self._busy = True  # the thread leaves the file to us meanwhile
         if not idle:
-            self._enqueue(batch)
-            return
+            return False
         try:
             self._commit(batch, nowait=True)
         except LedgerBusy:
-            self._enqueue(batch)
-        else:
-            self.inline += len(batch)
+            return False
         finally:
             with self._cond:
                 self._busy = False
                 if self._queue or self._checkpoint_due:
                     self._cond.notify_all()
+        self.inline += len(batch)
+        return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything submitted so far is committed (or failed); False on timeout."""
@@ -258,12 +267,14 @@ class LedgerWriter(Generic[S]):
         """Apply ``batch`` in one transaction; if it fails, every job fails with its error.
         ``nowait``: if another process holds the lock, raise ``LedgerBusy``, jobs untouched."""
         status: list[S] = []
+        kind = "manual_nowait" if nowait else "manual_waits"
 
         def body(tx: LedgerTx, savepoints: bool) -> None:
             status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
-            if not getattr(self._local, "manual_checkpoints", False):
+            # a thread has a connection for each kind of write (`Ledger.write_nowait`)
+            if not getattr(self._local, kind, False):
                 tx.execute("PRAGMA wal_autocheckpoint = 0")  # this connection: see _checkpoint
-                self._local.manual_checkpoints = True
+                setattr(self._local, kind, True)
             if len(batch) == 1:  # alone (the usual case): no savepoint needed
                 try:
                     batch[0].result = batch[0].body(tx)
@@ -355,7 +366,7 @@ def _settle_all(jobs: list[_Job]) -> None:
 
 def _settle(job: _Job) -> None:
     future = job.future
-    if future.done():  # cancelled: nobody waits for it
+    if future is None or future.done():  # read by its caller, or cancelled: nobody waits
         return
     if job.error is not None:
         future.set_exception(job.error)
