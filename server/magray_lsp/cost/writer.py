@@ -18,6 +18,10 @@ After every batch, ``after_batch`` runs in the same transaction (the gateway com
 status there), and its result is published as ``latest`` so readers need no query. The writer's
 connections do not checkpoint the WAL inside a commit: its thread does, every
 ``CHECKPOINT_EVERY`` rows, when idle (other processes keep SQLite's own checkpoints).
+
+Nor do its commits fold the rows into the rollups (`Ledger.append`; readers count the rows past
+the watermark meanwhile): its thread does, in a transaction of its own, every ``FOLD_EVERY``
+rows, when it starts (rows a process killed before folding left behind) and when it closes.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from magray_lsp.cost.ledger import Ledger, LedgerBusy, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.cost.ledger.schema import UNFOLDED
 from magray_lsp.errors import MagrayError
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,10 @@ MAX_BATCH = 512
 #: nothing else to do: SQLite's own (every 1,000 pages, inside whichever commit passes the mark,
 #: a few ms with its fsyncs) would land on a request's path
 CHECKPOINT_EVERY = 128
+#: rows committed between two folds into the rollups (one transaction adds them all: a fraction
+#: of what each row's own trigger cost); at most this many rows a fold takes at once
+FOLD_EVERY = 64
+FOLD_BATCH = 4096
 
 
 #: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
@@ -105,8 +114,12 @@ class LedgerWriter(Generic[S]):
         self._local = threading.local()  # per connection thread: autocheckpoint turned off
         self._uncheckpointed = 0  # rows committed since the last checkpoint
         self._checkpoint_due = False
-        #: checkpoints the writer thread ran
+        self._unfolded = 0  # rows committed since the last fold
+        # first of all, whatever a process killed before its fold left behind
+        self._fold_due = _rows_to_fold(ledger)
+        #: checkpoints the writer thread ran, and the rows its folds added to the rollups
         self.checkpoints = 0
+        self.folded = 0
         #: the last ``after_batch`` result and the monotonic time of its commit
         self.latest: tuple[float, S] | None = None
         #: transactions committed and writes applied, for benchmarks and tests
@@ -194,7 +207,7 @@ class LedgerWriter(Generic[S]):
         finally:
             with self._cond:
                 self._busy = False
-                if self._queue or self._checkpoint_due:
+                if self._queue or self._checkpoint_due or self._fold_due:
                     self._cond.notify_all()
         self.inline += len(batch)
         return True
@@ -229,23 +242,30 @@ class LedgerWriter(Generic[S]):
             with self._cond:
                 # (busy here: a caller is committing inline; its turn first)
                 while not self._closing and (
-                    self._busy or not (self._queue or self._checkpoint_due)
+                    self._busy or not (self._queue or self._checkpoint_due or self._fold_due)
                 ):
                     self._cond.wait()
-                # a WAL far behind is checkpointed even under a steady stream of rows
-                overdue = self._uncheckpointed >= 8 * CHECKPOINT_EVERY
+                # a WAL far behind is checkpointed, and rows far behind folded, even under a
+                # steady stream of rows
+                fold = self._fold_due or self._unfolded >= 8 * FOLD_EVERY
+                overdue = fold or self._uncheckpointed >= 8 * CHECKPOINT_EVERY
+                batch: list[_Job] = []
                 if self._queue and not overdue:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                elif self._closing and not self._queue:  # closing and drained
+                elif fold or (self._closing and self._unfolded):
+                    self._fold_due, fold = False, True
+                elif self._closing and not self._queue:  # closing, drained and folded
                     self._cond.notify_all()
                     return
                 else:
-                    batch, self._checkpoint_due = [], False
+                    self._checkpoint_due = False
                 self._busy = True
             try:
                 if batch:
                     self._commit(batch)
+                elif fold:
+                    self._fold()
                 else:
                     self._checkpoint()
             finally:
@@ -263,6 +283,21 @@ class LedgerWriter(Generic[S]):
             log.info("ledger checkpoint skipped: %s", exc)
         self.checkpoints += 1
 
+    def _fold(self) -> None:
+        """Fold the rows past the watermark into the rollups: this process's and any other's."""
+        self._unfolded = 0
+        try:
+            folded = self.ledger.fold(FOLD_BATCH)
+        except LedgerError as exc:  # the next fold (or the next writer) takes them
+            log.warning("folding ledger rows into the rollups failed: %s", exc)
+            return
+        self.folded += folded
+        self._uncheckpointed += folded
+        if folded == FOLD_BATCH:
+            self._fold_due = True  # more may wait
+        elif self._uncheckpointed >= CHECKPOINT_EVERY:
+            self._checkpoint_due = True
+
     def _commit(self, batch: list[_Job], *, nowait: bool = False) -> None:
         """Apply ``batch`` in one transaction; if it fails, every job fails with its error.
         ``nowait``: if another process holds the lock, raise ``LedgerBusy``, jobs untouched."""
@@ -271,7 +306,7 @@ class LedgerWriter(Generic[S]):
 
         def body(tx: LedgerTx, savepoints: bool) -> None:
             status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
-            # a thread has a connection for each kind of write (`Ledger.write_nowait`)
+            # a thread has a connection for each kind of write (`Ledger.append`'s nowait)
             if not getattr(self._local, kind, False):
                 tx.execute("PRAGMA wal_autocheckpoint = 0")  # this connection: see _checkpoint
                 setattr(self._local, kind, True)
@@ -304,12 +339,12 @@ class LedgerWriter(Generic[S]):
                 except (sqlite3.Error, MagrayError) as exc:  # the rows still count
                     log.warning("ledger status after a write failed: %s", exc)
 
-        write = self.ledger.write_nowait if nowait else self.ledger.write
+        append = self.ledger.append
         try:
             try:
-                write(lambda tx: body(tx, savepoints=False))
+                append(lambda tx: body(tx, savepoints=False), nowait=nowait)
             except _OneFailed:  # rolled back: again, each job in its own savepoint
-                write(lambda tx: body(tx, savepoints=True))
+                append(lambda tx: body(tx, savepoints=True), nowait=nowait)
         except _JobFailed as failed:  # a batch of one whose job failed: nothing committed
             batch[0].error = failed.error
             _resolve(batch)
@@ -326,11 +361,21 @@ class LedgerWriter(Generic[S]):
         self.batches += 1
         self.writes += len(batch)
         self._uncheckpointed += len(batch)
+        self._unfolded += len(batch)
+        if self._unfolded >= FOLD_EVERY:
+            self._fold_due = True  # the thread is woken when this batch's owner is done
         if self._uncheckpointed >= CHECKPOINT_EVERY:
-            self._checkpoint_due = True  # the thread is woken when this batch's owner is done
+            self._checkpoint_due = True
         if status:
             self.latest = (time.monotonic(), status[0])
         _resolve(batch)
+
+
+def _rows_to_fold(ledger: Ledger) -> bool:
+    try:
+        return bool(ledger.read(f"SELECT EXISTS (SELECT 1 FROM requests WHERE {UNFOLDED})")[0][0])
+    except LedgerError:
+        return True  # the thread's fold will say what is wrong
 
 
 def _resolve(batch: list[_Job]) -> None:

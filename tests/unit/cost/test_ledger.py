@@ -375,30 +375,30 @@ def test_a_deleted_ledger_is_recreated(tmp_path: Path) -> None:
 def test_a_deleted_ledger_is_recreated_for_writes_that_never_wait_too(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     with Ledger(path) as led:
-        led.write_nowait(lambda tx: tx.record(entry()))
+        led.append(lambda tx: tx.record(entry()), nowait=True)
         for p in tmp_path.glob("ledger.sqlite3*"):
             p.unlink()
-        led.write_nowait(lambda tx: tx.record(entry(cost_usd=Decimal("0.01"))))
+        led.append(lambda tx: tx.record(entry(cost_usd=Decimal("0.01"))), nowait=True)
         assert [e.cost_usd for e in led.recent(10)] == [Decimal("0.01")]
 
 
 def test_writes_that_never_wait_change_no_busy_timeout(tmp_path: Path) -> None:
-    """``write_nowait`` has a connection of its own whose busy timeout stays 0: its commits
+    """``append(nowait=True)`` has a connection of its own whose busy timeout stays 0: its commits
     run no PRAGMA, and this thread's other connection still waits for a lock held a while."""
     path = tmp_path / "ledger.sqlite3"
     with Ledger(path) as led:
-        led.write_nowait(lambda tx: tx.record(entry()))
+        led.append(lambda tx: tx.record(entry()), nowait=True)
         statements: list[str] = []
         for holder in led._holders:
             holder.conn.set_trace_callback(statements.append)
-        led.write_nowait(lambda tx: tx.record(entry()))
+        led.append(lambda tx: tx.record(entry()), nowait=True)
         words = [s.split()[0].upper() for s in statements]
         assert words[0] == "BEGIN" and words[-1] == "COMMIT" and "PRAGMA" not in words
         holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         holder.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(LedgerBusy):
-                led.write_nowait(lambda tx: tx.record(entry()))
+                led.append(lambda tx: tx.record(entry()), nowait=True)
             threading.Timer(0.3, holder.execute, ("ROLLBACK",)).start()
             led.record(entry())  # waits for the lock, then writes
         finally:

@@ -15,6 +15,7 @@ import pytest
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.cost.ledger.store import _NOWAIT
 from magray_lsp.cost.writer import CHECKPOINT_EVERY, LedgerWriter, WriterBusy
 from magray_lsp.errors import BudgetExceeded
 
@@ -251,8 +252,8 @@ def test_the_writer_thread_checkpoints_the_wal_not_the_commits(ledger: Ledger) -
     for _ in range(CHECKPOINT_EVERY * 2 + 5):
         assert writer.write(lambda tx: tx.record(row())).done()  # inline, on this thread
     # the connection that committed them (this thread's for writes that never wait) never does
-    autocheckpoint = ledger.write_nowait(lambda tx: tx.execute("PRAGMA wal_autocheckpoint"))
-    assert autocheckpoint.fetchall() == [(0,)]
+    inline = ledger._holder(_NOWAIT).conn
+    assert inline.execute("PRAGMA wal_autocheckpoint").fetchall() == [(0,)]
     deadline = time.monotonic() + 30
     while writer.checkpoints < 1 and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from magray_lsp.cost.ledger.entry import LedgerEntry, from_pico, month_hours
-from magray_lsp.cost.ledger.schema import COLUMNS, INSERT, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from magray_lsp.cost.ledger.schema import (
+    COLUMNS,
+    FOLD,
+    INSERT,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    hours_total,
+)
 from magray_lsp.errors import MagrayError
 
 log = logging.getLogger(__name__)
@@ -45,7 +53,13 @@ UPGRADE_BUSY_TIMEOUT = 120.0
 #: stays 0, instead of two PRAGMAs per call switching one connection back and forth)
 _WAITS, _NOWAIT = "holder", "nowait_holder"
 
-_MONTH_SPEND = "SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?"
+_MONTH_SPEND = f"SELECT {hours_total('cost_pico', '?1', '?2')}"
+_MONTH_UNPRICED = f"SELECT {hours_total('unpriced', '?1', '?2')}"
+#: the rows past the watermark (at most ?2 of them; -1: all): how many, and the last rowid
+_TO_FOLD = (
+    "SELECT COUNT(*), MAX(rowid), (SELECT upto FROM rollup_folded) FROM (SELECT rowid FROM "
+    "requests WHERE rowid > (SELECT upto FROM rollup_folded) ORDER BY rowid LIMIT ?1)"
+)
 
 
 class LedgerError(MagrayError):
@@ -109,6 +123,16 @@ class LedgerTx:
     def month_spend_pico(self, now: datetime | float | None = None) -> int:
         row = self._conn.execute(_MONTH_SPEND, month_hours(now)).fetchone()
         return int(row[0])
+
+    def fold(self, limit: int | None = None) -> int:
+        """Add the request rows past the watermark (the oldest ``limit`` of them; None: all)
+        to the rollups and move the watermark past them; how many rows."""
+        n, hi, lo = self._conn.execute(_TO_FOLD, (-1 if limit is None else limit,)).fetchone()
+        if n:
+            params = {"lo": lo, "hi": hi}
+            for statement in FOLD:
+                self._conn.execute(statement, params)
+        return int(n)
 
 
 # --- the ledger --------------------------------------------------------------------------------
@@ -310,19 +334,23 @@ class Ledger:
     def transaction(self) -> contextlib.AbstractContextManager[LedgerTx]:
         """A write transaction (``BEGIN IMMEDIATE``): atomic, serialized across processes.
 
+        Before it commits, it folds every request row not in the rollups yet (see ``append``).
         Prefer ``write``, which also retries once on a fresh ledger if the file was corrupt.
         """
-        return self._transaction(_WAITS)
+        return self._transaction(_WAITS, fold=True)
 
     @contextlib.contextmanager
-    def _transaction(self, slot: str) -> Iterator[LedgerTx]:
+    def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
         conn = self._holder(slot).conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._failed(exc, slot) from None
         try:
-            yield LedgerTx(conn)
+            tx = LedgerTx(conn)
+            yield tx
+            if fold:
+                tx.fold()
         except sqlite3.Error as exc:
             _rollback(conn)
             raise self._failed(exc, slot) from None
@@ -336,24 +364,32 @@ class Ledger:
             raise self._failed(exc, slot) from None
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
-        """Run ``body`` in a write transaction; after a corrupt file was replaced, run it again."""
-        return self._write(body, _WAITS)
+        """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
+        commits); after a corrupt file was replaced, run it again."""
+        return self._write(body, _WAITS, fold=True)
 
-    def _write(self, body: Callable[[LedgerTx], T], slot: str) -> T:
+    def append(self, body: Callable[[LedgerTx], T], *, nowait: bool = False) -> T:
+        """``write`` without folding: the rows ``body`` records reach the rollups with a later
+        ``fold`` (whichever process runs it); readers count them meanwhile. ``nowait``: raise
+        ``LedgerBusy`` at once if another connection holds the write lock (for callers that
+        must not block, such as an event loop; they queue instead), on this thread's second
+        connection, whose busy timeout stays 0."""
+        return self._write(body, _NOWAIT if nowait else _WAITS, fold=False)
+
+    def fold(self, limit: int | None = None) -> int:
+        """Fold the request rows not in the rollups yet (the oldest ``limit``; None: all), in a
+        write transaction of their own; how many."""
+        return self._write(lambda tx: tx.fold(limit), _WAITS, fold=False)
+
+    def _write(self, body: Callable[[LedgerTx], T], slot: str, *, fold: bool) -> T:
         try:
-            with self._transaction(slot) as tx:
+            with self._transaction(slot, fold=fold) as tx:
                 return body(tx)
         except LedgerCorrupt as exc:
             if not exc.recovered:
                 raise
-        with self._transaction(slot) as tx:
+        with self._transaction(slot, fold=fold) as tx:
             return body(tx)
-
-    def write_nowait(self, body: Callable[[LedgerTx], T]) -> T:
-        """``write``, but raise ``LedgerBusy`` at once if another connection holds the write
-        lock (for callers that must not block, such as an event loop; they queue instead).
-        It runs on this thread's second connection, whose busy timeout is 0."""
-        return self._write(body, _NOWAIT)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -405,11 +441,7 @@ class Ledger:
 
     def month_unpriced(self, now: datetime | float | None = None) -> int:
         """Requests this month that used tokens at an unknown price (not in ``month_spend``)."""
-        rows = self.read(
-            "SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?",
-            month_hours(now),
-        )
-        return int(rows[0][0])
+        return int(self.read(_MONTH_UNPRICED, month_hours(now))[0][0])
 
     def close(self) -> None:
         """Close every connection (of every thread). Later calls raise ``LedgerError``."""
