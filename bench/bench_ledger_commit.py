@@ -5,14 +5,17 @@
 One process, one event loop, a ledger per variant on a temporary file (WAL, synchronous=NORMAL,
 as the product), interleaved sample by sample so that drift on a shared machine hits every
 variant alike:
-  floor)   an empty ``BEGIN IMMEDIATE`` / ``COMMIT`` on the ledger's connection
-  write)   ``Ledger.write`` of one ``LedgerEntry`` (the row and its rollup trigger, nothing else)
-  nowait)  ``Ledger.write_nowait`` of the same (what the event loop thread uses)
+  floor)   an empty ``BEGIN IMMEDIATE`` / ``COMMIT`` (``Ledger.append``, nothing to fold)
+  write)   ``Ledger.write`` of one ``LedgerEntry``: the row folded into the rollups in its own
+           transaction (what every row cost while a trigger kept the rollups, schema ≤ 4)
+  append)  ``Ledger.append(nowait=True)`` of the same: the row alone, folded later (what the
+           event loop thread commits, schema 5)
   commit)  ``LedgerRows.commit`` of a prepared entry by a lone request on the event loop: what a
            paid request's ``record`` costs once its entry is built
   free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
-Medians in µs, and each as a ratio to ``write`` of the same run. `--month-days D` starts every
-ledger with D days of history (a row per hour, model and action).
+Medians in µs, and each as a ratio to ``write`` of the same run; then what the folds the
+writer thread runs afterwards cost per row (off the answer's path). `--month-days D` starts
+every ledger with D days of history (a row per hour, model and action).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from bench_gateway import ledger_with_history, make_task, settings  # noqa: E402
 from magray_lsp.catalog import Catalog, ModelRef  # noqa: E402
 from magray_lsp.config.loader import load_config  # noqa: E402
 from magray_lsp.cost.ledger import LedgerEntry, LedgerTx  # noqa: E402
+from magray_lsp.cost.writer import FOLD_EVERY  # noqa: E402
 from magray_lsp.gateway import Gateway  # noqa: E402
 from magray_lsp.providers.base import Usage  # noqa: E402
 
@@ -60,7 +64,7 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     loaded = load_config(settings=settings("http://127.0.0.1:9"), env={}, include_user=False)
     floor_ledger = ledger_with_history(folder / "floor.sqlite3", days)
     write_ledger = ledger_with_history(folder / "write.sqlite3", days)
-    nowait_ledger = ledger_with_history(folder / "nowait.sqlite3", days)
+    append_ledger = ledger_with_history(folder / "append.sqlite3", days)
     commit_gw = Gateway(
         Catalog(loaded), ledger=ledger_with_history(folder / "c.sqlite3", days), workspace="b"
     )
@@ -75,15 +79,15 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
         pass
 
     async def floor() -> None:
-        floor_ledger.write(empty)
+        floor_ledger.append(empty)
 
     async def write() -> None:
         entry = row()
         write_ledger.write(lambda tx: tx.record(entry))
 
-    async def nowait() -> None:
+    async def append() -> None:
         entry = row()
-        nowait_ledger.write_nowait(lambda tx: tx.record(entry))
+        append_ledger.append(lambda tx: tx.record(entry), nowait=True)
 
     entries: list[LedgerEntry] = []
 
@@ -96,7 +100,7 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     variants: dict[str, Callable[[], Awaitable[None]]] = {
         "floor": floor,
         "write": write,
-        "nowait": nowait,
+        "append": append,
         "commit": commit,
         "free": free,
     }
@@ -115,7 +119,14 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     out["queued"] = [float(samples + 50 - gw.writer.inline) for gw in (commit_gw, free_gw)]
     for gw in (commit_gw, free_gw):
         await gw.aclose()
-    for ledger in (floor_ledger, write_ledger, nowait_ledger):
+    # the folds: FOLD_EVERY appended rows at a time, as the writer thread takes them
+    out["fold"] = []
+    for _ in range(max(samples // FOLD_EVERY, 5)):
+        append_ledger.append(lambda tx: [tx.record(row()) for _ in range(FOLD_EVERY)])
+        start = clock()
+        append_ledger.fold()
+        out["fold"].append((clock() - start) / FOLD_EVERY)
+    for ledger in (floor_ledger, write_ledger, append_ledger):
         ledger.close()
     return out
 
@@ -129,6 +140,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = asyncio.run(measure(Path(tmp), samples, args.month_days))
     queued = out.pop("queued")
+    fold = median(out.pop("fold"))
     base = median(out["write"])
     rows: list[list[Any]] = [
         [name, f"{median(times) * 1e6:.0f}", f"{median(times) / base:.2f}"]
@@ -138,7 +150,9 @@ def main() -> None:
         "### Ledger commit on the answer's path\n\n"
         f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
         + table(["variant", "median µs", "× write"], rows, "lrr")
-        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}.\n"
+        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}. "
+        f"Folding them afterwards, {FOLD_EVERY} rows per transaction (the writer thread, off "
+        f"the answer's path): {fold * 1e6:.0f} µs per row.\n"
     )
     print(text)
     write_result("ledger_commit", text, {"args": vars(args), "samples": out})

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from tests.unit.cost.test_ledger_migration import schema
+from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact, entry
 
 from magray_lsp.config.models import BudgetConfig
@@ -46,14 +47,6 @@ def v4_file(tmp_path: Path) -> Path:
     conn.execute("PRAGMA user_version = 4")
     conn.close()
     return path
-
-
-def contents(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(path)
-    try:
-        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
-    finally:
-        conn.close()
 
 
 def test_the_upgrade_keeps_every_table_and_every_figure(v4_file: Path) -> None:
