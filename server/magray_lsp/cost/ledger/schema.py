@@ -202,7 +202,7 @@ def _folds(by_action: bool, rows: str) -> tuple[str, ...]:
 
 
 #: SQL: fold the request rows with rowid in (:lo, :hi] into every rollup, then move the
-#: watermark; run in one write transaction (`store.fold_in`), so a reader sees either none of
+#: watermark; run in one write transaction (`LedgerTx.fold`), so a reader sees either none of
 #: it or all of it, and a rollback leaves nothing half-folded
 FOLD = (
     *_folds(by_action=False, rows="rowid > :lo AND rowid <= :hi"),

@@ -49,13 +49,14 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 UPGRADE_BUSY_TIMEOUT = 120.0
 
 #: the thread-local slots of a thread's connections: the one that waits for another process's
-#: write lock (``busy_timeout``), and the one that never does (``write_nowait``; its busy timeout
-#: stays 0, instead of two PRAGMAs per call switching one connection back and forth)
+#: write lock (``busy_timeout``), and the one that never does (``append(nowait=True)``; its busy
+#: timeout stays 0, instead of two PRAGMAs per call switching one connection back and forth)
 _WAITS, _NOWAIT = "holder", "nowait_holder"
 
 _MONTH_SPEND = f"SELECT {hours_total('cost_pico', '?1', '?2')}"
 _MONTH_UNPRICED = f"SELECT {hours_total('unpriced', '?1', '?2')}"
-#: the rows past the watermark (at most ?2 of them; -1: all): how many, and the last rowid
+#: the rows past the watermark (at most ?1 of them; -1: all): how many, the last one's rowid,
+#: and the watermark
 _TO_FOLD = (
     "SELECT COUNT(*), MAX(rowid), (SELECT upto FROM rollup_folded) FROM (SELECT rowid FROM "
     "requests WHERE rowid > (SELECT upto FROM rollup_folded) ORDER BY rowid LIMIT ?1)"
