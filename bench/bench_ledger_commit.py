@@ -39,9 +39,11 @@ from bench_gateway import ledger_with_history, make_task, settings  # noqa: E402
 from magray_lsp.catalog import Catalog, ModelRef  # noqa: E402
 from magray_lsp.config.loader import load_config  # noqa: E402
 from magray_lsp.cost.ledger import LedgerEntry, LedgerTx  # noqa: E402
-from magray_lsp.cost.writer import FOLD_EVERY  # noqa: E402
 from magray_lsp.gateway import Gateway  # noqa: E402
 from magray_lsp.providers.base import Usage  # noqa: E402
+
+#: rows per fold measured: a lone request's, a burst's
+FOLDS = (1, 64)
 
 
 def row() -> LedgerEntry:
@@ -119,13 +121,14 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     out["queued"] = [float(samples + 50 - gw.writer.inline) for gw in (commit_gw, free_gw)]
     for gw in (commit_gw, free_gw):
         await gw.aclose()
-    # the folds: FOLD_EVERY appended rows at a time, as the writer thread takes them
-    out["fold"] = []
-    for _ in range(max(samples // FOLD_EVERY, 5)):
-        append_ledger.append(lambda tx: [tx.record(row()) for _ in range(FOLD_EVERY)])
-        start = clock()
-        append_ledger.fold()
-        out["fold"].append((clock() - start) / FOLD_EVERY)
+    # the folds, as the writer thread runs them once idle: after a lone request, after a burst
+    for rows in FOLDS:
+        out[f"fold{rows}"] = []
+        for _ in range(max(samples // rows, 5)):
+            append_ledger.append(lambda tx, rows=rows: [tx.record(row()) for _ in range(rows)])
+            start = clock()
+            append_ledger.fold()
+            out[f"fold{rows}"].append((clock() - start) / rows)
     for ledger in (floor_ledger, write_ledger, append_ledger):
         ledger.close()
     return out
@@ -140,7 +143,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = asyncio.run(measure(Path(tmp), samples, args.month_days))
     queued = out.pop("queued")
-    fold = median(out.pop("fold"))
+    folds = {rows: median(out.pop(f"fold{rows}")) for rows in FOLDS}
     base = median(out["write"])
     rows: list[list[Any]] = [
         [name, f"{median(times) * 1e6:.0f}", f"{median(times) / base:.2f}"]
@@ -151,8 +154,9 @@ def main() -> None:
         f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
         + table(["variant", "median µs", "× write"], rows, "lrr")
         + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}. "
-        f"Folding them afterwards, {FOLD_EVERY} rows per transaction (the writer thread, off "
-        f"the answer's path): {fold * 1e6:.0f} µs per row.\n"
+        "Folding them afterwards (the writer thread, once idle, off the answer's path), per row: "
+        + ", ".join(f"{folds[n] * 1e6:.0f} µs with {n} per fold" for n in FOLDS)
+        + ".\n"
     )
     print(text)
     write_result("ledger_commit", text, {"args": vars(args), "samples": out})

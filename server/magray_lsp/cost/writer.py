@@ -20,8 +20,10 @@ connections do not checkpoint the WAL inside a commit: its thread does, every
 ``CHECKPOINT_EVERY`` rows, when idle (other processes keep SQLite's own checkpoints).
 
 Nor do its commits fold the rows into the rollups (`Ledger.append`; readers count the rows past
-the watermark meanwhile): its thread does, in a transaction of its own, every ``FOLD_EVERY``
-rows, when it starts (rows a process killed before folding left behind) and when it closes.
+the watermark meanwhile): its thread does, in a transaction of its own, once no row came for
+``FOLD_IDLE`` seconds (between requests, so a fold never holds up a lone request's commit),
+under a steady stream every ``FOLD_OVERDUE`` rows, when it starts (rows a process killed before
+folding left behind) and when it closes.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ MAX_BATCH = 512
 #: nothing else to do: SQLite's own (every 1,000 pages, inside whichever commit passes the mark,
 #: a few ms with its fsyncs) would land on a request's path
 CHECKPOINT_EVERY = 128
-#: rows committed between two folds into the rollups (one transaction adds them all: a fraction
-#: of what each row's own trigger cost); at most this many rows a fold takes at once
-FOLD_EVERY = 64
+#: the writer thread folds the rows into the rollups once no row came for this long (one
+#: transaction adds them all: a fraction of what each row's own trigger cost), or when this many
+#: wait (a steady stream of rows); at most FOLD_BATCH rows a fold takes at once
+FOLD_IDLE = 0.05
+FOLD_OVERDUE = 512
 FOLD_BATCH = 4096
 
 
@@ -103,8 +107,10 @@ class LedgerWriter(Generic[S]):
         *,
         after_batch: Callable[[LedgerTx], S] | None = None,
         max_batch: int = MAX_BATCH,
+        fold_idle: float = FOLD_IDLE,
     ) -> None:
         self.ledger = ledger
+        self._fold_idle = fold_idle
         self._after_batch = after_batch
         self._max_batch = max_batch
         self._queue: list[_Job] = []
@@ -115,6 +121,8 @@ class LedgerWriter(Generic[S]):
         self._uncheckpointed = 0  # rows committed since the last checkpoint
         self._checkpoint_due = False
         self._unfolded = 0  # rows committed since the last fold
+        self._committed_at = 0.0  # monotonic time of the last commit
+        self._timing_fold = False  # the thread waits for the rows' idle time to fold them
         # first of all, whatever a process killed before its fold left behind
         self._fold_due = _rows_to_fold(ledger)
         #: checkpoints the writer thread ran, and the rows its folds added to the rollups
@@ -209,6 +217,8 @@ class LedgerWriter(Generic[S]):
                 self._busy = False
                 if self._queue or self._checkpoint_due or self._fold_due:
                     self._cond.notify_all()
+                elif self._unfolded and not self._timing_fold:  # rows to fold: time it
+                    self._cond.notify_all()
         self.inline += len(batch)
         return True
 
@@ -240,14 +250,10 @@ class LedgerWriter(Generic[S]):
     def _run(self) -> None:
         while True:
             with self._cond:
-                # (busy here: a caller is committing inline; its turn first)
-                while not self._closing and (
-                    self._busy or not (self._queue or self._checkpoint_due or self._fold_due)
-                ):
-                    self._cond.wait()
+                self._wait_for_work()
                 # a WAL far behind is checkpointed, and rows far behind folded, even under a
                 # steady stream of rows
-                fold = self._fold_due or self._unfolded >= 8 * FOLD_EVERY
+                fold = self._fold_due or self._unfolded >= FOLD_OVERDUE
                 overdue = fold or self._uncheckpointed >= 8 * CHECKPOINT_EVERY
                 batch: list[_Job] = []
                 if self._queue and not overdue:
@@ -282,6 +288,24 @@ class LedgerWriter(Generic[S]):
         except LedgerError as exc:  # another process may be checkpointing: next time
             log.info("ledger checkpoint skipped: %s", exc)
         self.checkpoints += 1
+
+    def _wait_for_work(self) -> None:
+        """Under ``_cond``: until there is something to do (busy: a caller is committing
+        inline; its turn first). Rows waiting to be folded are, once none came for a while."""
+        while not self._closing:
+            if not self._busy:
+                if self._queue or self._checkpoint_due or self._fold_due:
+                    return
+                if self._unfolded:
+                    idle = time.monotonic() - self._committed_at
+                    if idle >= self._fold_idle:
+                        self._fold_due = True
+                        return
+                    self._timing_fold = True
+                    self._cond.wait(self._fold_idle - idle)
+                    self._timing_fold = False
+                    continue
+            self._cond.wait()
 
     def _fold(self) -> None:
         """Fold the rows past the watermark into the rollups: this process's and any other's."""
@@ -361,9 +385,8 @@ class LedgerWriter(Generic[S]):
         self.batches += 1
         self.writes += len(batch)
         self._uncheckpointed += len(batch)
+        self._committed_at = time.monotonic()  # the thread folds when idle (`_wait_for_work`)
         self._unfolded += len(batch)
-        if self._unfolded >= FOLD_EVERY:
-            self._fold_due = True  # the thread is woken when this batch's owner is done
         if self._uncheckpointed >= CHECKPOINT_EVERY:
             self._checkpoint_due = True
         if status:

@@ -23,7 +23,7 @@ from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard
 from magray_lsp.cost.ledger import Ledger
 from magray_lsp.cost.ledger import schema as ledger_schema
-from magray_lsp.cost.writer import FOLD_EVERY, LedgerWriter
+from magray_lsp.cost.writer import FOLD_OVERDUE, LedgerWriter
 from magray_lsp.dashboard import queries
 from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader
@@ -117,22 +117,40 @@ def test_a_fold_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert_rollups_exact(path)
 
 
-def test_the_writer_folds_in_the_background_and_when_it_closes(tmp_path: Path) -> None:
+def test_the_writer_folds_once_idle_not_in_the_rows_commits(tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.sqlite3") as led:
-        writer: LedgerWriter[None] = LedgerWriter(led)
-        for i in range(FOLD_EVERY - 1):
-            assert writer.write(lambda tx, i=i: tx.record(entry(i, "fix"))).done()
+        waits: LedgerWriter[None] = LedgerWriter(led, fold_idle=3600)  # never idle long enough
+        for i in range(10):
+            assert waits.write(lambda tx, i=i: tx.record(entry(i, "fix"))).done()
         assert led.read("SELECT upto FROM rollup_folded") == [(0,)]  # not on the rows' path
-        assert writer.write(lambda tx: tx.record(entry(FOLD_EVERY, "fix"))).done()
+        waits.close()  # closing folds what waits
+        assert waits.folded == 10 and led.read("SELECT upto FROM rollup_folded") == [(10,)]
+        writer: LedgerWriter[None] = LedgerWriter(led, fold_idle=0.05)
+        for i in range(10, 15):
+            assert writer.write(lambda tx, i=i: tx.record(entry(i, "explain"))).done()
         deadline = time.monotonic() + 30
-        while writer.folded < FOLD_EVERY and time.monotonic() < deadline:
+        while writer.folded < 5 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert writer.folded == FOLD_EVERY  # the thread folded them, once the commit was done
-        for i in range(5):
-            writer.write(lambda tx, i=i: tx.record(entry(100 + i, "explain")))
+        assert writer.folded == 5  # once no row came for a while
         writer.close()
-        assert writer.folded == FOLD_EVERY + 5
         assert led.read(f"SELECT COUNT(*) FROM requests WHERE {ledger_schema.UNFOLDED}") == [(0,)]
+    assert_rollups_exact(tmp_path / "ledger.sqlite3")
+
+
+def test_a_steady_stream_of_rows_is_folded_every_so_many(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite3") as led:
+        writer: LedgerWriter[None] = LedgerWriter(led, fold_idle=3600)
+        futures = [
+            writer.write(lambda tx, i=i: tx.record(entry(i, ACTIONS[i % 3])))
+            for i in range(FOLD_OVERDUE)
+        ]
+        for future in futures:
+            future.result(timeout=30)
+        deadline = time.monotonic() + 30
+        while writer.folded < FOLD_OVERDUE and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writer.folded == FOLD_OVERDUE
+        writer.close()
     assert_rollups_exact(tmp_path / "ledger.sqlite3")
 
 
@@ -146,7 +164,7 @@ def test_rows_of_a_process_killed_before_its_fold_are_folded_by_the_next_writer(
         from tests.unit.cost.test_ledger_rollups import entry
         from magray_lsp.cost.ledger import Ledger
         from magray_lsp.cost.writer import LedgerWriter
-        writer = LedgerWriter(Ledger(sys.argv[1]))
+        writer = LedgerWriter(Ledger(sys.argv[1]), fold_idle=3600)  # killed before any fold
         for i in range(20):
             assert writer.write(lambda tx, i=i: tx.record(entry(i, "fix"))).done()
         print("committed", flush=True)
