@@ -71,7 +71,7 @@ OUTCOMES: tuple[Outcome, ...] = ("ok", "error", "cancelled", "budget_refused")
 OUTCOME_WEIGHTS = (93, 4, 1.5, 1.5)
 ERRORS = ("RateLimited", "Timeout", "ServerError", "BadRequest")
 SPAN_DAYS = 60
-SEED_VERSION = 3  # follows the ledger schema: the read-only dashboard reads no older file
+SEED_VERSION = 4  # follows the ledger schema: the read-only dashboard reads no older file
 SEED_MAX_AGE = 6 * 3600  # the seed ends at the time it was made; older ones miss recent hours
 
 

@@ -84,8 +84,11 @@ def figures(ledger: Ledger) -> list[dict[str, object]]:
     return out
 
 
-def main() -> None:
-    assert SCHEMA_VERSION == 3, "run with the schema-3 magray-lsp first on PYTHONPATH"
+def main(version: int = 3, what: str = "before the rollups were keyed by action") -> None:
+    """Write ledger_v<version>.sql and its figures (make_ledger_v4.py: the schema-4 file)."""
+    assert SCHEMA_VERSION == version, (
+        f"run with the schema-{version} magray-lsp first on PYTHONPATH"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ledger.sqlite3"
         with Ledger(path) as ledger:
@@ -113,11 +116,11 @@ def main() -> None:
         dump = "\n".join(conn.iterdump())
         conn.close()
     head = (
-        "-- A usage ledger at schema version 3 (before the rollups were keyed by action), "
-        "made by tests/data/make_ledger_v3.py\n"
+        f"-- A usage ledger at schema version {version} ({what}), "
+        f"made by tests/data/make_ledger_v{version}.py\n"
     )
-    (HERE / "ledger_v3.sql").write_text(head + dump + "\n")
-    (HERE / "ledger_v3_figures.json").write_text(
+    (HERE / f"ledger_v{version}.sql").write_text(head + dump + "\n")
+    (HERE / f"ledger_v{version}_figures.json").write_text(
         json.dumps({"summary": stats, "dashboard": dash}, sort_keys=True) + "\n"
     )
 

@@ -35,6 +35,7 @@ from magray_lsp.cost.ledger import (
     month_hours,
     to_pico,
 )
+from magray_lsp.cost.ledger.schema import hours_total
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.errors import BudgetExceeded
 
@@ -188,11 +189,11 @@ class BudgetGuard:
         clock_now = at.timestamp() if isinstance(at, datetime) else at
         start, end = month_hours(at)
         query = (
-            "SELECT (SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?), "
-            "(SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?), "
-            "(SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?)"
+            f"SELECT {hours_total('cost_pico', '?1', '?2')}, "
+            "(SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?3), "
+            f"{hours_total('unpriced', '?1', '?2')}"
         )
-        params = (start, end, clock_now, start, end)
+        params = (start, end, clock_now)
         if isinstance(read, LedgerTx):
             spent_pico, reserved_pico, unpriced = read.execute(query, params).fetchone()
         else:

@@ -5,7 +5,8 @@
 writer, on the request's path. ``BudgetTracker.status_in`` does it once, remembers the totals
 and the last request row they include (its rowid and id), and afterwards adds only the request
 rows past that one — whichever process or connection wrote them: every change to the month's
-spend is a row inserted into ``requests`` (its trigger fills the rollup), and the ledger never
+spend is a row inserted into ``requests`` (folded into the rollup later; the sum from the rollup
+counts the rows not folded yet), and the ledger never
 deletes request rows, so rowids only grow. The reservations, which expire with time, are
 summed live (that table only holds requests in flight).
 
@@ -22,16 +23,16 @@ from typing import Any
 
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import LedgerTx, month_hours
-from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of
+from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of, hours_total
 
 _COST = ROLLUP_COLUMNS["cost_pico"].format(r="")
 _UNPRICED = ROLLUP_COLUMNS["unpriced"].format(r="")
 _RESERVED = "(SELECT COALESCE(SUM(amount_pico), 0) FROM reservations WHERE expires > ?2)"
 
-#: the month's totals from the rollup, and the last request row they include
+#: the month's totals from the rollup (and the rows not folded yet), and the last request row
+#: they include
 _FULL = (
-    "SELECT (SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ?3 AND hour < ?4), "
-    "(SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ?3 AND hour < ?4), "
+    f"SELECT {hours_total('cost_pico', '?3', '?4')}, {hours_total('unpriced', '?3', '?4')}, "
     f"{_RESERVED}, last.rowid, last.id "
     "FROM (SELECT 1) LEFT JOIN (SELECT rowid, id FROM requests ORDER BY rowid DESC LIMIT 1) AS last"
 )

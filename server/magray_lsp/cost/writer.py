@@ -18,6 +18,12 @@ After every batch, ``after_batch`` runs in the same transaction (the gateway com
 status there), and its result is published as ``latest`` so readers need no query. The writer's
 connections do not checkpoint the WAL inside a commit: its thread does, every
 ``CHECKPOINT_EVERY`` rows, when idle (other processes keep SQLite's own checkpoints).
+
+Nor do its commits fold the rows into the rollups (`Ledger.append`; readers count the rows past
+the watermark meanwhile): its thread does, in a transaction of its own, once no row came for
+``FOLD_IDLE`` seconds (between requests, so a fold never holds up a lone request's commit),
+under a steady stream every ``FOLD_OVERDUE`` rows, when it starts (rows a process killed before
+folding left behind) and when it closes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from magray_lsp.cost.ledger import Ledger, LedgerBusy, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.cost.ledger.schema import UNFOLDED
 from magray_lsp.errors import MagrayError
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,12 @@ MAX_BATCH = 512
 #: nothing else to do: SQLite's own (every 1,000 pages, inside whichever commit passes the mark,
 #: a few ms with its fsyncs) would land on a request's path
 CHECKPOINT_EVERY = 128
+#: the writer thread folds the rows into the rollups once no row came for this long (one
+#: transaction adds them all: a fraction of what each row's own trigger cost), or when this many
+#: wait (a steady stream of rows); at most FOLD_BATCH rows a fold takes at once
+FOLD_IDLE = 0.05
+FOLD_OVERDUE = 512
+FOLD_BATCH = 4096
 
 
 #: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
@@ -62,17 +75,23 @@ class _OneFailed(Exception):
     """Aborts a batch run without savepoints: a job failed on its own; run it with them."""
 
 
+class WriterBusy(MagrayError):
+    """``write_now`` could not commit here (the writer thread, or another process, holds the
+    file): nothing was done; submit the write instead."""
+
+
 class _Job:
     __slots__ = ("body", "error", "future", "loop", "result")
 
     def __init__(
         self,
         body: Callable[[LedgerTx], Any],
-        future: Future[Any] | asyncio.Future[Any],
+        future: Future[Any] | asyncio.Future[Any] | None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.body = body
-        #: a thread's future, or (with ``loop``) an asyncio future of that loop
+        #: a thread's future, or (with ``loop``) an asyncio future of that loop; None: the
+        #: caller reads ``result`` / ``error`` itself (``write_now``)
         self.future = future
         self.loop = loop
         self.result: Any = None
@@ -88,8 +107,10 @@ class LedgerWriter(Generic[S]):
         *,
         after_batch: Callable[[LedgerTx], S] | None = None,
         max_batch: int = MAX_BATCH,
+        fold_idle: float = FOLD_IDLE,
     ) -> None:
         self.ledger = ledger
+        self._fold_idle = fold_idle
         self._after_batch = after_batch
         self._max_batch = max_batch
         self._queue: list[_Job] = []
@@ -99,8 +120,14 @@ class LedgerWriter(Generic[S]):
         self._local = threading.local()  # per connection thread: autocheckpoint turned off
         self._uncheckpointed = 0  # rows committed since the last checkpoint
         self._checkpoint_due = False
-        #: checkpoints the writer thread ran
+        self._unfolded = 0  # rows committed since the last fold
+        self._committed_at = 0.0  # monotonic time of the last commit
+        self._timing_fold = False  # the thread waits for the rows' idle time to fold them
+        # first of all, whatever a process killed before its fold left behind
+        self._fold_due = _rows_to_fold(ledger)
+        #: checkpoints the writer thread ran, and the rows its folds added to the rollups
         self.checkpoints = 0
+        self.folded = 0
         #: the last ``after_batch`` result and the monotonic time of its commit
         self.latest: tuple[float, S] | None = None
         #: transactions committed and writes applied, for benchmarks and tests
@@ -142,25 +169,23 @@ class LedgerWriter(Generic[S]):
         """``submit``, except that when the writer is idle ``body`` is committed right here, on
         the calling thread (no thread hop: the cheapest way for a lone request), unless another
         process holds the write lock: then it is queued rather than waited for."""
-        with self._cond:
-            idle = not (self._queue or self._busy or self._closing)
-            if idle:
-                self._busy = True  # the thread leaves the file to us meanwhile
-        if not idle:
-            return self.submit(body)
         future: Future[T] = Future()
         job = _Job(body, future)
-        try:
-            self._commit([job], nowait=True)
-        except LedgerBusy:
-            return self.submit(body)
-        finally:
-            with self._cond:
-                self._busy = False
-                if self._queue or self._checkpoint_due:
-                    self._cond.notify_all()
-        self.inline += 1
+        if not self._inline([job]):
+            self._enqueue([job])
         return future
+
+    def write_now(self, body: Callable[[LedgerTx], T]) -> T:
+        """Commit ``body`` right here and return its result (or raise its error), with no
+        future at all; raises ``WriterBusy``, having done nothing, when the writer is not idle
+        or another process holds the write lock (the caller submits it instead)."""
+        job = _Job(body, None)
+        if not self._inline([job]):
+            raise WriterBusy(f"the ledger writer for {self.ledger.path} is busy")
+        if job.error is not None:
+            raise job.error
+        result: T = job.result
+        return result
 
     def write_many(
         self, jobs: Sequence[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]]
@@ -171,24 +196,31 @@ class LedgerWriter(Generic[S]):
         the write lock, they are queued."""
         loop = asyncio.get_running_loop()
         batch = [_Job(body, future, loop) for body, future in jobs]
+        if not self._inline(batch):
+            self._enqueue(batch)
+
+    def _inline(self, batch: list[_Job]) -> bool:
+        """Commit ``batch`` on the calling thread if the writer is idle and no other process
+        holds the write lock (then without waiting for it); False: nothing was done."""
         with self._cond:
             idle = not (self._queue or self._busy or self._closing)
             if idle:
                 self._busy = True  # the thread leaves the file to us meanwhile
         if not idle:
-            self._enqueue(batch)
-            return
+            return False
         try:
             self._commit(batch, nowait=True)
         except LedgerBusy:
-            self._enqueue(batch)
-        else:
-            self.inline += len(batch)
+            return False
         finally:
             with self._cond:
                 self._busy = False
-                if self._queue or self._checkpoint_due:
+                if self._queue or self._checkpoint_due or self._fold_due:
                     self._cond.notify_all()
+                elif self._unfolded and not self._timing_fold:  # rows to fold: time it
+                    self._cond.notify_all()
+        self.inline += len(batch)
+        return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything submitted so far is committed (or failed); False on timeout."""
@@ -218,25 +250,28 @@ class LedgerWriter(Generic[S]):
     def _run(self) -> None:
         while True:
             with self._cond:
-                # (busy here: a caller is committing inline; its turn first)
-                while not self._closing and (
-                    self._busy or not (self._queue or self._checkpoint_due)
-                ):
-                    self._cond.wait()
-                # a WAL far behind is checkpointed even under a steady stream of rows
-                overdue = self._uncheckpointed >= 8 * CHECKPOINT_EVERY
+                self._wait_for_work()
+                # a WAL far behind is checkpointed, and rows far behind folded, even under a
+                # steady stream of rows
+                fold = self._fold_due or self._unfolded >= FOLD_OVERDUE
+                overdue = fold or self._uncheckpointed >= 8 * CHECKPOINT_EVERY
+                batch: list[_Job] = []
                 if self._queue and not overdue:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
-                elif self._closing and not self._queue:  # closing and drained
+                elif fold or (self._closing and self._unfolded):
+                    self._fold_due, fold = False, True
+                elif self._closing and not self._queue:  # closing, drained and folded
                     self._cond.notify_all()
                     return
                 else:
-                    batch, self._checkpoint_due = [], False
+                    self._checkpoint_due = False
                 self._busy = True
             try:
                 if batch:
                     self._commit(batch)
+                elif fold:
+                    self._fold()
                 else:
                     self._checkpoint()
             finally:
@@ -254,16 +289,51 @@ class LedgerWriter(Generic[S]):
             log.info("ledger checkpoint skipped: %s", exc)
         self.checkpoints += 1
 
+    def _wait_for_work(self) -> None:
+        """Under ``_cond``: until there is something to do (busy: a caller is committing
+        inline; its turn first). Rows waiting to be folded are, once none came for a while."""
+        while not self._closing:
+            if not self._busy:
+                if self._queue or self._checkpoint_due or self._fold_due:
+                    return
+                if self._unfolded:
+                    idle = time.monotonic() - self._committed_at
+                    if idle >= self._fold_idle:
+                        self._fold_due = True
+                        return
+                    self._timing_fold = True
+                    self._cond.wait(self._fold_idle - idle)
+                    self._timing_fold = False
+                    continue
+            self._cond.wait()
+
+    def _fold(self) -> None:
+        """Fold the rows past the watermark into the rollups: this process's and any other's."""
+        self._unfolded = 0
+        try:
+            folded = self.ledger.fold(FOLD_BATCH)
+        except LedgerError as exc:  # the next fold (or the next writer) takes them
+            log.warning("folding ledger rows into the rollups failed: %s", exc)
+            return
+        self.folded += folded
+        self._uncheckpointed += folded
+        if folded == FOLD_BATCH:
+            self._fold_due = True  # more may wait
+        elif self._uncheckpointed >= CHECKPOINT_EVERY:
+            self._checkpoint_due = True
+
     def _commit(self, batch: list[_Job], *, nowait: bool = False) -> None:
         """Apply ``batch`` in one transaction; if it fails, every job fails with its error.
         ``nowait``: if another process holds the lock, raise ``LedgerBusy``, jobs untouched."""
         status: list[S] = []
+        kind = "manual_nowait" if nowait else "manual_waits"
 
         def body(tx: LedgerTx, savepoints: bool) -> None:
             status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
-            if not getattr(self._local, "manual_checkpoints", False):
+            # a thread has a connection for each kind of write (`Ledger.append`'s nowait)
+            if not getattr(self._local, kind, False):
                 tx.execute("PRAGMA wal_autocheckpoint = 0")  # this connection: see _checkpoint
-                self._local.manual_checkpoints = True
+                setattr(self._local, kind, True)
             if len(batch) == 1:  # alone (the usual case): no savepoint needed
                 try:
                     batch[0].result = batch[0].body(tx)
@@ -293,12 +363,12 @@ class LedgerWriter(Generic[S]):
                 except (sqlite3.Error, MagrayError) as exc:  # the rows still count
                     log.warning("ledger status after a write failed: %s", exc)
 
-        write = self.ledger.write_nowait if nowait else self.ledger.write
+        append = self.ledger.append
         try:
             try:
-                write(lambda tx: body(tx, savepoints=False))
+                append(lambda tx: body(tx, savepoints=False), nowait=nowait)
             except _OneFailed:  # rolled back: again, each job in its own savepoint
-                write(lambda tx: body(tx, savepoints=True))
+                append(lambda tx: body(tx, savepoints=True), nowait=nowait)
         except _JobFailed as failed:  # a batch of one whose job failed: nothing committed
             batch[0].error = failed.error
             _resolve(batch)
@@ -315,11 +385,20 @@ class LedgerWriter(Generic[S]):
         self.batches += 1
         self.writes += len(batch)
         self._uncheckpointed += len(batch)
+        self._committed_at = time.monotonic()  # the thread folds when idle (`_wait_for_work`)
+        self._unfolded += len(batch)
         if self._uncheckpointed >= CHECKPOINT_EVERY:
-            self._checkpoint_due = True  # the thread is woken when this batch's owner is done
+            self._checkpoint_due = True
         if status:
             self.latest = (time.monotonic(), status[0])
         _resolve(batch)
+
+
+def _rows_to_fold(ledger: Ledger) -> bool:
+    try:
+        return bool(ledger.read(f"SELECT EXISTS (SELECT 1 FROM requests WHERE {UNFOLDED})")[0][0])
+    except LedgerError:
+        return True  # the thread's fold will say what is wrong
 
 
 def _resolve(batch: list[_Job]) -> None:
@@ -355,7 +434,7 @@ def _settle_all(jobs: list[_Job]) -> None:
 
 def _settle(job: _Job) -> None:
     future = job.future
-    if future.done():  # cancelled: nobody waits for it
+    if future is None or future.done():  # read by its caller, or cancelled: nobody waits
         return
     if job.error is not None:
         future.set_exception(job.error)

@@ -18,6 +18,7 @@ from magray_lsp import metrics
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard
 from magray_lsp.cost.ledger import month_bounds
+from magray_lsp.cost.ledger.schema import UNFOLDED
 from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader
 from magray_lsp.metrics.health import OUTAGES, latency_buckets, percentiles
@@ -86,14 +87,19 @@ def _budget(reader: LedgerReader, cfg: BudgetConfig, now: float) -> dict[str, An
 
 
 def _options(reader: LedgerReader) -> dict[str, list[str]]:
-    """Every provider, workspace and action the ledger knows, from the rollups. Rows recorded
-    outside any workspace ("") are in "All" but cannot be picked on their own. The actions lead
-    the key of `rollup_action`: each is one index seek past the previous (cheap at any size)."""
-    pairs = reader.read("SELECT DISTINCT provider, workspace FROM rollup")
+    """Every provider, workspace and action the ledger knows, from the rollups and the rows not
+    folded into them yet. Rows recorded outside any workspace ("") are in "All" but cannot be
+    picked on their own. The actions lead the key of `rollup_action`: each is one index seek
+    past the previous (cheap at any size)."""
+    pairs = reader.read(
+        "SELECT provider, workspace FROM rollup UNION "
+        f"SELECT provider, workspace FROM requests WHERE {UNFOLDED}"
+    )
     actions = reader.read(
         "WITH RECURSIVE a(name) AS (SELECT MIN(action) FROM rollup_action UNION ALL "
         "SELECT (SELECT MIN(action) FROM rollup_action WHERE action > a.name) FROM a "
-        "WHERE a.name IS NOT NULL) SELECT name FROM a WHERE name IS NOT NULL"
+        "WHERE a.name IS NOT NULL) SELECT name FROM a WHERE name IS NOT NULL "
+        f"UNION SELECT action FROM requests WHERE {UNFOLDED}"
     )
     return {
         "providers": sorted({p for p, _ in pairs}),

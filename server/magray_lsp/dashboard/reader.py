@@ -166,7 +166,7 @@ class LedgerReader(Ledger):
     # --- no writes ------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[LedgerTx]:
+    def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
         raise LedgerError(f"the dashboard opened {self.path} read-only")
         yield  # pragma: no cover - makes this a generator
 

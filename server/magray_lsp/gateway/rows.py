@@ -1,7 +1,8 @@
 """The ledger rows a request leaves: one per attempt, a free one per cache hit, group-committed.
 
 Every row goes through one `LedgerWriter` thread, many rows per transaction; a lone request
-commits at the end of its loop iteration on this thread instead (no thread hop). `record` is the
+commits on this thread instead (no thread hop): right away when nothing else is due on the event
+loop, else at the end of the loop iteration, with the rows written meanwhile. `record` is the
 one place a call is settled: what it cost, and its reservations dropped in the same transaction.
 """
 
@@ -23,7 +24,7 @@ from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.team import TeamBudget, TeamHold
 from magray_lsp.cost.team_local import TeamTotal
-from magray_lsp.cost.writer import LedgerWriter
+from magray_lsp.cost.writer import LedgerWriter, WriterBusy
 from magray_lsp.providers.base import Completion, Message, Usage
 from magray_lsp.routing.pricing import charged_cost
 from magray_lsp.routing.router import Candidate
@@ -154,10 +155,17 @@ class LedgerRows:
         if self.in_flight > 1:
             # others in flight: the writer thread commits rows in batches meanwhile
             return await self.writer.submit_async(body)
+        loop = asyncio.get_running_loop()
+        if not self._soon and _nothing_due(loop):
+            # Nothing else can run before this row is committed, so no other row could share
+            # its transaction: committed right here, without waiting for the loop or a future.
+            try:
+                return self.writer.write_now(body)
+            except WriterBusy:
+                return await self.writer.submit_async(body)
         # Alone as far as this request knows: committed at the end of this loop iteration, on
         # this thread when the writer is idle (no thread hop), in one transaction with every
         # row written during the same iteration (cache hits that arrive together).
-        loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._soon.append((body, future))
         if len(self._soon) == 1:
@@ -243,3 +251,10 @@ class LedgerRows:
         """Until every row submitted so far is committed."""
         if self.writer.pending:
             await asyncio.to_thread(self.writer.flush)
+
+
+def _nothing_due(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether no callback waits to run on ``loop`` (asyncio's ready queue is empty): no other
+    task can write a row before the next wait for I/O. False when unknown (another loop)."""
+    ready = getattr(loop, "_ready", None)
+    return ready is not None and not ready

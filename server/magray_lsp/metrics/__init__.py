@@ -3,9 +3,9 @@
 Independent of LSP and HTTP: ``magray-lsp stats``, ``magray.showUsage`` and a dashboard all render
 the same ``summary`` dict (money as ``Decimal``; ``jsonable`` turns it into strings).
 
-Fast at a million rows: the ledger keeps hourly rollups (by trigger, in the same transaction as
-each insert), so a query reads the rollup for the whole hours of the window and raw requests only
-for the partial hours at its two ends. The results are exact, not sampled.
+Fast at a million rows: the ledger keeps hourly rollups (folded in shortly after each insert), so a
+query reads the rollup for the whole hours of the window and raw requests only for the partial
+hours at its two ends and for the few rows not folded yet. The results are exact, not sampled.
 
 Definitions (over the window ``since <= ts < until``):
 

@@ -1,6 +1,6 @@
 """A window of the ledger as SQL: the rollup's whole hours in the middle, raw requests at the
-two partial ends (exact, and fast at a million rows), and the counts per provider/model and the
-spend per day read through it."""
+two partial ends and those the rollup does not include yet (exact, and fast at a million rows),
+and the counts per provider/model and the spend per day read through it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from magray_lsp.cost.ledger import Ledger, from_pico
-from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of, rollup_table
+from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of, rollup_table, unfolded
 
 HOUR, DAY = 3600, 86400
 
@@ -47,14 +47,23 @@ class Window:
     def edges(
         self, r: str = "r.", *, with_provider: bool = True, unit: int = HOUR
     ) -> list[tuple[str, list[Any]]]:
-        """WHEREs for raw requests: the window's rows in its first and in its last (partial) hour.
+        """WHEREs for raw requests: the window's rows in its first and in its last (partial) hour,
+        and those of the whole hours between that are not in the rollups yet (past the
+        watermark: a rowid range, a few rows at most).
 
-        The hour test makes each edge exact and the two disjoint; the ts range (an hour and a
+        The hour test makes each edge exact and the three disjoint; the ts range (an hour and a
         second) lets the ts index find the rows.
         """
         since, until = self.since, self.until
         same_unit = f"{hour_of(r, unit)} = {unit_of(unit)}"
-        out: list[tuple[str, list[Any]]] = []
+        middle, middle_params = [unfolded(r)], []
+        if since is not None:
+            middle.append(f"{hour_of(r, unit)} > {unit_of(unit)}")
+            middle_params.append(since)
+        if until is not None:
+            middle.append(f"{hour_of(r, unit)} < {unit_of(unit)}")
+            middle_params.append(until)
+        out: list[tuple[str, list[Any]]] = [(" AND ".join(middle), middle_params)]
         if since is not None:
             hi = since + unit + 1 if until is None else min(until, since + unit + 1)
             out.append((f"{r}ts >= ? AND {r}ts < ? AND {same_unit}", [since, hi, since]))

@@ -372,6 +372,40 @@ def test_a_deleted_ledger_is_recreated(tmp_path: Path) -> None:
     assert path.exists()
 
 
+def test_a_deleted_ledger_is_recreated_for_writes_that_never_wait_too(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as led:
+        led.append(lambda tx: tx.record(entry()), nowait=True)
+        for p in tmp_path.glob("ledger.sqlite3*"):
+            p.unlink()
+        led.append(lambda tx: tx.record(entry(cost_usd=Decimal("0.01"))), nowait=True)
+        assert [e.cost_usd for e in led.recent(10)] == [Decimal("0.01")]
+
+
+def test_writes_that_never_wait_change_no_busy_timeout(tmp_path: Path) -> None:
+    """``append(nowait=True)`` has a connection of its own whose busy timeout stays 0: its commits
+    run no PRAGMA, and this thread's other connection still waits for a lock held a while."""
+    path = tmp_path / "ledger.sqlite3"
+    with Ledger(path) as led:
+        led.append(lambda tx: tx.record(entry()), nowait=True)
+        statements: list[str] = []
+        for holder in led._holders:
+            holder.conn.set_trace_callback(statements.append)
+        led.append(lambda tx: tx.record(entry()), nowait=True)
+        words = [s.split()[0].upper() for s in statements]
+        assert words[0] == "BEGIN" and words[-1] == "COMMIT" and "PRAGMA" not in words
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(LedgerBusy):
+                led.append(lambda tx: tx.record(entry()), nowait=True)
+            threading.Timer(0.3, holder.execute, ("ROLLBACK",)).start()
+            led.record(entry())  # waits for the lock, then writes
+        finally:
+            holder.close()
+        assert len(led.recent(10)) == 3
+
+
 def test_a_lock_held_too_long_is_a_ledger_busy_error(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     led = Ledger(path, busy_timeout=0.2)

@@ -1,8 +1,8 @@
 """The rollups keyed by action stay exact through every way the ledger writes a request: one
 record, a batch, a budget reservation settled (the reservation row deleted, the request
 inserted) or released (no request at all), the writer's group commits, and a write that failed
-and was rolled back. Request rows themselves are never updated or deleted, so the insert trigger
-is all the rollups need; these tests hold it to a rebuild from the raw rows."""
+and was rolled back. Request rows themselves are never updated or deleted, so folding each row
+in once is all the rollups need; these tests hold them to a rebuild from the raw rows."""
 
 from __future__ import annotations
 

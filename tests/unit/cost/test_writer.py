@@ -14,8 +14,9 @@ import pytest
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
-from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError
-from magray_lsp.cost.writer import CHECKPOINT_EVERY, LedgerWriter
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.cost.ledger.store import _NOWAIT
+from magray_lsp.cost.writer import CHECKPOINT_EVERY, LedgerWriter, WriterBusy
 from magray_lsp.errors import BudgetExceeded
 
 
@@ -148,6 +149,41 @@ def test_an_inline_write_never_waits_for_another_process_lock(ledger: Ledger) ->
     writer.close()
 
 
+def test_write_now_commits_here_and_returns_the_result_or_the_error(ledger: Ledger) -> None:
+    writer: LedgerWriter[None] = LedgerWriter(ledger)
+    entry = row()
+
+    def body(tx: LedgerTx) -> str:
+        tx.record(entry)
+        return entry.id
+
+    assert writer.write_now(body) == entry.id  # no future: committed when it returns
+    assert entry.id in committed_ids(ledger.path) and writer.inline == 1
+    with pytest.raises(sqlite3.IntegrityError):  # its own failure, as the body raised it
+        writer.write_now(body)
+    assert writer.write_now(lambda tx: tx.record(row())) is None  # and it still works
+    writer.close()
+
+
+def test_write_now_does_nothing_when_the_file_or_the_writer_is_busy(ledger: Ledger) -> None:
+    writer: LedgerWriter[None] = LedgerWriter(ledger)
+    other = sqlite3.connect(ledger.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing: never waited for
+    entry = row()
+    with pytest.raises(WriterBusy):
+        writer.write_now(lambda tx: tx.record(entry))
+    queued = writer.submit(lambda tx: tx.record(row()))  # the writer thread waits for it
+    with pytest.raises(WriterBusy):  # and a row never overtakes those queued before it
+        writer.write_now(lambda tx: tx.record(entry))
+    other.execute("COMMIT")
+    other.close()
+    queued.result(timeout=30)
+    assert entry.id not in committed_ids(ledger.path) and writer.inline == 0
+    writer.close()
+    with pytest.raises(WriterBusy):  # closed: the caller's submit then says so
+        writer.write_now(lambda tx: tx.record(entry))
+
+
 def test_close_commits_what_is_queued_then_refuses(ledger: Ledger) -> None:
     writer: LedgerWriter[None] = LedgerWriter(ledger)
     futures = [writer.record(row()) for _ in range(200)]
@@ -215,7 +251,9 @@ def test_the_writer_thread_checkpoints_the_wal_not_the_commits(ledger: Ledger) -
     writer: LedgerWriter[None] = LedgerWriter(ledger)
     for _ in range(CHECKPOINT_EVERY * 2 + 5):
         assert writer.write(lambda tx: tx.record(row())).done()  # inline, on this thread
-    assert ledger.read("PRAGMA wal_autocheckpoint") == [(0,)]  # this connection never does
+    # the connection that committed them (this thread's for writes that never wait) never does
+    inline = ledger._holder(_NOWAIT).conn
+    assert inline.execute("PRAGMA wal_autocheckpoint").fetchall() == [(0,)]
     deadline = time.monotonic() + 30
     while writer.checkpoints < 1 and time.monotonic() < deadline:
         time.sleep(0.01)

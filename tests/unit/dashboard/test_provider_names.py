@@ -55,13 +55,19 @@ def old_ledger(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ledger as the previous version wrote it: label chains, and its trigger."""
     with Ledger(path) as led:
         monkeypatch.setattr(ledger_schema, "chain_provider", _old_chain_provider)
-        old_trigger = ledger_schema._rollup_trigger()
+        old_trigger = ledger_schema._outages_trigger()
+        rows = "rowid > :lo AND rowid <= :hi"  # and the rollups as its trigger kept them
+        old_folds = (*ledger_schema._folds(False, rows), *ledger_schema._folds(True, rows))
         monkeypatch.undo()
         with led.transaction() as tx:
-            tx.execute("DROP TRIGGER requests_rollup")
+            tx.execute("DROP TRIGGER requests_outages")
             tx.execute(old_trigger)
         for e in history("openai.default"):
-            led.record(e)
+            led.append(lambda tx, e=e: tx.record(e))
+        with led.transaction() as tx:
+            for statement in old_folds:  # before the transaction's own fold finds them
+                tx.execute(statement, {"lo": 0, "hi": 1 << 62})
+            tx.execute("UPDATE rollup_folded SET upto = (SELECT MAX(rowid) FROM requests)")
         stored = led.read("SELECT DISTINCT provider FROM outages")
     assert stored == [("openai.default",)]  # what the dashboard used to list as a provider
     return path

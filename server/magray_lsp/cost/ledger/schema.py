@@ -1,13 +1,17 @@
-"""The ledger's tables, the trigger that keeps the rollups, and the migrations between schemas.
+"""The ledger's tables, how the rollups are kept, and the migrations between schemas.
 
-Rollups are kept by an `AFTER INSERT` trigger, so an aggregate never scans every request: hourly
-counts and money per (workspace, provider, model), the same per action too (for views filtered
-by action), daily latency histograms, provider attempts, and outages. Request rows are never
-updated or deleted (settling a reservation deletes its `reservations` row and inserts the
-request), so an insert trigger keeps every rollup exact. The SQL helpers here (`hour_of`,
-`is_attempt`, `chain_provider`, `ROLLUP_COLUMNS`) are the one definition the trigger and the
-queries in `metrics/` share, so a raw query over a window's rows and the rollup agree on every
-figure.
+Rollups spare an aggregate a scan of every request: hourly counts and money per (workspace,
+provider, model), the same per action too (for views filtered by action), daily latency
+histograms, provider attempts. Request rows are never updated or deleted (settling a reservation
+deletes its `reservations` row and inserts the request), so adding each row once keeps every
+rollup exact. Since schema 5 that happens after the row's own commit, off the answer's path:
+`FOLD` adds the request rows past the watermark (`rollup_folded.upto`, the highest rowid the
+rollups include) in one transaction that moves the watermark too; so every reader counts the
+rollups plus the rows past the watermark (`UNFOLDED`), which is exact at any moment, in any
+process. Outages stay with an `AFTER INSERT` trigger (cheap, and they depend on row order).
+The SQL helpers here (`hour_of`, `is_attempt`, `chain_provider`, `ROLLUP_COLUMNS`) are the one
+definition the folds and the queries in `metrics/` share, so a raw query over a window's rows
+and the rollup agree on every figure.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: errors that say something about the request, not about the provider's health
 NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong", "InvalidAnswer")
@@ -140,66 +144,82 @@ def _rollup_tables(by_action: bool) -> tuple[str, ...]:
     )
 
 
-def _rollup_upserts(by_action: bool) -> str:
-    """Trigger SQL: add the NEW row to a rollup (or to its twin keyed by action)."""
-    sfx, a, na = _keyed(by_action)
-    cols = ", ".join(ROLLUP_COLUMNS)
-    values = ", ".join(f"({e.format(r='NEW.')})" for e in ROLLUP_COLUMNS.values())
-    sums = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
-    hour, day = hour_of("NEW."), hour_of("NEW.", 86400)
-    fb = chain_provider("j.value")
-    return f"""
-        INSERT INTO rollup{sfx} ({a}hour, workspace, provider, model, first_ts, {cols})
-        VALUES ({na}{hour}, NEW.workspace, NEW.provider, NEW.model, NEW.ts, {values})
-        ON CONFLICT ({a}hour, workspace, provider, model) DO UPDATE SET
-            first_ts = MIN(first_ts, excluded.first_ts), {sums};
-        INSERT INTO rollup_latency{sfx} ({a}day, workspace, provider, model, latency_bucket, n)
-        SELECT {na}{day}, NEW.workspace, NEW.provider, NEW.model, NEW.latency_bucket, 1
-        WHERE NEW.outcome = 'ok' AND NEW.cached = 0
-        ON CONFLICT ({a}day, workspace, provider, model, latency_bucket) DO UPDATE SET n = n + 1;
-        INSERT INTO rollup_attempts{sfx} ({a}hour, workspace, provider, attempts, ok)
-        SELECT {na}{hour}, NEW.workspace, {fb}, COUNT(*), 0 FROM json_each(NEW.fallback_chain) AS j
-        WHERE NEW.cached = 0 GROUP BY {fb}
-        ON CONFLICT ({a}hour, workspace, provider) DO UPDATE SET
-            attempts = attempts + excluded.attempts;
-        INSERT INTO rollup_attempts{sfx} ({a}hour, workspace, provider, attempts, ok)
-        SELECT {na}{hour}, NEW.workspace, NEW.provider, 1, NEW.outcome = 'ok'
-        WHERE {is_attempt("NEW.")}
-        ON CONFLICT ({a}hour, workspace, provider) DO UPDATE SET
-            attempts = attempts + 1, ok = ok + excluded.ok;"""
+#: SQL: a request row the rollups do not include yet (past the watermark)
+UNFOLDED = "rowid > (SELECT upto FROM rollup_folded)"
 
 
-def _action_backfills() -> tuple[str, ...]:
-    """SQL: the rollups keyed by action filled from every request row already recorded, with
-    the expressions the trigger uses."""
-    sums = ", ".join(f"SUM({e.format(r='')})" for e in ROLLUP_COLUMNS.values())
-    fb = chain_provider("j.value")
+def unfolded(r: str = "") -> str:
+    """``UNFOLDED`` for request rows aliased ``r`` ("r.")."""
+    return f"{r}{UNFOLDED}"
+
+
+def hours_total(column: str, start: str, end: str) -> str:
+    """SQL: rollup ``column`` summed over the hours [start, end) (SQL expressions, such as
+    bound parameters), the rows not folded yet included: what every month total reads."""
+    raw = ROLLUP_COLUMNS[column].format(r="")
     return (
-        f"INSERT INTO rollup{BY_ACTION} (action, hour, workspace, provider, model, first_ts, "
-        f"{', '.join(ROLLUP_COLUMNS)}) SELECT action, {hour_of()}, workspace, provider, model, "
-        f"MIN(ts), {sums} FROM requests GROUP BY 1, 2, 3, 4, 5",
-        f"INSERT INTO rollup_latency{BY_ACTION} "
-        "(action, day, workspace, provider, model, latency_bucket, n) "
-        f"SELECT action, {hour_of(unit=86400)}, workspace, provider, model, latency_bucket, "
-        # NOT INDEXED: the partial latency index matches the WHERE but lacks the action, and
-        # a lookup per row takes twice the time of one pass over the table (1M rows: 5 vs 2.7 s)
-        "COUNT(*) FROM requests NOT INDEXED WHERE outcome = 'ok' AND cached = 0 "
-        "GROUP BY 1, 2, 3, 4, 5, 6",
-        f"INSERT INTO rollup_attempts{BY_ACTION} (action, hour, workspace, provider, attempts, ok) "
-        "SELECT action, hour, workspace, provider, SUM(attempts), SUM(ok) FROM ("
-        f"SELECT action, {hour_of()} AS hour, workspace, provider, 1 AS attempts, "
-        f"outcome = 'ok' AS ok FROM requests WHERE {is_attempt('')} UNION ALL "
-        f"SELECT r.action, {hour_of('r.')}, r.workspace, {fb}, 1, 0 "
-        "FROM requests AS r, json_each(r.fallback_chain) AS j "
-        "WHERE r.cached = 0 AND r.fallback_count > 0) GROUP BY 1, 2, 3, 4",
+        f"((SELECT COALESCE(SUM({column}), 0) FROM rollup WHERE hour >= {start} AND hour < {end})"
+        f" + (SELECT COALESCE(SUM({raw}), 0) FROM requests WHERE {UNFOLDED} "
+        f"AND {hour_of()} >= {start} AND {hour_of()} < {end}))"
     )
 
 
-def _rollup_trigger() -> str:
+def _folds(by_action: bool, rows: str) -> tuple[str, ...]:
+    """SQL: add the request rows matching ``rows`` to a rollup and the others kept with it (or
+    to their twins keyed by action), with the expressions the queries of raw rows use."""
+    sfx, a, _ = _keyed(by_action)
+    cols = ", ".join(ROLLUP_COLUMNS)
+    sums = ", ".join(f"SUM({e.format(r='')})" for e in ROLLUP_COLUMNS.values())
+    added = ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLUP_COLUMNS)
+    keys = "1, 2, 3, 4, 5" if by_action else "1, 2, 3, 4"
     fb = chain_provider("j.value")
-    rollups = _rollup_upserts(by_action=False) + _rollup_upserts(by_action=True)
+    return (
+        f"INSERT INTO rollup{sfx} ({a}hour, workspace, provider, model, first_ts, {cols}) "
+        f"SELECT {a}{hour_of()}, workspace, provider, model, MIN(ts), {sums} "
+        f"FROM requests WHERE {rows} GROUP BY {keys} "
+        f"ON CONFLICT ({a}hour, workspace, provider, model) DO UPDATE SET "
+        f"first_ts = MIN(first_ts, excluded.first_ts), {added}",
+        f"INSERT INTO rollup_latency{sfx} ({a}day, workspace, provider, model, latency_bucket, n) "
+        f"SELECT {a}{hour_of(unit=86400)}, workspace, provider, model, latency_bucket, COUNT(*) "
+        # NOT INDEXED: the partial latency index matches the WHERE but lacks the action, and a
+        # lookup per row takes twice the time of one pass over the table (1M rows: 5 vs 2.7 s);
+        # a range of rowids is still found by rowid
+        f"FROM requests NOT INDEXED WHERE {rows} AND outcome = 'ok' AND cached = 0 "
+        f"GROUP BY {keys}, {len(keys.split(',')) + 1} "
+        f"ON CONFLICT ({a}day, workspace, provider, model, latency_bucket) DO UPDATE SET "
+        "n = n + excluded.n",
+        f"INSERT INTO rollup_attempts{sfx} ({a}hour, workspace, provider, attempts, ok) "
+        f"SELECT {a}hour, workspace, provider, SUM(attempts), SUM(ok) FROM ("
+        f"SELECT {a}{hour_of()} AS hour, workspace, provider, 1 AS attempts, "
+        f"outcome = 'ok' AS ok FROM requests WHERE {rows} AND {is_attempt('')} UNION ALL "
+        f"SELECT {'r.action, ' if by_action else ''}{hour_of('r.')}, r.workspace, {fb}, 1, 0 "
+        f"FROM requests AS r, json_each(r.fallback_chain) AS j "
+        f"WHERE {rows.replace('rowid', 'r.rowid')} AND r.cached = 0 AND r.fallback_count > 0) "
+        f"WHERE true GROUP BY {keys.rsplit(',', 1)[0]} "
+        f"ON CONFLICT ({a}hour, workspace, provider) DO UPDATE SET "
+        "attempts = attempts + excluded.attempts, ok = ok + excluded.ok",
+    )
+
+
+#: SQL: fold the request rows with rowid in (:lo, :hi] into every rollup, then move the
+#: watermark; run in one write transaction (`LedgerTx.fold`), so a reader sees either none of
+#: it or all of it, and a rollback leaves nothing half-folded
+FOLD = (
+    *_folds(by_action=False, rows="rowid > :lo AND rowid <= :hi"),
+    *_folds(by_action=True, rows="rowid > :lo AND rowid <= :hi"),
+    "UPDATE rollup_folded SET upto = :hi",
+)
+
+
+def _action_backfills() -> tuple[str, ...]:
+    """SQL: the rollups keyed by action filled from every request row already recorded."""
+    return _folds(by_action=True, rows="1")
+
+
+def _outages_trigger() -> str:
+    fb = chain_provider("j.value")
     return f"""
-    CREATE TRIGGER requests_rollup AFTER INSERT ON requests BEGIN{rollups}
+    CREATE TRIGGER requests_outages AFTER INSERT ON requests BEGIN
         INSERT INTO outages (provider, started)
         SELECT DISTINCT {fb}, NEW.ts FROM json_each(NEW.fallback_chain) AS j
         WHERE NEW.cached = 0 AND NOT EXISTS
@@ -212,6 +232,11 @@ def _rollup_trigger() -> str:
         WHERE provider = NEW.provider AND ended IS NULL AND NEW.outcome = 'ok' AND NEW.cached = 0;
     END
     """
+
+
+_WATERMARK = (
+    "CREATE TABLE rollup_folded (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)"
+)
 
 
 SCHEMA = (
@@ -263,7 +288,9 @@ SCHEMA = (
     """,
     "CREATE INDEX outages_open ON outages (provider, ended)",
     "CREATE INDEX outages_started ON outages (started, provider, ended)",
-    _rollup_trigger(),
+    _outages_trigger(),
+    _WATERMARK,
+    "INSERT INTO rollup_folded (id, upto) VALUES (1, 0)",
     """
     CREATE TABLE reservations (
         id TEXT PRIMARY KEY,
@@ -282,14 +309,13 @@ SCHEMA = (
 
 
 def _migrate_2_prompt_cache(conn: sqlite3.Connection) -> None:
-    """Schema 1 → 2: prompt-cache columns on requests and rollup, the trigger that fills them,
-    and the rollup's cache-read counts rebuilt from the rows that already had them."""
+    """Schema 1 → 2: prompt-cache columns on requests and rollup, and the rollup's cache-read
+    counts rebuilt from the rows that already had them. (Its trigger that filled them on each
+    insert: replaced by the folds of schema 5.)"""
     for column in _PROMPT_CACHE_COLUMNS:
         conn.execute(f"ALTER TABLE requests ADD COLUMN {column}")
     for column in _PROMPT_CACHE_ROLLUP:
         conn.execute(f"ALTER TABLE rollup ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
-    conn.execute("DROP TRIGGER requests_rollup")
-    conn.execute(_rollup_trigger())
     reads = ROLLUP_COLUMNS["cache_read_tokens"].format(r="")
     conn.execute(
         f"""
@@ -310,17 +336,28 @@ def _migrate_3_cost_marks(conn: sqlite3.Connection) -> None:
 
 def _migrate_4_action_rollup(conn: sqlite3.Connection) -> None:
     """Schema 3 → 4: the rollups' twins keyed by action, filled from every row already
-    recorded, and the trigger that keeps them too. The rollups themselves stay as they were."""
+    recorded. The rollups themselves stay as they were."""
     for statement in (*_rollup_tables(by_action=True), *_action_backfills()):
         conn.execute(statement)
-    conn.execute("DROP TRIGGER requests_rollup")
-    conn.execute(_rollup_trigger())
+
+
+def _migrate_5_folds(conn: sqlite3.Connection) -> None:
+    """Schema 4 → 5: the rollups are folded after the rows' commits rather than by a trigger
+    inside them; the watermark starts past every row (the old trigger rolled them all up).
+    Outages keep a trigger of their own."""
+    conn.execute("DROP TRIGGER IF EXISTS requests_rollup")
+    conn.execute(_outages_trigger())
+    conn.execute(_WATERMARK)
+    conn.execute(
+        "INSERT INTO rollup_folded (id, upto) SELECT 1, COALESCE(MAX(rowid), 0) FROM requests"
+    )
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_2_prompt_cache,
     _migrate_3_cost_marks,
     _migrate_4_action_rollup,
+    _migrate_5_folds,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
 

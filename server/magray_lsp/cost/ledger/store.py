@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from magray_lsp.cost.ledger.entry import LedgerEntry, from_pico, month_hours
-from magray_lsp.cost.ledger.schema import COLUMNS, INSERT, MIGRATIONS, SCHEMA, SCHEMA_VERSION
+from magray_lsp.cost.ledger.schema import (
+    COLUMNS,
+    FOLD,
+    INSERT,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    hours_total,
+)
 from magray_lsp.errors import MagrayError
 
 log = logging.getLogger(__name__)
@@ -40,7 +48,19 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 #: how long opening a ledger older than this code waits for the write lock (see `_begin_upgrade`)
 UPGRADE_BUSY_TIMEOUT = 120.0
 
-_MONTH_SPEND = "SELECT COALESCE(SUM(cost_pico), 0) FROM rollup WHERE hour >= ? AND hour < ?"
+#: the thread-local slots of a thread's connections: the one that waits for another process's
+#: write lock (``busy_timeout``), and the one that never does (``append(nowait=True)``; its busy
+#: timeout stays 0, instead of two PRAGMAs per call switching one connection back and forth)
+_WAITS, _NOWAIT = "holder", "nowait_holder"
+
+_MONTH_SPEND = f"SELECT {hours_total('cost_pico', '?1', '?2')}"
+_MONTH_UNPRICED = f"SELECT {hours_total('unpriced', '?1', '?2')}"
+#: the rows past the watermark (at most ?1 of them; -1: all): how many, the last one's rowid,
+#: and the watermark
+_TO_FOLD = (
+    "SELECT COUNT(*), MAX(rowid), (SELECT upto FROM rollup_folded) FROM (SELECT rowid FROM "
+    "requests WHERE rowid > (SELECT upto FROM rollup_folded) ORDER BY rowid LIMIT ?1)"
+)
 
 
 class LedgerError(MagrayError):
@@ -105,6 +125,16 @@ class LedgerTx:
         row = self._conn.execute(_MONTH_SPEND, month_hours(now)).fetchone()
         return int(row[0])
 
+    def fold(self, limit: int | None = None) -> int:
+        """Add the request rows past the watermark (the oldest ``limit`` of them; None: all)
+        to the rollups and move the watermark past them; how many rows."""
+        n, hi, lo = self._conn.execute(_TO_FOLD, (-1 if limit is None else limit,)).fetchone()
+        if n:
+            params = {"lo": lo, "hi": hi}
+            for statement in FOLD:
+                self._conn.execute(statement, params)
+        return int(n)
+
 
 # --- the ledger --------------------------------------------------------------------------------
 
@@ -116,6 +146,7 @@ class Ledger:
         self, path: Path | None = None, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     ) -> None:
         self.path = Path(path) if path is not None else default_ledger_path()
+        self._path = os.fspath(self.path)  # for the inode check before every transaction
         self.busy_timeout = busy_timeout
         #: problems fixed at open (e.g. a corrupt file moved aside), for the user to see
         self.warnings: list[str] = []
@@ -147,7 +178,7 @@ class Ledger:
     def _init_file(self) -> _Holder:
         """Connect, switch to WAL and create or check the schema (once, whoever comes first)."""
         conn = self._connect()
-        holder = _Holder(conn, _inode(self.path))
+        holder = _Holder(conn, _inode(self._path))
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -209,7 +240,7 @@ class Ledger:
         """Move the corrupt file (and its -wal/-shm) aside, unless another process already did:
         the file we found damaged is the one with ``inode``; a different inode is a fresh ledger."""
         with _file_lock(self.path.with_name(self.path.name + ".lock")):
-            if inode is None or _inode(self.path) != inode:
+            if inode is None or _inode(self._path) != inode:
                 return
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
@@ -231,15 +262,18 @@ class Ledger:
         log.warning(message)
         self.warnings.append(message)
 
-    def _holder(self) -> _Holder:
-        """This thread's connection, (re)opened if missing or if the file was replaced."""
+    def _holder(self, slot: str = _WAITS) -> _Holder:
+        """This thread's connection (of ``slot``), (re)opened if missing or if the file was
+        replaced: one ``stat`` of the path per call, so a row never goes to a file that another
+        process moved aside (a connection keeps writing to the file it opened, and SQLite does
+        not notice the rename in WAL mode)."""
         if self._closed:
             raise LedgerError(f"the usage ledger at {self.path} is closed")
-        holder: _Holder | None = getattr(self._local, "holder", None)
+        holder: _Holder | None = getattr(self._local, slot, None)
         if holder is not None:
-            if holder.inode == _inode(self.path):
+            if holder.inode == _inode(self._path):
                 return holder
-            self._drop(holder)  # moved aside or deleted: follow the path, not the old file
+            self._drop(holder, slot)  # moved aside or deleted: follow the path, not the old file
         for attempt in range(2):
             try:
                 holder = self._init_file()
@@ -251,18 +285,20 @@ class Ledger:
             except sqlite3.Error as exc:
                 raise self._translate(exc) from None
         assert holder is not None
+        if slot == _NOWAIT:
+            holder.conn.execute("PRAGMA busy_timeout = 0")
         # The thread-local holder dies with its thread, and the finalizer closes the connection.
         weakref.finalize(holder, _close_quietly, holder.conn)
         with self._lock:
             self._holders.add(holder)
-        self._local.holder = holder
+        setattr(self._local, slot, holder)
         return holder
 
-    def _drop(self, holder: _Holder) -> None:
+    def _drop(self, holder: _Holder, slot: str) -> None:
         with self._lock:
             self._holders.discard(holder)
-        if getattr(self._local, "holder", None) is holder:
-            del self._local.holder
+        if getattr(self._local, slot, None) is holder:
+            delattr(self._local, slot)
         _close_quietly(holder.conn)
 
     def _conn(self) -> sqlite3.Connection:
@@ -278,12 +314,12 @@ class Ledger:
             )
         return LedgerError(f"usage ledger at {self.path}: {exc}")
 
-    def _failed(self, exc: sqlite3.Error) -> LedgerError:
+    def _failed(self, exc: sqlite3.Error, slot: str = _WAITS) -> LedgerError:
         """Translate an error of this thread's connection; a corrupt file is moved aside."""
-        holder: _Holder | None = getattr(self._local, "holder", None)
+        holder: _Holder | None = getattr(self._local, slot, None)
         if not _is_corrupt(exc) or holder is None:
             return self._translate(exc)
-        self._drop(holder)
+        self._drop(holder, slot)
         try:
             self._move_aside(exc, holder.inode)
         except LedgerError as err:
@@ -296,22 +332,29 @@ class Ledger:
 
     # transactions
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[LedgerTx]:
+    def transaction(self) -> contextlib.AbstractContextManager[LedgerTx]:
         """A write transaction (``BEGIN IMMEDIATE``): atomic, serialized across processes.
 
+        Before it commits, it folds every request row not in the rollups yet (see ``append``).
         Prefer ``write``, which also retries once on a fresh ledger if the file was corrupt.
         """
-        conn = self._conn()
+        return self._transaction(_WAITS, fold=True)
+
+    @contextlib.contextmanager
+    def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
+        conn = self._holder(slot).conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise self._failed(exc) from None
+            raise self._failed(exc, slot) from None
         try:
-            yield LedgerTx(conn)
+            tx = LedgerTx(conn)
+            yield tx
+            if fold:
+                tx.fold()
         except sqlite3.Error as exc:
             _rollback(conn)
-            raise self._failed(exc) from None
+            raise self._failed(exc, slot) from None
         except BaseException:
             _rollback(conn)
             raise
@@ -319,29 +362,35 @@ class Ledger:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             _rollback(conn)
-            raise self._failed(exc) from None
+            raise self._failed(exc, slot) from None
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
-        """Run ``body`` in a write transaction; after a corrupt file was replaced, run it again."""
+        """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
+        commits); after a corrupt file was replaced, run it again."""
+        return self._write(body, _WAITS, fold=True)
+
+    def append(self, body: Callable[[LedgerTx], T], *, nowait: bool = False) -> T:
+        """``write`` without folding: the rows ``body`` records reach the rollups with a later
+        ``fold`` (whichever process runs it); readers count them meanwhile. ``nowait``: raise
+        ``LedgerBusy`` at once if another connection holds the write lock (for callers that
+        must not block, such as an event loop; they queue instead), on this thread's second
+        connection, whose busy timeout stays 0."""
+        return self._write(body, _NOWAIT if nowait else _WAITS, fold=False)
+
+    def fold(self, limit: int | None = None) -> int:
+        """Fold the request rows not in the rollups yet (the oldest ``limit``; None: all), in a
+        write transaction of their own; how many."""
+        return self._write(lambda tx: tx.fold(limit), _WAITS, fold=False)
+
+    def _write(self, body: Callable[[LedgerTx], T], slot: str, *, fold: bool) -> T:
         try:
-            with self.transaction() as tx:
+            with self._transaction(slot, fold=fold) as tx:
                 return body(tx)
         except LedgerCorrupt as exc:
             if not exc.recovered:
                 raise
-        with self.transaction() as tx:
+        with self._transaction(slot, fold=fold) as tx:
             return body(tx)
-
-    def write_nowait(self, body: Callable[[LedgerTx], T]) -> T:
-        """``write``, but raise ``LedgerBusy`` at once if another connection holds the write
-        lock (for callers that must not block, such as an event loop; they queue instead)."""
-        conn = self._conn()
-        conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            return self.write(body)
-        finally:
-            with contextlib.suppress(sqlite3.Error):  # closed if the file was replaced
-                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -393,11 +442,7 @@ class Ledger:
 
     def month_unpriced(self, now: datetime | float | None = None) -> int:
         """Requests this month that used tokens at an unknown price (not in ``month_spend``)."""
-        rows = self.read(
-            "SELECT COALESCE(SUM(unpriced), 0) FROM rollup WHERE hour >= ? AND hour < ?",
-            month_hours(now),
-        )
-        return int(rows[0][0])
+        return int(self.read(_MONTH_UNPRICED, month_hours(now))[0][0])
 
     def close(self) -> None:
         """Close every connection (of every thread). Later calls raise ``LedgerError``."""
@@ -426,7 +471,7 @@ class _Holder:
         self.inode = inode
 
 
-def _inode(path: Path) -> int | None:
+def _inode(path: str) -> int | None:
     try:
         return os.stat(path).st_ino
     except OSError:

@@ -1,0 +1,166 @@
+"""What committing one request's ledger row costs on the answer's path.
+
+    python bench/bench_ledger_commit.py [--samples N] [--month-days D]
+
+One process, one event loop, a ledger per variant on a temporary file (WAL, synchronous=NORMAL,
+as the product), interleaved sample by sample so that drift on a shared machine hits every
+variant alike:
+  floor)   an empty ``BEGIN IMMEDIATE`` / ``COMMIT`` (``Ledger.append``, nothing to fold)
+  write)   ``Ledger.write`` of one ``LedgerEntry``: the row folded into the rollups in its own
+           transaction (what every row cost while a trigger kept the rollups, schema ≤ 4)
+  append)  ``Ledger.append(nowait=True)`` of the same: the row alone, folded later (what the
+           event loop thread commits, schema 5)
+  commit)  ``LedgerRows.commit`` of a prepared entry by a lone request on the event loop: what a
+           paid request's ``record`` costs once its entry is built
+  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
+Medians in µs, and each as a ratio to ``write`` of the same run; then what the folds the
+writer thread runs afterwards cost per row (off the answer's path). `--month-days D` starts
+every ledger with D days of history (a row per hour, model and action).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from _common import command_line, is_quick, machine, median, setup_path, table, write_result
+
+setup_path()
+
+from bench_gateway import ledger_with_history, make_task, settings  # noqa: E402
+
+from magray_lsp.catalog import Catalog, ModelRef  # noqa: E402
+from magray_lsp.config.loader import load_config  # noqa: E402
+from magray_lsp.cost.ledger import LedgerEntry, LedgerTx  # noqa: E402
+from magray_lsp.gateway import Gateway  # noqa: E402
+from magray_lsp.providers.base import Usage  # noqa: E402
+
+#: rows per fold measured: a lone request's, a burst's
+FOLDS = (1, 64)
+
+
+def row() -> LedgerEntry:
+    return LedgerEntry(
+        id=uuid.uuid4().hex,
+        ts=time.time(),
+        workspace="b",
+        action="explain",
+        source_path="bench.py",
+        provider="openai",
+        model="gpt-4o-mini",
+        input_tokens=900,
+        output_tokens=120,
+        cost_usd=Decimal("0.00018"),
+        latency_ms=640.0,
+    )
+
+
+async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float]]:
+    loaded = load_config(settings=settings("http://127.0.0.1:9"), env={}, include_user=False)
+    floor_ledger = ledger_with_history(folder / "floor.sqlite3", days)
+    write_ledger = ledger_with_history(folder / "write.sqlite3", days)
+    append_ledger = ledger_with_history(folder / "append.sqlite3", days)
+    commit_gw = Gateway(
+        Catalog(loaded), ledger=ledger_with_history(folder / "c.sqlite3", days), workspace="b"
+    )
+    free_gw = Gateway(
+        Catalog(loaded), ledger=ledger_with_history(folder / "f.sqlite3", days), workspace="b"
+    )
+    task = make_task()
+    ref = ModelRef("openai", "openai", "gpt-4o-mini")
+    usage = Usage(900, 120)
+
+    def empty(tx: LedgerTx) -> None:
+        pass
+
+    async def floor() -> None:
+        floor_ledger.append(empty)
+
+    async def write() -> None:
+        entry = row()
+        write_ledger.write(lambda tx: tx.record(entry))
+
+    async def append() -> None:
+        entry = row()
+        append_ledger.append(lambda tx: tx.record(entry), nowait=True)
+
+    entries: list[LedgerEntry] = []
+
+    async def commit() -> None:
+        await commit_gw.rows.commit(entries.pop())
+
+    async def free() -> None:
+        await free_gw.rows.free(task, ref, usage, Decimal("0.0001"))
+
+    variants: dict[str, Callable[[], Awaitable[None]]] = {
+        "floor": floor,
+        "write": write,
+        "append": append,
+        "commit": commit,
+        "free": free,
+    }
+    out: dict[str, list[float]] = {name: [] for name in variants}
+    clock = time.perf_counter
+    for i in range(samples + 50):  # the first 50: warm-up
+        entries.append(row())  # built untimed: `commit` measures the commit alone
+        for name, fn in variants.items():
+            start = clock()
+            await fn()
+            took = clock() - start
+            if i >= 50:
+                out[name].append(took)
+        await asyncio.sleep(0)  # as between two requests: the loop runs what is due
+    # rows the writer thread committed instead (it was checkpointing the WAL meanwhile)
+    out["queued"] = [float(samples + 50 - gw.writer.inline) for gw in (commit_gw, free_gw)]
+    for gw in (commit_gw, free_gw):
+        await gw.aclose()
+    # the folds, as the writer thread runs them once idle: after a lone request, after a burst
+    for rows in FOLDS:
+        out[f"fold{rows}"] = []
+        for _ in range(max(samples // rows, 5)):
+            append_ledger.append(lambda tx, rows=rows: [tx.record(row()) for _ in range(rows)])
+            start = clock()
+            append_ledger.fold()
+            out[f"fold{rows}"].append((clock() - start) / rows)
+    for ledger in (floor_ledger, write_ledger, append_ledger):
+        ledger.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--month-days", type=int, default=0)
+    args = parser.parse_args()
+    samples = 100 if is_quick() else args.samples
+    with tempfile.TemporaryDirectory() as tmp:
+        out = asyncio.run(measure(Path(tmp), samples, args.month_days))
+    queued = out.pop("queued")
+    folds = {rows: median(out.pop(f"fold{rows}")) for rows in FOLDS}
+    base = median(out["write"])
+    rows: list[list[Any]] = [
+        [name, f"{median(times) * 1e6:.0f}", f"{median(times) / base:.2f}"]
+        for name, times in out.items()
+    ]
+    text = (
+        "### Ledger commit on the answer's path\n\n"
+        f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
+        + table(["variant", "median µs", "× write"], rows, "lrr")
+        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}. "
+        "Folding them afterwards (the writer thread, once idle, off the answer's path), per row: "
+        + ", ".join(f"{folds[n] * 1e6:.0f} µs with {n} per fold" for n in FOLDS)
+        + ".\n"
+    )
+    print(text)
+    write_result("ledger_commit", text, {"args": vars(args), "samples": out})
+
+
+if __name__ == "__main__":
+    main()
