@@ -1,0 +1,120 @@
+"""`_http.HttpClient`, the one pooled aiohttp client each HTTP provider sends through.
+
+Endpoint URLs are merged with the base URL once per client and path; the configured headers and
+the JSON body reach the server as httpx wrote them before; a cancelled or abandoned stream gives
+its connection back (the pool never fills up with dead streams). Against the loopback OpenAI fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from tests.fakes.base import Reply
+from tests.fakes.openai import FakeOpenAI
+
+from magray_lsp.config.models import ProviderConfig
+from magray_lsp.providers import create_provider
+from magray_lsp.providers._http import HttpClient, _dumps, pool_size
+from magray_lsp.providers.base import ChatRequest, Message, TextDelta
+
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "héllo ✓"}]}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+def client_for(base_url: str, **headers: str) -> HttpClient:
+    return HttpClient(base_url=base_url, timeout_seconds=7, headers=headers, max_concurrency=4)
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:9/v1", "http://127.0.0.1:9/v1/"])
+def test_the_url_is_merged_once_per_path(base_url: str) -> None:
+    client = client_for(base_url)
+    first = client.url("/chat/completions")
+    assert str(first) == "http://127.0.0.1:9/v1/chat/completions"
+    assert client.url("/chat/completions") is first  # remembered, not parsed again
+    assert str(client.url("/models")) == "http://127.0.0.1:9/v1/models"
+
+
+def test_each_client_has_its_own_endpoints() -> None:
+    first, second = client_for("http://127.0.0.1:9/a"), client_for("http://127.0.0.1:9/b")
+    assert str(first.url("/x")) == "http://127.0.0.1:9/a/x"
+    assert str(second.url("/x")) == "http://127.0.0.1:9/b/x"
+
+
+def test_the_body_is_the_json_httpx_sent() -> None:
+    """Compact, UTF-8 unescaped: what the fakes (checked against the official SDKs) were fed."""
+    assert _dumps(BODY).encode() == httpx.Request("POST", "http://x", json=BODY).content
+    with pytest.raises(ValueError):
+        _dumps({"temperature": float("nan")})  # not JSON: refused, never sent as NaN
+
+
+async def test_configured_and_per_request_headers_reach_the_server(fake: FakeOpenAI) -> None:
+    fake.reset()
+    client = client_for(fake.base_url, Authorization="Bearer sk-test", Accept="application/json")
+    try:
+        reply = await client.post("/chat/completions", BODY, headers={"X-Trace": "t1"})
+        assert reply.status_code == 200 and b"chat.completion" in reply.content
+        again = await client.post("/chat/completions", BODY)
+        assert again.status_code == 200
+    finally:
+        await client.aclose()
+    first, second = fake.requests
+    assert first.path == second.path == "/v1/chat/completions"
+    sent = [{k.lower(): v for k, v in r.headers.items()} for r in (first, second)]
+    assert sent[0]["authorization"] == sent[1]["authorization"] == "Bearer sk-test"
+    assert sent[0]["accept"] == "application/json"
+    assert sent[0]["content-type"] == "application/json"
+    assert sent[0]["x-trace"] == "t1" and "x-trace" not in sent[1]
+    assert first.body == BODY
+
+
+async def test_cancelled_streams_give_their_connections_back(fake: FakeOpenAI) -> None:
+    """Three pools' worth of streams abandoned mid-answer (cancelled, or left after a first
+    piece); the next request still gets a connection instead of waiting for a leaked one."""
+    fake.reset()
+    fake.default = Reply(chunks=["word "] * 5_000, chunk_delay=0.01)  # 50 s: never ends here
+    cfg = ProviderConfig(
+        api_key=SecretStr("sk-x"), base_url=fake.base_url, timeout_seconds=5, max_concurrency=2
+    )
+    provider = create_provider("openai", cfg)
+    request = ChatRequest("gpt-4o-mini", (Message("user", "hi"),))
+    first_piece = asyncio.Event()
+
+    async def read_forever() -> None:
+        async for event in provider.generate(request):
+            if isinstance(event, TextDelta):
+                first_piece.set()
+
+    async def read_one_piece() -> None:
+        stream = provider.generate(request)
+        try:
+            async for event in stream:
+                if isinstance(event, TextDelta):
+                    return
+        finally:
+            await stream.aclose()
+
+    try:
+        for round_ in range(3 * pool_size(cfg.max_concurrency)):
+            if round_ % 2:
+                await read_one_piece()
+                continue
+            first_piece.clear()
+            task = asyncio.create_task(read_forever())
+            await asyncio.wait_for(first_piece.wait(), 30)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        fake.default = Reply(text="still served")
+        answer = await asyncio.wait_for(provider.complete(request), 60)
+        assert answer.text == "still served"
+    finally:
+        await provider.aclose()
