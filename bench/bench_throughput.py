@@ -3,8 +3,8 @@
     python bench/bench_throughput.py [--quick] [--requests N] [--requests-c1 N1] [--repeat R]
                                      [--profile N] [--profile-only]
 
-For each concurrency: raw aiohttp, raw httpx (on the aiohttp transport, magray's wire stack),
-magray's `Gateway.run` and LiteLLM's Router (`acompletion`, stream=False, in its own venv and
+For each concurrency: raw aiohttp (the client magray's providers use), raw httpx (on the aiohttp
+transport: the providers' wire stack before issue 18, and LiteLLM's), magray's `Gateway.run` and LiteLLM's Router (`acompletion`, stream=False, in its own venv and
 process) each send N requests with that many workers; wall time vs the ideal, latency-bound time
 ``N / concurrency × latency``, and the CPU time this process spent per request (LiteLLM's: its
 worker's). Runs rotate raw aiohttp → raw httpx → magray → LiteLLM for R repeats; the table shows

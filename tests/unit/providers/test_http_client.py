@@ -13,11 +13,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from pydantic import SecretStr
-from tests.fakes.base import Reply
+from tests.fakes.base import Malformed, Reply
 from tests.fakes.openai import FakeOpenAI
 
 from magray_lsp.config.models import ProviderConfig
-from magray_lsp.providers import create_provider
+from magray_lsp.errors import AnswerTooLong, Timeout
+from magray_lsp.providers import _http, create_provider
 from magray_lsp.providers._http import HttpClient, _dumps, pool_size
 from magray_lsp.providers.base import ChatRequest, Message, TextDelta
 
@@ -74,6 +75,79 @@ async def test_configured_and_per_request_headers_reach_the_server(fake: FakeOpe
     assert sent[0]["content-type"] == "application/json"
     assert sent[0]["x-trace"] == "t1" and "x-trace" not in sent[1]
     assert first.body == BODY
+
+
+STREAMED = BODY | {"stream": True}  # the fake answers in SSE, chunked, with no Content-Length
+
+
+async def test_a_chunked_body_read_whole_is_cut_at_the_cap(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http, "MAX_RESPONSE_BYTES", 4096)
+    fake.reset()
+    fake.default = Reply(chunks=["word "] * 200)
+    client = client_for(fake.base_url)
+    try:
+        with pytest.raises(AnswerTooLong, match="passed 4096 bytes"):
+            await client.post("/chat/completions", STREAMED)
+        fake.default = Reply(chunks=["word "] * 5)  # a small one still passes
+        assert b"[DONE]" in (await client.post("/chat/completions", STREAMED)).content
+    finally:
+        await client.aclose()
+
+
+async def test_a_streamed_body_is_cut_at_the_cap(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http, "MAX_RESPONSE_BYTES", 4096)
+    fake.reset()
+    fake.default = Reply(chunks=["word "] * 200)
+    client = client_for(fake.base_url)
+    received = 0
+    try:
+        with pytest.raises(AnswerTooLong, match="passed 4096 bytes"):
+            async with client.stream("POST", "/chat/completions", json=STREAMED) as response:
+                async for line in response.aiter_lines():
+                    received += len(line) + 1
+    finally:
+        await client.aclose()
+    assert 0 < received <= 4096
+
+
+async def test_a_declared_length_over_the_cap_is_refused_unread(
+    fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_http, "MAX_RESPONSE_BYTES", 4096)
+    fake.reset()
+    fake.script(Malformed("x" * 10_000), Malformed("x" * 10_000))
+    client = client_for(fake.base_url)
+    try:
+        with pytest.raises(AnswerTooLong, match="announced a 10000-byte body"):
+            await client.post("/chat/completions", BODY)
+        with pytest.raises(AnswerTooLong, match="announced a 10000-byte body"):
+            async with client.stream("POST", "/chat/completions", json=BODY):
+                pass
+    finally:
+        await client.aclose()
+
+
+async def test_the_timeout_bounds_each_read_not_the_whole_stream(fake: FakeOpenAI) -> None:
+    """As with httpx before: a stream that keeps sending may outlast `timeout_seconds`; one that
+    stalls longer than that between two pieces fails with `Timeout`."""
+    fake.reset()
+    client = HttpClient(base_url=fake.base_url, timeout_seconds=1.0, headers={}, max_concurrency=2)
+    try:
+        fake.script(Reply(chunks=["word "] * 8, chunk_delay=0.3))  # 2.4 s in all
+        async with client.stream("POST", "/chat/completions", json=STREAMED) as response:
+            lines = [line async for line in response.aiter_lines()]
+        assert "data: [DONE]" in lines
+        fake.script(Reply(chunks=["word "] * 3, chunk_delay=4.0))
+        with pytest.raises(Timeout):
+            async with client.stream("POST", "/chat/completions", json=STREAMED) as response:
+                async for _ in response.aiter_lines():
+                    pass
+    finally:
+        await client.aclose()
 
 
 async def test_cancelled_streams_give_their_connections_back(fake: FakeOpenAI) -> None:
