@@ -87,6 +87,10 @@ class Reply:
         self.headers = headers
         self.content = content
 
+    async def aread(self) -> bytes:
+        """The body (already read): the same call as on a `StreamReply`."""
+        return self.content
+
 
 class StreamReply:
     """A response whose body is read as it arrives, capped and with errors mapped."""
@@ -292,6 +296,8 @@ class HttpClient:
 
 
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+#: Either kind of response: status, headers and ``aread()`` for an error body.
+Response = Reply | StreamReply
 
 
 @lru_cache(maxsize=1)

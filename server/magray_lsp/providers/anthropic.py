@@ -35,8 +35,7 @@ from magray_lsp.errors import (
 )
 from magray_lsp.providers._http import (
     HttpClient,
-    Reply,
-    StreamReply,
+    Response,
     drain,
     error_for_status,
     error_message,
@@ -163,10 +162,10 @@ class AnthropicProvider(Provider):
             return AuthError(message, provider=self.name, status=status)
         return error_for_status(status, message, provider=self.name)
 
-    async def _raise_for_status(self, response: Reply | StreamReply) -> None:
+    async def _raise_for_status(self, response: Response) -> None:
         if response.status_code < 400:
             return
-        body = response.content if isinstance(response, Reply) else await response.aread()
+        body = await response.aread()
         headers = {k.lower(): v for k, v in response.headers.items()}
         raise self._error(response.status_code, body, headers)
 

@@ -30,7 +30,7 @@ from magray_lsp.errors import (
 )
 from magray_lsp.providers._http import (
     HttpClient,
-    Reply,
+    Response,
     StreamReply,
     error_for_status,
     is_loopback_url,
@@ -232,9 +232,9 @@ class GeminiProvider(Provider):
             return Timeout(message, provider=self.name, status=status)
         return error_for_status(status, message, provider=self.name, headers=headers)
 
-    async def _check(self, response: Reply | StreamReply) -> None:
+    async def _check(self, response: Response) -> None:
         if response.status_code >= 400:
-            raw = response.content if isinstance(response, Reply) else await response.aread()
+            raw = await response.aread()
             raise self._error(response.status_code, raw, response.headers)
 
     def _json(self, raw: bytes | str) -> dict[str, Any]:

@@ -22,8 +22,7 @@ from magray_lsp.errors import (
 )
 from magray_lsp.providers._http import (
     HttpClient,
-    Reply,
-    StreamReply,
+    Response,
     error_for_status,
     error_message,
     is_loopback_url,
@@ -114,10 +113,10 @@ class OllamaProvider(Provider):
             return ServerError(message, provider=self.name)
         return error_for_status(status, message, provider=self.name, headers=headers)
 
-    async def _raise_for_status(self, response: Reply | StreamReply) -> None:
+    async def _raise_for_status(self, response: Response) -> None:
         if response.status_code < 400:
             return
-        body = response.content if isinstance(response, Reply) else await response.aread()
+        body = await response.aread()
         headers = {k.lower(): v for k, v in response.headers.items()}
         raise self._error(response.status_code, error_message(body), headers)
 

@@ -29,8 +29,7 @@ from magray_lsp.errors import (
 )
 from magray_lsp.providers._http import (
     HttpClient,
-    Reply,
-    StreamReply,
+    Response,
     drain,
     error_for_status,
     error_message,
@@ -220,8 +219,8 @@ class OpenAIProvider(Provider):
     ) -> ProviderError:
         return self._classify(status, self._error_info(body), headers or {})
 
-    async def _response_error(self, response: StreamReply | Reply) -> tuple[ProviderError, bytes]:
-        body = response.content if isinstance(response, Reply) else await response.aread()
+    async def _response_error(self, response: Response) -> tuple[ProviderError, bytes]:
+        body = await response.aread()
         headers = {k.lower(): v for k, v in response.headers.items()}
         return self._error(response.status_code, body, headers), body
 
