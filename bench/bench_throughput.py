@@ -9,7 +9,8 @@ LiteLLM's Router (`acompletion`, stream=False, in its own venv and process) each
 with that many workers; wall time vs the ideal, latency-bound time ``N / concurrency × latency``,
 and the CPU time this process spent per request (LiteLLM's: its worker's). Runs rotate raw
 aiohttp → raw httpx → magray → LiteLLM for R repeats; the table shows medians. Concurrency 1 uses
-N1 requests (default 500: 2,000 would take 100 s per run at 50 ms). Writes bench/results/throughput.{md,json}.
+N1 requests (default 500: 2,000 would take 100 s per run at 50 ms).
+Writes bench/results/throughput.{md,json}.
 
 ``--profile N``: afterwards, N more magray requests at the highest concurrency under cProfile
 (the event loop's thread; the ledger writer's thread is not profiled), reported as the top
