@@ -121,20 +121,45 @@ class StreamReply:
             raise map_transport_error(exc, provider=self._client.provider) from None
 
     async def aiter_lines(self) -> AsyncIterator[str]:
-        """Lines without their ``\\n`` / ``\\r\\n`` ending; a last unterminated line too."""
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        pending = ""
+        """The body's lines, without their endings."""
+        lines = LineSplitter()
         async for chunk in self.aiter_bytes():
-            text = pending + decoder.decode(chunk)
-            if "\n" not in text:
-                pending = text
-                continue
-            *lines, pending = text.split("\n")
-            for line in lines:
-                yield line[:-1] if line.endswith("\r") else line
-        pending += decoder.decode(b"", final=True)
-        if pending:
-            yield pending[:-1] if pending.endswith("\r") else pending
+            for line in lines.feed(chunk):
+                yield line
+        for line in lines.close():
+            yield line
+
+
+class LineSplitter:
+    """UTF-8 bytes in any chunking → lines; ``\n``, ``\r\n`` and a lone ``\r`` end a line (as
+    server-sent events allow), and a last line without an ending counts too."""
+
+    __slots__ = ("_decoder", "_pending")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        text = self._pending + self._decoder.decode(chunk)
+        held = ""
+        if "\r" in text:
+            if text.endswith("\r"):  # maybe the first half of a \r\n: wait for the next byte
+                text, held = text[:-1], "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            self._pending = text + held
+            return []
+        *lines, rest = text.split("\n")
+        self._pending = rest + held
+        return lines
+
+    def close(self) -> list[str]:
+        text = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        if not text:
+            return []
+        return [text[:-1] if text.endswith("\r") else text]
 
 
 class HttpClient:

@@ -8,10 +8,13 @@ its connection back (the pool never fills up with dead streams). Against the loo
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from tests.fakes.base import Malformed, Reply
 from tests.fakes.openai import FakeOpenAI
@@ -19,7 +22,7 @@ from tests.fakes.openai import FakeOpenAI
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import AnswerTooLong, Timeout
 from magray_lsp.providers import _http, create_provider
-from magray_lsp.providers._http import HttpClient, _dumps, pool_size
+from magray_lsp.providers._http import HttpClient, LineSplitter, _dumps, pool_size
 from magray_lsp.providers.base import ChatRequest, Message, TextDelta
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "héllo ✓"}]}
@@ -111,7 +114,7 @@ async def test_a_streamed_body_is_cut_at_the_cap(
                     received += len(line) + 1
     finally:
         await client.aclose()
-    assert 0 < received <= 4096
+    assert received <= 4096  # nothing past the limit (a first read may already pass it)
 
 
 async def test_a_declared_length_over_the_cap_is_refused_unread(
@@ -192,3 +195,43 @@ async def test_cancelled_streams_give_their_connections_back(fake: FakeOpenAI) -
         assert answer.text == "still served"
     finally:
         await provider.aclose()
+
+
+# ---------------------------------------------------------------- lines from any chunking
+
+LINE = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)))
+
+
+@given(
+    lines=st.lists(LINE, min_size=1, max_size=8),
+    endings=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=8, max_size=8),
+    last_ended=st.booleans(),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=6),
+)
+def test_lines_survive_any_chunking(
+    lines: list[str], endings: list[str], last_ended: bool, cuts: list[int]
+) -> None:
+    """Every byte split (inside a UTF-8 character, between \\r and \\n) gives the same lines."""
+    # a lone \r before an empty line's \n would be one \r\n: write that as \r\n outright
+    endings = [
+        "\r\n" if end == "\r" and i + 1 < len(lines) and not lines[i + 1] else end
+        for i, end in enumerate(endings)
+    ]
+    text = "".join(line + ending for line, ending in zip(lines, endings, strict=False))
+    if not last_ended:
+        text = text[: -len(endings[len(lines) - 1])]
+    raw = text.encode()
+    bounds = sorted({min(c, len(raw)) for c in cuts} | {0, len(raw)})
+    splitter = LineSplitter()
+    out: list[str] = []
+    for start, end in itertools.pairwise(bounds):
+        out += splitter.feed(raw[start:end])
+    out += splitter.close()
+    expected = lines if last_ended or lines[-1] else lines[:-1]
+    assert out == expected
+
+
+def test_an_invalid_byte_becomes_a_replacement_character() -> None:
+    splitter = LineSplitter()
+    assert splitter.feed(b"ok \xff\nnext") == ["ok \ufffd"]
+    assert splitter.close() == ["next"]
