@@ -1,20 +1,29 @@
 """Throughput: N requests at concurrency 1, 10, 100 against a fake with a fixed 50 ms latency.
 
     python bench/bench_throughput.py [--quick] [--requests N] [--requests-c1 N1] [--repeat R]
+                                     [--profile N] [--profile-only]
 
-For each concurrency: raw aiohttp, raw httpx (on the aiohttp transport, magray's wire stack),
-magray's `Gateway.run` and LiteLLM's Router (`acompletion`, stream=False, in its own venv and
-process) each send N requests with that many workers; wall time vs the ideal, latency-bound time
-``N / concurrency × latency``, and the CPU time this process spent per request (LiteLLM's: its
-worker's). Runs rotate raw aiohttp → raw httpx → magray → LiteLLM for R repeats; the table shows
-medians. Concurrency 1 uses N1 requests
-(default 500: 2,000 would take 100 s per run at 50 ms). Writes bench/results/throughput.{md,json}.
+For each concurrency: raw aiohttp (the client magray's providers use), raw httpx (on the aiohttp
+transport: the providers' wire stack before issue 18, and LiteLLM's), magray's `Gateway.run` and
+LiteLLM's Router (`acompletion`, stream=False, in its own venv and process) each send N requests
+with that many workers; wall time vs the ideal, latency-bound time ``N / concurrency × latency``,
+and the CPU time this process spent per request (LiteLLM's: its worker's). Runs rotate raw
+aiohttp → raw httpx → magray → LiteLLM for R repeats; the table shows medians. Concurrency 1 uses
+N1 requests (default 500: 2,000 would take 100 s per run at 50 ms).
+Writes bench/results/throughput.{md,json}.
+
+``--profile N``: afterwards, N more magray requests at the highest concurrency under cProfile
+(the event loop's thread; the ledger writer's thread is not profiled), reported as the top
+functions by self time per request and the self time per package. cProfile slows Python calls
+down, so these are shares, not the CPU ms above. ``--profile-only`` skips the comparison.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import time
 from functools import partial
 from pathlib import Path
@@ -96,6 +105,93 @@ async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             await bare.aclose()
     return {"runs": runs, "cpu": cpu, "errors": errors, "rows_per_commit": ledger_batches,
             "litellm": ll.version}  # fmt: skip
+
+
+#: Where a function's file lives → the layer its self time is counted under.
+LAYERS = (
+    ("magray_lsp/", "magray_lsp"),
+    ("aiohttp/", "aiohttp"),
+    ("yarl/", "yarl + multidict"),
+    ("multidict/", "yarl + multidict"),
+    ("asyncio/", "asyncio"),
+    ("json/", "json"),
+    ("sqlite3/", "sqlite3"),
+)
+
+
+def layer(filename: str) -> str:
+    for part, name in LAYERS:
+        if part in filename:
+            return name
+    return "builtins (C)" if filename == "~" else "other Python"
+
+
+async def profile_magray(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """cProfile over `args.profile` magray requests at the highest concurrency."""
+    concurrency, n = max(args.concurrency), args.profile
+    with Fakes(args.latency, args.chunks) as fakes:
+        gateway = make_gateway(fakes, tmp, concurrency=max(64, concurrency))
+        one = partial(magray_request, gateway, stream=False)
+        try:
+            await drive(min(n, 200), concurrency, one)  # warm-up
+            profiler = cProfile.Profile()
+            profiler.enable()
+            _, _, errors = await drive(n, concurrency, one)
+            profiler.disable()
+        finally:
+            await gateway.aclose()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in raw.values())
+    functions = []
+    layers: dict[str, float] = {}
+    for (filename, line, name), (_cc, calls, self_time, _cum, _callers) in raw.items():
+        layers[layer(filename)] = layers.get(layer(filename), 0.0) + self_time
+        where = filename.split("site-packages/")[-1].split("server/")[-1]
+        functions.append((self_time, calls, f"{where}:{line}({name})"))
+    functions.sort(reverse=True)
+    return {
+        "concurrency": concurrency,
+        "requests": n,
+        "errors": errors,
+        "total_ms": total * 1000 / n,
+        "functions": [
+            {"function": f, "self_ms": t * 1000 / n, "calls": c / n, "share": t / total}
+            for t, c, f in functions[: args.profile_top]
+        ],
+        "layers": {k: v * 1000 / n for k, v in sorted(layers.items(), key=lambda kv: -kv[1])},
+    }
+
+
+def profile_report(prof: dict[str, Any]) -> list[str]:
+    total = prof["total_ms"]
+    return [
+        "",
+        f"#### Where magray's CPU goes at concurrency {prof['concurrency']} (cProfile)",
+        "",
+        f"{prof['requests']} `Gateway.run` requests under cProfile ({prof['errors']} errors), "
+        f"event-loop thread only; {total:.3f} ms self time per request under the profiler "
+        "(cProfile inflates Python calls: read the shares).",
+        "",
+        table(
+            ["layer", "self ms/request", "share"],
+            [(k, f"{v:.3f}", f"{v / total:.0%}") for k, v in prof["layers"].items()],
+            "lrr",
+        ),
+        "",
+        table(
+            ["function", "self ms/request", "calls/request", "share"],
+            [
+                (
+                    f"`{f['function']}`",
+                    f"{f['self_ms']:.4f}",
+                    f"{f['calls']:.1f}",
+                    f"{f['share']:.1%}",
+                )
+                for f in prof["functions"]
+            ],
+            "lrrr",
+        ),
+    ]
 
 
 def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tuple[str, dict]:
@@ -184,13 +280,34 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--chunks", type=int, default=5)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 100])
-    args = parser.parse_args()
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then profile N magray requests at the highest concurrency",
+    )
+    parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="only the profile (printed; no result files written)",
+    )
+    args = parser.parse_args()  # fmt: skip
     if args.quick or is_quick():
         args.requests, args.requests_c1, args.repeat = 100, 10, 1
     started = time.perf_counter()
     with temp_dir() as tmp:
+        if args.profile_only:
+            prof = asyncio.run(profile_magray(args, Path(tmp)))
+            print("\n".join(profile_report(prof)))
+            return
         data = asyncio.run(measure(args, Path(tmp)))
+        prof = asyncio.run(profile_magray(args, Path(tmp))) if args.profile else None
     md, js = report(args, data, time.perf_counter() - started)
+    if prof is not None:
+        md += "\n" + "\n".join(profile_report(prof))
+        js["profile"] = prof
     path = write_result("throughput", md, js)
     print(md)
     print(f"\n(written to {path})")

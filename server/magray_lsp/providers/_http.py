@@ -1,23 +1,31 @@
-"""HTTP plumbing shared by the HTTP providers: one pooled client, error mapping, stream framing.
+"""HTTP plumbing shared by the HTTP providers: one pooled aiohttp client, error mapping, framing.
 
-The client uses the aiohttp transport (``httpx-aiohttp``): httpx's own pool is several times slower
-under concurrency, and the httpx API stays the same for the adapters.
+Each provider talks to its server through one `HttpClient`: an ``aiohttp.ClientSession`` made on
+first use inside the running loop, with a pool sized from the section's ``max_concurrency``. The
+client does per request only what must be done per request: endpoint URLs are parsed once per
+path, the default headers once per client. Every request first passes the locality guard; every
+body, whole or streamed, is capped at ``MAX_RESPONSE_BYTES``; every aiohttp failure reaches the
+adapter already mapped to the error taxonomy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextlib
 import functools
 import json
 import re
 import ssl
 import time
-import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from magray_lsp.errors import (
     AnswerTooLong,
@@ -34,8 +42,18 @@ from magray_lsp.errors import (
 )
 from magray_lsp.providers.locality import check_destination, is_local_url
 
+if TYPE_CHECKING:
+    from multidict import CIMultiDictProxy
+
 #: Largest response body read from a provider (streamed or not); far above any real answer.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: Longest connect time, whatever the section's timeout (a dead host should fail over fast).
+MAX_CONNECT_SECONDS = 10.0
+#: How long to wait for the end of a body after the protocol's last event before giving up on
+#: reusing the connection.
+DRAIN_SECONDS = 1.0
+#: Seconds an idle pooled connection is kept (httpx's default, which the providers used before).
+KEEPALIVE_SECONDS = 5.0
 
 # Phrases providers use when the prompt exceeds the model's window.
 _CONTEXT_PATTERNS = re.compile(
@@ -54,142 +72,278 @@ def pool_size(max_concurrency: int) -> int:
     return max_concurrency + SPARE_CONNECTIONS
 
 
-def make_client(
-    *,
-    base_url: str,
-    timeout_seconds: float,
-    headers: Mapping[str, str],
-    max_concurrency: int,
-    provider: str = "",
-    remote: bool = False,
-) -> httpx.AsyncClient:
-    """One pooled client per provider, sized from the section's ``max_concurrency``; every call
-    inherits its timeouts.
-
-    The transport is wrapped in the locality guard: while private content is in flight, a request
-    to anywhere but this machine (or to a section marked ``remote``) is refused unsent.
-    """
-    from httpx_aiohttp import AiohttpTransport
-
-    connections = pool_size(max_concurrency)
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    timeout = httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers=dict(headers),
-        timeout=timeout,
-        transport=LocalityGuardTransport(
-            CappedTransport(
-                AiohttpTransport(limits=limits, trust_env=False, verify=_ssl_context()),
-                provider=provider or base_url,
-            ),
-            provider=provider or base_url,
-            remote=remote,
-        ),
-        trust_env=False,
-    )
+#: Request JSON as httpx wrote it: compact, UTF-8 as is, no NaN (one encoder: `json.dumps`
+#: with options builds a new one per call).
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
-class LocalityGuardTransport(httpx.AsyncBaseTransport):
-    """Checks every request against the locality guard before the inner transport sees it."""
+class Reply:
+    """A response read whole: status, headers (case-insensitive) and the capped body."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, *, provider: str, remote: bool) -> None:
-        self._inner = inner
-        self._provider = provider
-        self._remote = remote
+    __slots__ = ("content", "headers", "status_code")
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        check_destination(request.url, provider=self._provider, remote=self._remote)
-        return await self._inner.handle_async_request(request)
+    def __init__(self, status_code: int, headers: CIMultiDictProxy[str], content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+    async def aread(self) -> bytes:
+        """The body (already read): the same call as on a `StreamReply`."""
+        return self.content
 
 
-class CappedTransport(httpx.AsyncBaseTransport):
-    """Caps every response body at ``MAX_RESPONSE_BYTES``: a provider that streams forever (or
-    sends a gigabyte of JSON) fails with ``AnswerTooLong`` instead of filling memory. Applies to
-    streamed and whole bodies alike, before any adapter parses a byte."""
+class StreamReply:
+    """A response whose body is read as it arrives, capped and with errors mapped."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, *, provider: str) -> None:
-        self._inner = inner
-        self._provider = provider
+    __slots__ = ("_client", "_response", "headers", "status_code")
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+    def __init__(self, client: HttpClient, response: aiohttp.ClientResponse) -> None:
+        self._client = client
+        self._response = response
+        self.status_code = response.status
+        self.headers = response.headers
+
+    async def aread(self) -> bytes:
+        """The rest of the body."""
+        return await self._client._read(self._response)
+
+    async def aiter_bytes(self) -> AsyncIterator[bytes]:
         limit = MAX_RESPONSE_BYTES
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await response.aclose()
-            raise self._too_large(f"announced a {int(declared)}-byte body")
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _CappedStream(response.stream, limit, self._too_large)
+        received = 0
+        content = self._response.content
+        try:
+            while chunk := await content.readany():
+                received += len(chunk)
+                if received > limit:
+                    raise self._client.too_large(f"passed {limit} bytes")
+                yield chunk
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, provider=self._client.provider) from None
+
+    def raise_for_status(self) -> None:
+        """Raise the mapped error for a 4xx/5xx status, without its body (httpx's name: the raw
+        baseline in bench/bench_gateway.py calls it; adapters read the body and map it)."""
+        if self.status_code >= 400:
+            message = f"HTTP {self.status_code}"
+            raise error_for_status(self.status_code, message, provider=self._client.provider)
+
+    async def aiter_lines(self) -> AsyncIterator[str]:
+        """The body's lines, without their endings."""
+        lines = LineSplitter()
+        async for chunk in self.aiter_bytes():
+            for line in lines.feed(chunk):
+                yield line
+        for line in lines.close():
+            yield line
+
+
+class LineSplitter:
+    """UTF-8 bytes in any chunking → lines; ``\n``, ``\r\n`` and a lone ``\r`` end a line (as
+    server-sent events allow), and a last line without an ending counts too."""
+
+    __slots__ = ("_decoder", "_pending")
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pending = ""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        text = self._pending + self._decoder.decode(chunk)
+        held = ""
+        if "\r" in text:
+            if text.endswith("\r"):  # maybe the first half of a \r\n: wait for the next byte
+                text, held = text[:-1], "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            self._pending = text + held
+            return []
+        *lines, rest = text.split("\n")
+        self._pending = rest + held
+        return lines
+
+    def close(self) -> list[str]:
+        text = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        if not text:
+            return []
+        return [text[:-1] if text.endswith("\r") else text]
+
+
+class HttpClient:
+    """One provider's pooled connection to its server.
+
+    The session is made on first use, inside the running loop (constructing a provider does no
+    I/O), with ``max_concurrency`` + spare connections. Timeouts: connecting at most
+    ``MAX_CONNECT_SECONDS``; waiting for a pooled connection, and for each read, at most the
+    section's ``timeout_seconds`` (a stream that keeps sending may run longer in total).
+    Redirects are not followed: the locality guard checked the URL asked for, not another.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        timeout_seconds: float,
+        headers: Mapping[str, str],
+        max_concurrency: int,
+        provider: str = "",
+        remote: bool = False,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.provider = provider or base_url
+        self.headers = dict(headers)
+        self.connections = pool_size(max_concurrency)
+        self.timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=timeout_seconds,
+            sock_connect=min(MAX_CONNECT_SECONDS, timeout_seconds),
+            sock_read=timeout_seconds,
+        )
+        self._remote = remote
+        self._urls: dict[str, URL] = {}
+        self._session: aiohttp.ClientSession | None = None
+
+    def url(self, path: str) -> URL:
+        """``base_url`` + ``path``, parsed once per path."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = URL(self.base_url + path)
+        return url
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self.connections,
+                limit_per_host=0,
+                keepalive_timeout=KEEPALIVE_SECONDS,
+                ssl=_ssl_context(),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers=self.headers,
+                timeout=self.timeout,
+                json_serialize=_dumps,
+                trust_env=False,
+            )
+        return self._session
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str | int] | None,
+    ) -> aiohttp.ClientResponse:
+        url = self.url(path)
+        check_destination(url, provider=self.provider, remote=self._remote)
+        try:
+            response = await self._http().request(
+                method, url, json=json, headers=headers, params=params, allow_redirects=False
+            )
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, provider=self.provider) from None
+        declared = response.content_length
+        if declared is not None and declared > MAX_RESPONSE_BYTES:
+            response.close()
+            raise self.too_large(f"announced a {declared}-byte body")
         return response
 
-    def _too_large(self, what: str) -> AnswerTooLong:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> Reply:
+        """Send one request and read its whole (capped) body."""
+        response = await self._send(method, path, json, headers, params)
+        try:
+            body = await self._read(response)
+        finally:
+            response.release()
+        return Reply(response.status, response.headers, body)
+
+    async def post(
+        self, path: str, body: Any, *, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        return await self.request("POST", path, json=body, headers=headers)
+
+    async def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        return await self.request("GET", path, params=params, headers=headers)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> AsyncIterator[StreamReply]:
+        """A response to read as it arrives. However the block ends, the response is let go:
+        a connection whose body was read to the end goes back to the pool, any other (an
+        error, a cancellation, a reader that stopped early) is closed."""
+        response = await self._send(method, path, json, headers, params)
+        try:
+            yield StreamReply(self, response)
+        finally:
+            response.release()
+
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        limit = MAX_RESPONSE_BYTES
+        chunks: list[bytes] = []
+        received = 0
+        content = response.content
+        try:
+            while chunk := await content.readany():
+                received += len(chunk)
+                if received > limit:
+                    response.close()
+                    raise self.too_large(f"passed {limit} bytes")
+                chunks.append(chunk)
+        except _TRANSPORT_ERRORS as exc:
+            raise map_transport_error(exc, provider=self.provider) from None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def too_large(self, what: str) -> AnswerTooLong:
         return AnswerTooLong(
             f"the response {what}, over the {MAX_RESPONSE_BYTES}-byte limit; cut off",
-            provider=self._provider,
+            provider=self.provider,
         )
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
 
-class _CappedStream(httpx.AsyncByteStream):
-    def __init__(
-        self,
-        inner: httpx.AsyncByteStream,
-        limit: int,
-        too_large: Callable[[str], AnswerTooLong],
-    ) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._too_large = too_large
+#: The name bench/bench_gateway.py (owned elsewhere) still imports; to go when it uses HttpClient.
+make_client = HttpClient
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        received = 0
-        async for chunk in self._inner:
-            received += len(chunk)
-            if received > self._limit:
-                raise self._too_large(f"passed {self._limit} bytes")
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def post_request(client: httpx.AsyncClient, path: str, body: Any) -> httpx.Request:
-    """What ``client.build_request("POST", path, json=body)`` builds, for ``client.send``; but
-    the endpoint's URL is merged with the base URL once per client and path, not parsed and
-    joined again for every request (a tenth of the client's time per call under load)."""
-    endpoints = _ENDPOINTS.get(client)
-    if endpoints is None:
-        endpoints = _ENDPOINTS[client] = {}
-    url = endpoints.get(path)
-    if url is None:
-        url = endpoints[path] = client.build_request("POST", path).url
-    request = httpx.Request(
-        "POST",
-        url,
-        headers=client.headers,
-        json=body,
-        extensions={"timeout": client.timeout.as_dict()},
-    )
-    if client.cookies:
-        client.cookies.set_cookie_header(request)
-    return request
-
-
-_ENDPOINTS: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[str, httpx.URL]] = (
-    weakref.WeakKeyDictionary()
-)
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+#: Either kind of response: status, headers and ``aread()`` for an error body.
+Response = Reply | StreamReply
 
 
 @lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client: loading the CA bundle costs tens of ms."""
-    return httpx.create_ssl_context(trust_env=False)
+    """One verifying TLS context for every client (loading the CA bundle costs tens of ms):
+    certifi's bundle, as httpx used, or the system's when certifi is missing."""
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover - certifi comes with aiohttp's usual installs
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -256,36 +410,13 @@ def error_message(body: bytes) -> str:
     return text[:500]
 
 
-async def check_response(response: httpx.Response, *, provider: str) -> None:
-    """Raise the mapped error for a non-2xx response (reads the body first)."""
-    if response.status_code < 400:
-        return
-    body = await response.aread()
-    raise error_for_status(
-        response.status_code,
-        error_message(body),
-        provider=provider,
-        headers={k.lower(): v for k, v in response.headers.items()},
-    )
-
-
-def map_transport_error(exc: Exception, *, provider: str) -> ProviderError:
-    """Map httpx/aiohttp transport exceptions; the aiohttp cause tells refused from slow."""
-    cause = exc.__cause__
-    try:
-        import aiohttp
-
-        if isinstance(cause, aiohttp.ClientConnectorError):
-            return Unavailable(f"cannot connect: {cause}", provider=provider)
-        if isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError):
-            return ServerError(f"connection dropped: {cause}", provider=provider)
-    except ImportError:  # pragma: no cover - aiohttp is a dependency
-        pass
-    if isinstance(exc, httpx.ConnectError):
+def map_transport_error(exc: BaseException, *, provider: str) -> ProviderError:
+    """Map an aiohttp failure: refused → Unavailable, slow → Timeout, cut → ServerError."""
+    if isinstance(exc, aiohttp.ClientConnectorError):  # refused, unreachable, TLS handshake
         return Unavailable(f"cannot connect: {exc}", provider=provider)
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):  # connect, pool wait or a read (ServerTimeoutError too)
         return Timeout(f"timed out: {type(exc).__name__}", provider=provider)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientConnectionError):
         return ServerError(f"connection dropped: {exc}", provider=provider)
     return Unavailable(f"{type(exc).__name__}: {exc}", provider=provider)
 
@@ -297,7 +428,7 @@ def parse_json(raw: bytes | str, *, provider: str) -> Any:
         raise MalformedResponse(f"invalid JSON from provider: {exc}", provider=provider) from None
 
 
-async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+async def iter_sse(response: StreamReply) -> AsyncIterator[tuple[str, str]]:
     """Yield ``(event, data)`` for each server-sent event (``event`` is "" when unnamed)."""
     event = ""
     data: list[str] = []
@@ -319,10 +450,12 @@ async def iter_sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
         yield event, "\n".join(data)
 
 
-async def iter_ndjson(response: httpx.Response, *, provider: str) -> AsyncIterator[Any]:
-    async for line in response.aiter_lines():
-        if line.strip():
-            yield parse_json(line, provider=provider)
+async def drain(events: AsyncIterator[Any]) -> None:
+    """Read the (empty) rest of a finished stream so its connection goes back to the pool."""
+    with contextlib.suppress(TimeoutError, ProviderError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in events:
+                pass
 
 
 @functools.lru_cache(maxsize=256)

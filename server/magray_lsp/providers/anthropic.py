@@ -1,4 +1,4 @@
-"""Anthropic Messages API (``POST /v1/messages``), streaming and not, over the shared httpx client.
+"""Anthropic Messages API (``POST /v1/messages``), streaming and not, over the shared HTTP client.
 
 Protocol notes that shape this adapter:
 
@@ -22,7 +22,6 @@ import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
 from magray_lsp.config.models import BUILTIN_BASE_URL, ProviderConfig
@@ -35,12 +34,13 @@ from magray_lsp.errors import (
     ServerError,
 )
 from magray_lsp.providers._http import (
+    HttpClient,
+    Response,
+    drain,
     error_for_status,
     error_message,
     is_loopback_url,
     iter_sse,
-    make_client,
-    map_transport_error,
     parse_json,
 )
 from magray_lsp.providers.anthropic_messages import cache_mark, split_messages
@@ -96,7 +96,10 @@ class AnthropicProvider(Provider):
         self._cfg = cfg
         self._base_url = _normalize_base_url(cfg.base_url or BUILTIN_BASE_URL["anthropic"])
         self._api_key: SecretStr | None = cfg.api_key
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpClient | None = None
+        # per-request headers, built once: the key travels per request (see `_auth_headers`)
+        self._post_headers = self._auth_headers()
+        self._stream_headers = {**self._post_headers, "accept": "text/event-stream"}
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(name={self.name!r}, base_url={self._base_url!r})"
@@ -107,7 +110,7 @@ class AnthropicProvider(Provider):
 
     # -- plumbing -------------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HttpClient:
         """The pooled client, created on first use (constructing a provider does no I/O)."""
         if self._client is None:
             headers = {
@@ -115,7 +118,7 @@ class AnthropicProvider(Provider):
                 "accept": "application/json",
                 **self._cfg.headers,
             }
-            self._client = make_client(
+            self._client = HttpClient(
                 base_url=self._base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
@@ -159,7 +162,7 @@ class AnthropicProvider(Provider):
             return AuthError(message, provider=self.name, status=status)
         return error_for_status(status, message, provider=self.name)
 
-    async def _raise_for_status(self, response: httpx.Response) -> None:
+    async def _raise_for_status(self, response: Response) -> None:
         if response.status_code < 400:
             return
         body = await response.aread()
@@ -212,12 +215,10 @@ class AnthropicProvider(Provider):
                     yield event
         except ProviderError as exc:
             raise self._scrub(exc) from None
-        except httpx.HTTPError as exc:
-            raise self._scrub(map_transport_error(exc, provider=self.name)) from None
 
     async def _once(self, body: dict[str, Any], model: str) -> AsyncGenerator[StreamEvent, None]:
         """One non-streaming call: the whole text as one delta, then the completion."""
-        response = await self._http().post(_MESSAGES_PATH, json=body, headers=self._auth_headers())
+        response = await self._http().post(_MESSAGES_PATH, body, headers=self._post_headers)
         await self._raise_for_status(response)
         data = parse_json(response.content, provider=self.name)
         if not isinstance(data, dict):
@@ -257,10 +258,7 @@ class AnthropicProvider(Provider):
         produced_text = False
         finished = False
         async with self._http().stream(
-            "POST",
-            _MESSAGES_PATH,
-            json=body,
-            headers={**self._auth_headers(), "accept": "text/event-stream"},
+            "POST", _MESSAGES_PATH, json=body, headers=self._stream_headers
         ) as response:
             await self._raise_for_status(response)
             content_type = response.headers.get("content-type", "")
@@ -273,7 +271,8 @@ class AnthropicProvider(Provider):
                     f"expected an event stream, got {content_type or 'no content type'}",
                     provider=self.name,
                 )
-            async for event, data in iter_sse(response):
+            events = iter_sse(response)
+            async for event, data in events:
                 if event == "ping":
                     continue
                 payload = parse_json(data, provider=self.name)
@@ -315,6 +314,7 @@ class AnthropicProvider(Provider):
                     tally.update(payload.get("usage"), provider=self.name)
                 elif kind == "message_stop":
                     finished = True
+                    await drain(events)
                     break
                 # content_block_stop and event types added in later API versions: nothing to do
         if not finished:
@@ -332,7 +332,7 @@ class AnthropicProvider(Provider):
         try:
             for _ in range(_MAX_MODEL_PAGES):
                 response = await self._http().get(
-                    _MODELS_PATH, params=params, headers=self._auth_headers()
+                    _MODELS_PATH, params=params, headers=self._post_headers
                 )
                 await self._raise_for_status(response)
                 data = parse_json(response.content, provider=self.name)
@@ -353,8 +353,6 @@ class AnthropicProvider(Provider):
                 params = {"limit": 1000, "after_id": last_id}
         except ProviderError as exc:
             raise self._scrub(exc) from None
-        except httpx.HTTPError as exc:
-            raise self._scrub(map_transport_error(exc, provider=self.name)) from None
         return models
 
     async def aclose(self) -> None:

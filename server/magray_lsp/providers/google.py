@@ -17,8 +17,6 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from magray_lsp.config.models import BUILTIN_BASE_URL, ProviderConfig
 from magray_lsp.errors import (
     AuthError,
@@ -31,11 +29,12 @@ from magray_lsp.errors import (
     Unavailable,
 )
 from magray_lsp.providers._http import (
+    HttpClient,
+    Response,
+    StreamReply,
     error_for_status,
     is_loopback_url,
     iter_sse,
-    make_client,
-    map_transport_error,
     parse_json,
     retry_after_seconds,
 )
@@ -151,7 +150,7 @@ class GeminiProvider(Provider):
             version = version or m.group(1)
         self._base_url = base_url
         self._api_version = (version or DEFAULT_API_VERSION).strip("/")
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpClient | None = None
 
     def __repr__(self) -> str:
         return f"GeminiProvider(name={self.name!r}, base_url={self._base_url!r})"
@@ -162,13 +161,13 @@ class GeminiProvider(Provider):
 
     # -- plumbing -----------------------------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HttpClient:
         if self._client is None:
             headers = {"content-type": "application/json", "user-agent": "magray-lsp"}
             if self._cfg.api_key is not None:
                 headers["x-goog-api-key"] = self._cfg.api_key.get_secret_value()
             headers.update(self._cfg.headers)
-            self._client = make_client(
+            self._client = HttpClient(
                 base_url=self._base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
@@ -233,7 +232,7 @@ class GeminiProvider(Provider):
             return Timeout(message, provider=self.name, status=status)
         return error_for_status(status, message, provider=self.name, headers=headers)
 
-    async def _check(self, response: httpx.Response) -> None:
+    async def _check(self, response: Response) -> None:
         if response.status_code >= 400:
             raw = await response.aread()
             raise self._error(response.status_code, raw, response.headers)
@@ -310,21 +309,18 @@ class GeminiProvider(Provider):
         model_path = _model_path(request.model)
         url = f"/{self._api_version}/{model_path}"
         client = self._http()
-        try:
-            if stream:
-                async with client.stream(
-                    "POST", f"{url}:streamGenerateContent", params={"alt": "sse"}, json=body
-                ) as response:
-                    await self._check(response)
-                    async for event in self._read_stream(response, request.model):
-                        yield event
-            else:
-                response = await client.post(f"{url}:generateContent", json=body)
+        if stream:
+            # the query is part of the path, so the whole URL is parsed once per model
+            path = f"{url}:streamGenerateContent?alt=sse"
+            async with client.stream("POST", path, json=body) as response:
                 await self._check(response)
-                for event in self._read_full(self._json(response.content), request.model):
+                async for event in self._read_stream(response, request.model):
                     yield event
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+        else:
+            reply = await client.post(f"{url}:generateContent", body)
+            await self._check(reply)
+            for event in self._read_full(self._json(reply.content), request.model):
+                yield event
 
     def _blocked(self, data: Mapping[str, Any]) -> None:
         feedback = data.get("promptFeedback")
@@ -368,7 +364,7 @@ class GeminiProvider(Provider):
         return events
 
     async def _read_stream(
-        self, response: httpx.Response, model: str
+        self, response: StreamReply, model: str
     ) -> AsyncGenerator[StreamEvent, None]:
         usage: Usage | None = None
         finish: str | None = None
@@ -402,33 +398,30 @@ class GeminiProvider(Provider):
         client = self._http()
         models: list[ModelInfo] = []
         token: str | None = None
-        try:
-            for _ in range(20):  # a generous bound on pages
-                params = {"pageSize": "1000"}
-                if token:
-                    params["pageToken"] = token
-                response = await client.get(f"/{self._api_version}/models", params=params)
-                await self._check(response)
-                data = self._json(response.content)
-                for item in data.get("models") or []:
-                    if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-                        continue
-                    methods = item.get("supportedGenerationMethods")
-                    if isinstance(methods, list) and "generateContent" not in methods:
-                        continue
-                    limit = item.get("inputTokenLimit")
-                    models.append(
-                        ModelInfo(
-                            id=item["name"].removeprefix("models/"),
-                            context_window=limit if isinstance(limit, int) else None,
-                        )
+        for _ in range(20):  # a generous bound on pages
+            params = {"pageSize": "1000"}
+            if token:
+                params["pageToken"] = token
+            response = await client.get(f"/{self._api_version}/models", params=params)
+            await self._check(response)
+            data = self._json(response.content)
+            for item in data.get("models") or []:
+                if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+                    continue
+                methods = item.get("supportedGenerationMethods")
+                if isinstance(methods, list) and "generateContent" not in methods:
+                    continue
+                limit = item.get("inputTokenLimit")
+                models.append(
+                    ModelInfo(
+                        id=item["name"].removeprefix("models/"),
+                        context_window=limit if isinstance(limit, int) else None,
                     )
-                next_token = data.get("nextPageToken")
-                if not isinstance(next_token, str) or not next_token:
-                    break
-                token = next_token
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+                )
+            next_token = data.get("nextPageToken")
+            if not isinstance(next_token, str) or not next_token:
+                break
+            token = next_token
         return models
 
     async def aclose(self) -> None:

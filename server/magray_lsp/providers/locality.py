@@ -3,11 +3,11 @@
 The router keeps cloud models out of a private task's plan and the gateway checks again before it
 calls a provider; this is the last line, where the HTTP request is made. The gateway marks the
 span in which a private task's request is sent (`private_content()`, a context variable, so it
-follows the request through the provider's code into the transport); every HTTP client the
-providers build wraps its transport in a guard (`providers/_http.py`) that calls
-`check_destination`, which refuses — before any
-connection is opened — a request made in that span unless its destination is this machine
-(a loopback address or a unix socket) and the provider section is not marked `remote = true`.
+follows the request through the provider's code into the transport); the HTTP client every
+provider uses (`providers/_http.py`) calls `check_destination` before every request, which
+refuses — before any connection is opened — a request made in that span unless its destination
+is this machine (a loopback address or a unix socket) and the provider section is not marked
+`remote = true`.
 
 The guard decides from the request URL and the section's `remote` flag alone, never from the
 provider's `is_local` or the router's plan, so a bug in either cannot send private code away.
@@ -20,13 +20,21 @@ import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from magray_lsp.errors import PrivacyViolation
 
-if TYPE_CHECKING:  # httpx costs ~70 ms at server start; the gateway imports this module early
-    import httpx
+
+class ParsedURL(Protocol):
+    """A parsed URL as the HTTP clients hold it (``yarl.URL``, ``httpx.URL``)."""
+
+    @property
+    def scheme(self) -> str: ...
+
+    @property
+    def host(self) -> str | None: ...
+
 
 # The label of the private request being sent, or None when the content in flight is not private.
 _PRIVATE_IN_FLIGHT: ContextVar[str | None] = ContextVar("magray_private_in_flight", default=None)
@@ -69,7 +77,7 @@ def is_loopback_host(host: str) -> bool:
     return address.is_loopback
 
 
-def is_local_url(url: str | httpx.URL) -> bool:
+def is_local_url(url: str | ParsedURL) -> bool:
     """True when ``url`` points at this machine: a loopback host or a unix socket."""
     if isinstance(url, str):
         if url.startswith(("unix:", "http+unix:")):
@@ -80,13 +88,13 @@ def is_local_url(url: str | httpx.URL) -> bool:
         except ValueError:
             return False
     else:
-        scheme, host = url.scheme, url.host
+        scheme, host = url.scheme, url.host or ""
     if scheme in ("unix", "http+unix"):
         return True
     return bool(host) and is_loopback_host(host)
 
 
-def check_destination(url: httpx.URL, *, provider: str, remote: bool) -> None:
+def check_destination(url: ParsedURL, *, provider: str, remote: bool) -> None:
     """Raise ``PrivacyViolation`` when private content is in flight and ``url`` is not local."""
     label = _PRIVATE_IN_FLIGHT.get()
     if label is None:

@@ -12,8 +12,6 @@ import re
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any, TypeGuard
 
-import httpx
-
 from magray_lsp.config.models import BUILTIN_BASE_URL, ProviderConfig
 from magray_lsp.errors import (
     ContextTooLong,
@@ -23,11 +21,11 @@ from magray_lsp.errors import (
     Unavailable,
 )
 from magray_lsp.providers._http import (
+    HttpClient,
+    Response,
     error_for_status,
     error_message,
     is_loopback_url,
-    make_client,
-    map_transport_error,
     parse_json,
 )
 from magray_lsp.providers.base import (
@@ -63,7 +61,7 @@ class OllamaProvider(Provider):
         super().__init__(name)
         self._cfg = cfg
         self.base_url = (cfg.base_url or BUILTIN_BASE_URL["ollama"]).rstrip("/")
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpClient | None = None
         self._windows: dict[str, int | None] = {}
 
     def __repr__(self) -> str:
@@ -75,7 +73,7 @@ class OllamaProvider(Provider):
 
     # ------------------------------------------------------------------ plumbing
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HttpClient:
         if self._client is None:
             headers = {
                 "Accept": "application/x-ndjson, application/json",
@@ -85,7 +83,7 @@ class OllamaProvider(Provider):
             key = self._cfg.api_key.get_secret_value() if self._cfg.api_key else ""
             if key and not any(h.lower() == "authorization" for h in headers):
                 headers["Authorization"] = f"Bearer {key}"
-            self._client = make_client(
+            self._client = HttpClient(
                 base_url=self.base_url,
                 timeout_seconds=self._cfg.timeout_seconds,
                 headers=headers,
@@ -115,7 +113,7 @@ class OllamaProvider(Provider):
             return ServerError(message, provider=self.name)
         return error_for_status(status, message, provider=self.name, headers=headers)
 
-    async def _raise_for_status(self, response: httpx.Response) -> None:
+    async def _raise_for_status(self, response: Response) -> None:
         if response.status_code < 400:
             return
         body = await response.aread()
@@ -133,12 +131,9 @@ class OllamaProvider(Provider):
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         """One small non-streaming JSON call (tags, show)."""
-        try:
-            response = await self._http().request(method, path, json=body)
-            await self._raise_for_status(response)
-            return self._object(response.content)
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+        response = await self._http().request(method, path, json=body)
+        await self._raise_for_status(response)
+        return self._object(response.content)
 
     # ------------------------------------------------------------------ chat
 
@@ -212,35 +207,33 @@ class OllamaProvider(Provider):
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         body = self._body(request, stream)
-        try:
-            async with self._http().stream("POST", "/api/chat", json=body) as response:
-                await self._raise_for_status(response)
-                if not stream:
-                    data = self._object(await response.aread())
-                    if data.get("done") is not True or not isinstance(data.get("message"), dict):
-                        raise MalformedResponse(
-                            "response is not a finished chat", provider=self.name
-                        )
-                    text = self._content(data)
-                    if text:
-                        yield TextDelta(text)
-                    yield self._completion(data, request)
-                    return
-                final: Completion | None = None
-                async for line in response.aiter_lines():
-                    if final is not None or not line.strip():
-                        continue  # nothing follows the done line; read to EOF to reuse the socket
-                    data = self._object(line)
-                    text = self._content(data)
-                    if text:
-                        yield TextDelta(text)
-                    if data.get("done") is True:
-                        final = self._completion(data, request)
-                if final is None:
-                    raise ServerError("stream ended early", provider=self.name)
-            yield final
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+        client = self._http()
+        if not stream:
+            reply = await client.post("/api/chat", body)
+            await self._raise_for_status(reply)
+            data = self._object(reply.content)
+            if data.get("done") is not True or not isinstance(data.get("message"), dict):
+                raise MalformedResponse("response is not a finished chat", provider=self.name)
+            text = self._content(data)
+            if text:
+                yield TextDelta(text)
+            yield self._completion(data, request)
+            return
+        async with client.stream("POST", "/api/chat", json=body) as response:
+            await self._raise_for_status(response)
+            final: Completion | None = None
+            async for line in response.aiter_lines():
+                if final is not None or not line.strip():
+                    continue  # nothing follows the done line; read to EOF to reuse the socket
+                data = self._object(line)
+                text = self._content(data)
+                if text:
+                    yield TextDelta(text)
+                if data.get("done") is True:
+                    final = self._completion(data, request)
+            if final is None:
+                raise ServerError("stream ended early", provider=self.name)
+        yield final
 
     # ------------------------------------------------------------------ models
 

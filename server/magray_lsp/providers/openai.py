@@ -11,15 +11,11 @@ is asked again without it (and never sent it again by this provider).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from magray_lsp import __version__
 from magray_lsp.config.models import BUILTIN_BASE_URL, ProviderConfig
@@ -32,14 +28,14 @@ from magray_lsp.errors import (
     Unavailable,
 )
 from magray_lsp.providers._http import (
+    HttpClient,
+    Response,
+    drain,
     error_for_status,
     error_message,
     is_loopback_url,
     iter_sse,
-    make_client,
-    map_transport_error,
     parse_json,
-    post_request,
 )
 from magray_lsp.providers.base import (
     ChatRequest,
@@ -53,8 +49,7 @@ from magray_lsp.providers.base import (
 
 # Reasoning models reject `max_tokens` and want `max_completion_tokens`.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
-# How long to wait for the end of the body after `data: [DONE]` before giving up on reuse.
-_DRAIN_SECONDS = 1.0
+_CHAT_PATH = "/chat/completions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +68,6 @@ class _StreamState:
     usage: Usage | None = None
     text_seen: bool = False
     refusal: list[str] = field(default_factory=list)
-
-
-async def _drain(events: AsyncIterator[Any]) -> None:
-    """Read the (empty) rest of a finished stream so its connection goes back to the pool."""
-    with contextlib.suppress(TimeoutError, httpx.HTTPError):
-        async with asyncio.timeout(_DRAIN_SECONDS):
-            async for _ in events:
-                pass
 
 
 def _int(value: Any) -> int:
@@ -125,7 +112,7 @@ class OpenAIProvider(Provider):
         super().__init__(name)
         self.cfg = cfg
         self.base_url = (cfg.base_url or self.default_base_url).rstrip("/")
-        self._client: httpx.AsyncClient | None = None
+        self._client: HttpClient | None = None
         self._stream_options = True  # cleared when the server rejects `stream_options`
         self._prompt_cache_key = True  # cleared when the server rejects `prompt_cache_key`
 
@@ -151,9 +138,9 @@ class OpenAIProvider(Provider):
         headers.update(self.cfg.headers)
         return headers
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HttpClient:
         if self._client is None:
-            self._client = make_client(
+            self._client = HttpClient(
                 base_url=self.base_url,
                 timeout_seconds=self.cfg.timeout_seconds,
                 headers=self._headers(),
@@ -232,7 +219,7 @@ class OpenAIProvider(Provider):
     ) -> ProviderError:
         return self._classify(status, self._error_info(body), headers or {})
 
-    async def _response_error(self, response: httpx.Response) -> tuple[ProviderError, bytes]:
+    async def _response_error(self, response: Response) -> tuple[ProviderError, bytes]:
         body = await response.aread()
         headers = {k.lower(): v for k, v in response.headers.items()}
         return self._error(response.status_code, body, headers), body
@@ -255,59 +242,49 @@ class OpenAIProvider(Provider):
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
         client = self._http()
-        try:
-            # one more attempt for each optional field a compatible server may reject
-            for _attempt in range(3):
-                body = self._body(request, stream=stream)
-                outgoing = post_request(client, "/chat/completions", body)
-                if not stream:
-                    response = await client.send(outgoing)
-                    if response.status_code >= 400:
-                        error, raw = await self._response_error(response)
-                        if self._drop_rejected_option(response.status_code, raw):
-                            continue
-                        raise error
-                    text, completion = self._parse_completion(response.content, request.model)
-                    if text:
-                        yield TextDelta(text)
-                    yield completion
-                    return
-                response = await client.send(outgoing, stream=True)
-                try:
-                    if response.status_code >= 400:
-                        error, raw = await self._response_error(response)
-                        if self._drop_rejected_option(response.status_code, raw):
-                            continue
-                        raise error
-                    state = _StreamState(model=request.model)
-                    done = False
-                    events = iter_sse(response)
-                    async for _event, data in events:
-                        if data.strip() == "[DONE]":
-                            done = True
-                            await _drain(events)
-                            break
-                        piece = self._feed(state, data)
-                        if piece:
-                            yield TextDelta(piece)
-                finally:  # closed however this ends, as `client.stream` would
-                    await response.aclose()
-                # Some compatible servers end a finished stream without [DONE]; a stream that ends
-                # with neither was cut (a cut mid-chunk already failed as a transport error).
-                if not (done or state.finish_reason):
-                    raise ServerError("stream ended early", provider=self.name)
-                if not state.text_seen and (
-                    state.refusal or state.finish_reason == "content_filter"
-                ):
-                    raise ContentFiltered(
-                        self._redact("".join(state.refusal))
-                        or "response blocked by content filter",
-                        provider=self.name,
-                    )
-                yield Completion(state.usage, state.finish_reason, state.model)
+        # one more attempt for each optional field a compatible server may reject
+        for _attempt in range(3):
+            body = self._body(request, stream=stream)
+            if not stream:
+                reply = await client.post(_CHAT_PATH, body)
+                if reply.status_code >= 400:
+                    error, raw = await self._response_error(reply)
+                    if self._drop_rejected_option(reply.status_code, raw):
+                        continue
+                    raise error
+                text, completion = self._parse_completion(reply.content, request.model)
+                if text:
+                    yield TextDelta(text)
+                yield completion
                 return
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+            async with client.stream("POST", _CHAT_PATH, json=body) as response:
+                if response.status_code >= 400:
+                    error, raw = await self._response_error(response)
+                    if self._drop_rejected_option(response.status_code, raw):
+                        continue
+                    raise error
+                state = _StreamState(model=request.model)
+                done = False
+                events = iter_sse(response)
+                async for _event, data in events:
+                    if data.strip() == "[DONE]":
+                        done = True
+                        await drain(events)
+                        break
+                    piece = self._feed(state, data)
+                    if piece:
+                        yield TextDelta(piece)
+            # Some compatible servers end a finished stream without [DONE]; a stream that ends
+            # with neither was cut (a cut mid-chunk already failed as a transport error).
+            if not (done or state.finish_reason):
+                raise ServerError("stream ended early", provider=self.name)
+            if not state.text_seen and (state.refusal or state.finish_reason == "content_filter"):
+                raise ContentFiltered(
+                    self._redact("".join(state.refusal)) or "response blocked by content filter",
+                    provider=self.name,
+                )
+            yield Completion(state.usage, state.finish_reason, state.model)
+            return
 
     def _feed(self, state: _StreamState, data: str) -> str:
         """Apply one ``chat.completion.chunk``; returns its text (choice 0 only)."""
@@ -369,12 +346,9 @@ class OpenAIProvider(Provider):
     # -- models ---------------------------------------------------------------
 
     async def list_models(self) -> list[ModelInfo]:
-        try:
-            response = await self._http().get("/models")
-            if response.status_code >= 400:
-                raise (await self._response_error(response))[0]
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, provider=self.name) from None
+        response = await self._http().get("/models")
+        if response.status_code >= 400:
+            raise (await self._response_error(response))[0]
         data = parse_json(response.content, provider=self.name)
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):

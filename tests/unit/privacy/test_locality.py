@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from tests.elsewhere import Tripwire, non_loopback_address
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import task
+from yarl import URL
 
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import MagrayError, PrivacyViolation
@@ -68,7 +68,7 @@ def test_the_flag_is_scoped() -> None:
         with private_content(active=False):
             assert private_in_flight()  # an inner public span does not clear an outer private one
     assert not private_in_flight()
-    url = httpx.URL("https://api.openai.com/v1/chat/completions")
+    url = URL("https://api.openai.com/v1/chat/completions")
     check_destination(url, provider="openai", remote=False)  # nothing private: allowed
     with private_content("private code"), pytest.raises(PrivacyViolation, match="not this machine"):
         check_destination(url, provider="openai", remote=False)
