@@ -86,7 +86,7 @@ GOAL_OVERHEAD = 0.0003
 GOAL_CACHE_HIT = 0.0005
 #: The providers' HTTP client, which the overhead goal is measured over: "httpx" (httpx on the
 #: aiohttp transport) or "aiohttp" (aiohttp alone). Both raw rows are measured either way.
-TRANSPORT = "httpx"
+TRANSPORT = "aiohttp"
 MODEL = "gpt-4o-mini"
 API_KEY = "sk-bench"
 

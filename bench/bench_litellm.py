@@ -1,10 +1,10 @@
-"""Gateway overhead: magray vs LiteLLM's Router vs a raw httpx call, same loopback fake.
+"""Gateway overhead: magray vs LiteLLM's Router vs a raw aiohttp call (the providers' transport), same fake.
 
     python bench/bench_litellm.py [--quick] [--rounds R] [--block B] [--latency S] [--chunks C]
 
 The fake (`_fake_server.py`, its own process) answers every request after a fixed latency.
 Added latency = what the client observed − that fixed latency; overhead = a variant's median −
-the raw httpx call's median in the same mode. Variants run in blocks of B requests, rotating
+the raw aiohttp call's median in the same mode. Variants run in blocks of B requests, rotating
 raw → magray → LiteLLM → ... for R rounds, so drift on this shared machine hits all alike.
 magray runs in this process; LiteLLM in `bench/.venv-litellm` (two worker processes: one with its
 in-memory cache on, one off). Writes bench/results/gateway_vs_litellm.{md,json}.
@@ -22,7 +22,7 @@ from _common import command_line, is_quick, machine, median, percentile, table, 
 from _compare import (
     Fakes,
     LiteLLM,
-    Raw,
+    RawAiohttp,
     magray_request,
     make_gateway,
     temp_dir,
@@ -41,7 +41,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     with Fakes(args.latency, args.chunks) as fakes, LiteLLM() as ll, LiteLLM() as ll_cache:
         ll.setup(fakes, cache=False)
         ll_cache.setup(fakes, cache=True)
-        raw = Raw(fakes.urls["primary"])
+        raw = RawAiohttp(fakes.urls["primary"])
         plain = make_gateway(fakes, tmp)
         cached = make_gateway(fakes, tmp, cache=True)
         try:
@@ -54,7 +54,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     return list(ll_cache.ask("latency", n=n, stream=stream)["seconds"])
                 for _ in range(n):
                     start = time.perf_counter()
-                    if name == "raw httpx":
+                    if name == "raw aiohttp":
                         await raw.request(stream=stream)
                     elif name == "magray":
                         await magray_request(plain, stream=stream)
@@ -64,7 +64,7 @@ async def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     out.append(time.perf_counter() - start)
                 return out
 
-            names = ["raw httpx", "magray", "LiteLLM Router", "magray, cache hit",
+            names = ["raw aiohttp", "magray", "LiteLLM Router", "magray, cache hit",
                      "LiteLLM Router, cache hit"]  # fmt: skip
             for _, stream in MODES:  # warm-up: connections, imports, the cached answers
                 for name in names:
@@ -95,13 +95,13 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
     rows = []
     summary: dict[str, Any] = {}
     for mode, _ in MODES:
-        raw_p50 = median(samples[f"raw httpx | {mode}"])
-        for name in ["raw httpx", "magray", "LiteLLM Router", "magray, cache hit",
+        raw_p50 = median(samples[f"raw aiohttp | {mode}"])
+        for name in ["raw aiohttp", "magray", "LiteLLM Router", "magray, cache hit",
                      "LiteLLM Router, cache hit"]:  # fmt: skip
             key = f"{name} | {mode}"
             a = added(key)
             over = median(samples[key]) - raw_p50
-            spread = [r - median(rounds[f"raw httpx | {mode}"]) for r in rounds[key]]
+            spread = [r - median(rounds[f"raw aiohttp | {mode}"]) for r in rounds[key]]
             hit = "cache hit" in name
             summary[key] = {
                 "p50_added_ms": median(a) * 1000,
@@ -137,11 +137,11 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
             )
         )
     md = [
-        "### Gateway overhead: magray vs LiteLLM Router vs raw httpx",
+        "### Gateway overhead: magray vs LiteLLM Router vs raw aiohttp",
         "",
         f"Machine: {machine()}. Command: `{command_line()}` (took {elapsed:.0f} s). "
         f"LiteLLM {data['litellm']} (`LITELLM_LOCAL_MODEL_COST_MAP=True`, telemetry off, own venv "
-        "and process); magray and raw httpx in the orchestrating process.",
+        "and process); magray and raw aiohttp in the orchestrating process.",
         "",
         f"Fake: `tests.fakes.openai.FakeOpenAI` in its own process, fixed latency "
         f"{fixed * 1000:g} ms before the first byte, {args.chunks} SSE chunks + usage when "
@@ -186,7 +186,7 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
         m = summary[f"magray | {mode}"]["over_raw_ms"]
         ll = summary[f"LiteLLM Router | {mode}"]["over_raw_ms"]
         goals += [
-            {"goal": f"gateway overhead (over raw httpx, {mode}) median < 0.3 ms",
+            {"goal": f"gateway overhead (over raw aiohttp, {mode}) median < 0.3 ms",
              "measured": f"{m:.3f} ms", "met": m < GOAL_OVERHEAD * 1000},
             {"goal": f"gateway overhead ≥ 5× lower than LiteLLM Router's ({mode})",
              "measured": f"{ll / m:.1f}× ({ll:.2f} vs {m:.3f} ms)" if m > 0 else "n/a",

@@ -120,13 +120,6 @@ class StreamReply:
         except _TRANSPORT_ERRORS as exc:
             raise map_transport_error(exc, provider=self._client.provider) from None
 
-    def raise_for_status(self) -> None:
-        """Raise the mapped error for a 4xx/5xx status, without its body (httpx's name: the raw
-        baseline in bench/bench_gateway.py calls it; adapters read the body and map it)."""
-        if self.status_code >= 400:
-            message = f"HTTP {self.status_code}"
-            raise error_for_status(self.status_code, message, provider=self._client.provider)
-
     async def aiter_lines(self) -> AsyncIterator[str]:
         """The body's lines, without their endings."""
         lines = LineSplitter()
@@ -326,9 +319,6 @@ class HttpClient:
         if session is not None:
             await session.close()
 
-
-#: The name bench/bench_gateway.py (owned elsewhere) still imports; to go when it uses HttpClient.
-make_client = HttpClient
 
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 #: Either kind of response: status, headers and ``aread()`` for an error body.
