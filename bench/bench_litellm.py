@@ -1,4 +1,4 @@
-"""Gateway overhead: magray vs LiteLLM's Router vs a raw aiohttp call (the providers' transport), same fake.
+"""Gateway overhead: magray vs LiteLLM's Router vs raw aiohttp (the providers' transport).
 
     python bench/bench_litellm.py [--quick] [--rounds R] [--block B] [--latency S] [--chunks C]
 
