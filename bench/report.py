@@ -36,6 +36,7 @@ ORDER = (
     "context",
     "answers",
     "gateway",
+    "ledger_commit",
     "team",
 )
 PACKAGES = ("pygls", "lsprotocol", "httpx", "aiohttp", "pydantic", "tree-sitter")
