@@ -235,3 +235,44 @@ def test_an_invalid_byte_becomes_a_replacement_character() -> None:
     splitter = LineSplitter()
     assert splitter.feed(b"ok \xff\nnext") == ["ok \ufffd"]
     assert splitter.close() == ["next"]
+
+
+async def test_a_redirect_is_not_followed() -> None:
+    """A provider answering 307 elsewhere is not followed there: the locality guard checked only
+    the URL the request was sent to, so following would reach a host it never saw. Two loopback
+    servers: the second one must get no request at all."""
+    from aiohttp import web
+
+    hits: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.json_response({"leaked": True})
+
+    async def redirecting(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(f"{target}/v1/chat/completions")
+
+    runners = []
+    urls = []
+    for handler in (elsewhere, redirecting):
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        urls.append(f"http://127.0.0.1:{port}")
+    target, origin = urls
+    client = client_for(f"{origin}/v1")
+    try:
+        reply = await client.post("/chat/completions", BODY)
+        assert reply.status_code == 307
+        async with client.stream("POST", "/chat/completions", json=BODY) as streamed:
+            assert streamed.status_code == 307
+        assert hits == []
+    finally:
+        await client.aclose()
+        for runner in runners:
+            await runner.cleanup()
