@@ -40,7 +40,7 @@ from magray_lsp.actions.source import SourceError, read_source
 from magray_lsp.actions.target import Target
 from magray_lsp.actions.tasks import PreparedTask, content_key, output_budget
 from magray_lsp.actions.testfiles import NoTestConvention, tests_plan
-from magray_lsp.config.templates import fill, uses
+from magray_lsp.config.templates import fill, stable_head, uses
 from magray_lsp.context.assemble import CodeContext, build_context
 from magray_lsp.context.document import Document
 from magray_lsp.context.edits import diff_edits
@@ -236,6 +236,10 @@ def prepare_defined(
     values = _values(target, ctx, inputs, span, convention)
     system = fill(config.system or _SYSTEMS[config.output], values)
     prompt = fill(config.prompt, values)
+    # what comes before the template's first per-request variable repeats across requests
+    # about this file: with the code context in it, worth the providers' prompt caches
+    stable = stable_head(config.prompt)
+    head = fill(stable, values) if uses(stable, "context") else ""
     code = values["code"]
     language = ctx.language
     pieces = [values["selection"], values["diagnostics"], inputs.input or ""]
@@ -261,6 +265,7 @@ def prepare_defined(
         model_pin=inputs.model_pin or config.model,
         source_path=str(target.path) if target.path else target.doc.uri,
         extra={"template": f"{action.name}@{action.version}", "context_hash": context_hash},
+        prompt_prefix=len(head),
     )
     prepared = PreparedTask(task, ctx)
     return PreparedRun(prepared, _reader(action, target, ctx, inputs, span, dest), dest)

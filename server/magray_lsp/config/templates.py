@@ -27,6 +27,9 @@ PROMPT_VARIABLES: tuple[str, ...] = (
 )
 #: what a title or a `path` may use: known when the menu is listed, before anything is read
 LISTING_VARIABLES: tuple[str, ...] = ("unit", "kind", "language", "file", "module")
+#: variables whose value stays the same across requests about one file's code (the context is
+#: what the providers' prompt caches are for); the others change with each target or request
+STABLE_VARIABLES: frozenset[str] = frozenset({"language", "file", "module", "context"})
 
 _TOKEN = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -45,6 +48,25 @@ def unknown_variables(template: str, allowed: tuple[str, ...]) -> list[tuple[str
 
 def uses(template: str, name: str) -> bool:
     return any(found == name for found, _ in variables_in(template))
+
+
+def stable_head(template: str) -> str:
+    """The start of `template` that, filled, repeats across requests about one file (a
+    cacheable prompt prefix): up to its first variable not in `STABLE_VARIABLES`, cut back to
+    the last line break after its last stable variable, so that actions laid out alike
+    ("Context: {context}" then their own request) share it whatever their request says."""
+    end, last = len(template), 0
+    for match in _TOKEN.finditer(template):
+        if match.group(2) is None:
+            continue
+        if match.group(2) not in STABLE_VARIABLES:
+            end = match.start()
+            break
+        last = match.end()
+    if end == len(template):
+        return template
+    line_break = template.rfind("\n", last, end)
+    return template[: line_break + 1 if line_break >= 0 else last]
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -12,6 +12,8 @@ import pytest
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
+from tests.fakes.prompt_cache import PromptCache
+from tests.helpers import sample_module
 
 from magray_lsp.actions.defined import Inputs, run_defined
 from magray_lsp.actions.definitions import action_set
@@ -165,3 +167,50 @@ async def test_a_private_file_never_reaches_a_remote_model_through_a_custom_acti
     with pytest.raises(NoRoute, match="private content: local providers only"):
         await run(gw, "review", private)
     assert not primary.requests and not secondary.requests
+
+
+async def test_a_custom_actions_context_is_the_prefix_the_provider_caches(
+    make_gateway: MakeGateway, secondary: FakeAnthropic, tmp_path: Path
+) -> None:
+    """Two custom actions whose prompts start with the file's context: the second request
+    reads from Anthropic's prompt cache what the first wrote (the context, ahead of the
+    request), and a prompt that starts with the code marks nothing."""
+    head = "Context from {file}:\n```{language}\n{context}\n```\n\n"
+    actions = {
+        "teach": {"prompt": head + "Explain {unit} to a beginner:\n{code}", "output": "show"},
+        "review": {"prompt": head + "Review {unit}:\n{code}", "output": "show"},
+        "terse": {"prompt": "{code}\n\nIn one line, given:\n{context}", "output": "show"},
+    }
+    haiku = {"claude-3-5-haiku-latest": {"input_per_mtok": "0.8", "output_per_mtok": "4"}}
+    secondary.prompt_cache = PromptCache()
+    secondary.default = Reply(text="Scales a value.", output_tokens=20)
+    gw = make_gateway(
+        actions=actions,
+        routing={"default": "anthropic.default"},
+        llm={"anthropic": {"prices": haiku}},
+    )
+    path = tmp_path / "helpers.py"
+    # a long function: the context (it, and the code around it) is over Haiku 3.5's 2,048 tokens
+    body = "".join(f"    total += value * {i}.5 + {i}  # step {i}\n" for i in range(200))
+    path.write_text(f"{sample_module(3)}\n\n\ndef scaled(value):\n    total = 0\n{body}")
+    target = target_from_location(Location(path, 14))
+    first = await run(gw, "teach", target)
+    second = await run(gw, "review", target)
+    third = await run(gw, "terse", target)
+    bodies = [r.body for r in secondary.requests if r.method == "POST"]
+    marked = [
+        [b for b in body["messages"][0]["content"] if isinstance(b, dict) and "cache_control" in b]
+        if isinstance(body["messages"][0]["content"], list)
+        else []
+        for body in bodies
+    ]
+    assert [len(m) for m in marked] == [1, 1, 0]
+    assert marked[0][0]["text"] == marked[1][0]["text"]
+    assert marked[0][0]["text"].startswith("Context from helpers.py:")
+    assert "def helper_2(" in marked[0][0]["text"]  # the context, not the request
+    assert "beginner" not in marked[0][0]["text"]
+    one, two, three = (r.outcome.usage for r in (first, second, third))
+    assert one is not None and two is not None and three is not None
+    assert one.cache_write_tokens > 2048 and one.cached_input_tokens == 0
+    assert two.cached_input_tokens == one.cache_write_tokens
+    assert three.cached_input_tokens == three.cache_write_tokens == 0

@@ -11,7 +11,7 @@ import pytest
 from magray_lsp.actions.definitions import action_set
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
-from magray_lsp.config.templates import fill, unknown_variables
+from magray_lsp.config.templates import fill, stable_head, unknown_variables
 
 GOOD = """
 [actions.simplify]
@@ -193,3 +193,17 @@ def test_templates_fill_only_identifiers_in_braces(
 
 def test_unknown_variables_have_their_line() -> None:
     assert unknown_variables("a\nb {x}\n{{y}} {code}", ("code",)) == [("x", 1)]
+
+
+@pytest.mark.parametrize(
+    ("template", "head"),
+    [
+        ("From {file}:\n{context}\n\nReview {unit}:\n{code}", "From {file}:\n{context}\n\n"),
+        ("{code} in {context}", ""),  # the request first: nothing repeats
+        ("{{code}} {language} {context}", "{{code}} {language} {context}"),  # all stable
+        ("${code} {context} and {input}", "${code} {context}"),  # `${code}` is no variable
+        ("Given {context}\nand {file}, fix\n {code}", "Given {context}\nand {file}, fix\n"),
+    ],
+)
+def test_the_stable_head_ends_at_the_first_per_request_variable(template: str, head: str) -> None:
+    assert stable_head(template) == head
