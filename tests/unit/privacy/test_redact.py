@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from magray_lsp.privacy.redact import (
-    PLACEHOLDER,
-    Redaction,
-    find,
-    high_entropy,
-    luhn_ok,
-    shannon_entropy,
-)
+from magray_lsp.privacy.detectors import find, high_entropy, luhn_ok, shannon_entropy
+from magray_lsp.privacy.redact import PLACEHOLDER, Redaction
 
 # (kind, text around the value, the value that must disappear, placeholder label)
 CASES: list[tuple[str, str, str, str]] = [
