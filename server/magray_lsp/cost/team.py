@@ -19,8 +19,10 @@ A dead or slow Redis never hangs a request: each call is bounded (``team_store``
 ``on_unreachable`` decides: ``refuse`` every request, ``local_only`` (paid ones refused, free local
 ones answered) or ``allow`` (spend counted locally, merged into the team once Redis is back).
 Settlements that could not reach Redis are merged at the next contact, their holds released and
-their rows appended then. If Redis lost its data (restarted without persistence) its epoch key is
-gone; each machine notices at its next call, and re-adds its month-to-date from its ledger once.
+their rows appended then; those rows wait in the ledger file (``team_unsent``), so a process
+that ends before the Redis is back leaves them to the next process. If Redis lost its data
+(restarted without persistence) its epoch key is gone; each machine notices at its next call,
+and re-adds its month-to-date from its ledger once.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import Any, Literal
 
 from magray_lsp.config.models import TeamConfig
 from magray_lsp.cost.budget import _limit_pico
-from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, from_pico, to_pico
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx, from_pico, to_pico
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.cost.team_local import TeamLedger, TeamTotal, entry_row
 from magray_lsp.cost.team_member import resolve_member
@@ -58,8 +60,7 @@ from magray_lsp.errors import BudgetExceeded
 log = logging.getLogger(__name__)
 
 Limit = Literal["team", "member", "unreachable"]
-#: rows and holds waiting for the Redis to come back (beyond that, the oldest rows are dropped
-#: from the usage view; the spend itself is never lost: it is merged from the local totals)
+#: holds waiting for the Redis to come back (beyond that, the oldest are left to expire there)
 PENDING_MAX = 10_000
 _BATCH = 500
 #: at most this long a call waits for another one's sync (and never past its deadline)
@@ -131,8 +132,9 @@ class TeamBudget:
         self._sync_lock = asyncio.Lock()
         #: holds whose settlement or release could not reach Redis (released at next contact)
         self._orphans: deque[str] = deque(maxlen=PENDING_MAX)
-        #: usage rows that could not be appended yet: (month, row)
-        self._unsent: deque[tuple[str, str]] = deque(maxlen=PENDING_MAX)
+        #: whether the ledger may keep usage rows the stream has not received (``team_unsent``):
+        #: rows of this process's outages, or of an earlier process that ended during one
+        self._unsent = True
         self._tasks: set[asyncio.Task[None]] = set()
         self._flusher: asyncio.Task[None] | None = None
         self._refresher: asyncio.Task[None] | None = None
@@ -209,9 +211,13 @@ class TeamBudget:
         except TeamRedisError as exc:
             if hold is not None:
                 self._orphans.append(hold.id)
-            self._unsent.append((total.month, row))
             self._synced_month = None  # the next contact sends this machine's totals first
             self._lost(exc)
+            try:  # appended at the next contact, by this process or the next one
+                await asyncio.to_thread(self.local.keep_unsent, entry.id, total.month, row)
+                self._unsent = True
+            except LedgerError as err:
+                log.warning("team %s: a usage row for the stream was lost: %s", self.team, err)
 
     async def release(self, hold: TeamHold | None) -> None:
         """Free ``hold`` (the call cost nothing); never raises."""
@@ -353,8 +359,9 @@ class TeamBudget:
             self._flusher = self._spawn(self._flush())
 
     async def _flush(self) -> None:
-        """Release orphaned holds and append rows that missed the stream, in batches."""
-        with contextlib.suppress(TeamRedisError):
+        """Release orphaned holds and append rows that missed the stream, in batches (a row
+        appended twice, when the process ends in between, is counted once by the usage view)."""
+        with contextlib.suppress(TeamRedisError, LedgerError):
             while self._orphans:
                 ids = [self._orphans.popleft() for _ in range(min(_BATCH, len(self._orphans)))]
                 try:
@@ -365,12 +372,11 @@ class TeamBudget:
                     self._orphans.extendleft(reversed(ids))
                     raise
             while self._unsent:
-                rows = [self._unsent.popleft() for _ in range(min(_BATCH, len(self._unsent)))]
-                try:
-                    await self._append(rows)
-                except TeamRedisError:
-                    self._unsent.extendleft(reversed(rows))
-                    raise
+                kept = await asyncio.to_thread(self.local.unsent, _BATCH)
+                if kept:
+                    await self._append([(month, row) for _, month, row in kept])
+                    await asyncio.to_thread(self.local.sent, [rid for rid, _, _ in kept])
+                self._unsent = len(kept) == _BATCH  # more may wait
 
     async def _replay(self, month: str, upto: int) -> None:
         """Re-append this machine's rows of ``month`` recorded before the sync (the Redis lost

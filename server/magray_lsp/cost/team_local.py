@@ -9,7 +9,10 @@ its data gets each machine's whole month back from here.
 Tables (created on first use, also in a ledger file that replaced a corrupt one):
 - ``team_client``: this ledger's random client id (a new file is a new client);
 - ``team_usage``: request id → team, member, month, counted pico-dollars;
-- ``team_totals``: (team, member, month) → pico-dollars, the running sum of ``team_usage``.
+- ``team_totals``: (team, member, month) → pico-dollars, the running sum of ``team_usage``;
+- ``team_unsent``: usage rows the team's stream has not received yet (its Redis was unreachable
+  at the settlement), kept until they are appended, so a process that ends before the Redis
+  comes back leaves them to the next one instead of losing them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx
 from magray_lsp.cost.team_store import month_of
 
+_UNSENT_TABLE = """CREATE TABLE IF NOT EXISTS team_unsent (
+    request_id TEXT PRIMARY KEY, team TEXT NOT NULL, month TEXT NOT NULL, row TEXT NOT NULL)"""
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS team_client (
         k INTEGER PRIMARY KEY CHECK (k = 0), id TEXT NOT NULL)""",
@@ -34,6 +39,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS team_totals (
         team TEXT NOT NULL, member TEXT NOT NULL, month TEXT NOT NULL, pico INTEGER NOT NULL,
         PRIMARY KEY (team, member, month))""",
+    _UNSENT_TABLE,
 )
 
 #: a ledger row as the usage stream carries it (no code, prompt or file path)
@@ -126,6 +132,42 @@ class TeamLedger:
         )
         [(newest,)] = self.ledger.read("SELECT COALESCE(MAX(rowid), 0) FROM team_usage")
         return client, {str(m): int(p) for m, p in rows}, int(newest)
+
+    def keep_unsent(self, request_id: str, month: str, row: str) -> None:
+        """Keep a usage row the stream did not get, until ``sent`` says it was appended."""
+
+        def body(tx: LedgerTx) -> None:
+            tx.execute(_UNSENT_TABLE)  # team tables made by an older version lack it
+            tx.execute(
+                "INSERT OR IGNORE INTO team_unsent (request_id, team, month, row) "
+                "VALUES (?, ?, ?, ?)",
+                (request_id, self.team, month, row),
+            )
+
+        self.ledger.write(body)
+
+    def unsent(self, limit: int) -> list[tuple[str, str, str]]:
+        """The oldest ``limit`` kept rows: (request id, month, stream entry)."""
+        try:
+            found = self.ledger.read(
+                "SELECT request_id, month, row FROM team_unsent WHERE team = ? "
+                "ORDER BY rowid LIMIT ?",
+                (self.team, limit),
+            )
+        except LedgerError as exc:  # none kept in this file yet
+            if "no such table" in str(exc):
+                return []
+            raise
+        return [(str(i), str(m), str(r)) for i, m, r in found]
+
+    def sent(self, request_ids: Sequence[str]) -> None:
+        """Forget kept rows the stream now has."""
+
+        def body(tx: LedgerTx) -> None:
+            for request_id in request_ids:
+                tx.execute("DELETE FROM team_unsent WHERE request_id = ?", (request_id,))
+
+        self.ledger.write(body)
 
     def rows(self, month: str, upto: int) -> list[str]:
         """This client's usage rows of ``month`` up to row ``upto``, as stream entries, oldest

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.helpers import closed_port, wait_for
 from tests.redis_server import RedisServer
 from tests.unit.cost.team_helpers import (
     PASSWORD,
+    ROOT,
     Make,
     local_counted,
     paid_entry,
@@ -400,6 +402,54 @@ async def test_what_happened_during_an_outage_is_merged_afterwards(
     assert team.status.reserved == 0  # the orphaned hold was released
     rows = await stream_rows(raw, month_of(entry.ts))
     assert {r["id"] for r in rows} == {entry.id, offline.id}
+
+
+_DIES_DURING_AN_OUTAGE = """
+import asyncio, json, os, signal, sys
+from decimal import Decimal
+from tests.unit.cost.team_helpers import pay
+from magray_lsp.config.models import TeamConfig
+from magray_lsp.cost.ledger import Ledger
+from magray_lsp.cost.team import TeamBudget
+
+async def main() -> None:
+    cfg = {"redis_url": sys.argv[2], "name": "core", "member": "ann@example.com",
+           "on_unreachable": "allow", "timeout_seconds": 0.3}
+    team = TeamBudget(TeamConfig.model_validate(cfg), Ledger(sys.argv[1]))
+    ids = [(await pay(team, "1", cost)).id for cost in ("0.25", "0.5")]
+    print(json.dumps(ids), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # before the Redis is back: no clean shutdown
+
+asyncio.run(main())
+"""
+
+
+async def test_rows_of_a_process_that_died_during_an_outage_reach_the_stream(
+    make_team: Make, raw: Redis, tmp_path: Path
+) -> None:
+    """Its spend was always merged from the ledger's totals; its usage rows now wait in the
+    ledger too, and the next process on that machine appends them."""
+    before = await pay(make_team("a"), "1", "0.125")  # this machine synced before the outage
+    dead = f"redis://:{PASSWORD}@127.0.0.1:{closed_port()}/0"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), str(ROOT)])}
+    ledger = str(tmp_path / "ledger-a.sqlite3")  # the same machine's ledger file
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _DIES_DURING_AN_OUTAGE, ledger, dead,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(child.communicate(), 120)
+    assert child.returncode == -9, err.decode()
+    ids = [before.id, *json.loads(out)]
+    team = make_team("a")  # the next window on that machine, with the Redis up
+    await team.refresh()
+    await wait_for(lambda: not team._tasks)
+    assert sorted(r["id"] for r in await stream_rows(raw)) == sorted(ids)
+    assert (await spend_in_redis(raw))["team"] == Decimal("0.875")
+    assert team.local.unsent(10) == []  # appended: nothing kept
+    again = make_team("a")  # and a later process sends nothing twice
+    await again.refresh()
+    await wait_for(lambda: not again._tasks)
+    assert len(await stream_rows(raw)) == 3
 
 
 async def test_redis_restarted_empty_is_rebuilt_from_every_machines_ledger(
