@@ -174,8 +174,14 @@ class CachedRuns:
             if stale is not None:  # the fresh answer will replace the entry
                 yield Fallback("cache", stale, plan.primary.ref.label)
             if key is None:
-                async for event in self.executor.execute(task, plan, accept, incremental):
-                    yield event
+                events = self.executor.execute(task, plan, accept, incremental)
+                try:
+                    async for event in events:
+                        yield event
+                finally:
+                    # a reader that stops early closes the call now (its row, its connection),
+                    # not the garbage collector's hook later
+                    await events.aclose()
                 return
             # Identical requests in flight share one provider call. The shared work runs in its own
             # task; this caller streams its events live only if it is the one that started it.
@@ -224,12 +230,16 @@ class CachedRuns:
                 else:  # the shared answer does not fit this request: ask for its own
                     skipped.append(f"shared answer: {refusal}")
                     yield Fallback("shared answer", refusal, plan.primary.ref.label)
-                    async for event in self.executor.execute(task, plan, accept, incremental):
-                        if isinstance(event, Outcome):
-                            outcome = event
-                            self._store(key, task, event)
-                        else:
-                            yield event
+                    events = self.executor.execute(task, plan, accept, incremental)
+                    try:
+                        async for event in events:
+                            if isinstance(event, Outcome):
+                                outcome = event
+                                self._store(key, task, event)
+                            else:
+                                yield event
+                    finally:
+                        await events.aclose()
             if skipped:
                 outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
             yield outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from magray_lsp.catalog import Catalog
@@ -66,7 +66,7 @@ class Executor:
 
     async def execute(
         self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
-    ) -> AsyncIterator[GatewayEvent]:
+    ) -> AsyncGenerator[GatewayEvent, None]:
         """`plan`'s models in turn until one answers (its text, then its ``Outcome``). One
         generator for the whole plan: each attempt's provider events pass through no layer but
         this one (and the adapter's own)."""
