@@ -11,6 +11,8 @@ Non-streaming (the issue's goal: one JSON answer per request):
   e′) the same POST with aiohttp alone
   f) `OpenAIProvider.generate(stream=False)`
   g) `Gateway.run`, cache disabled
+  g₀) the same with the ledger commit stubbed out (not a product path: the answer is then
+     acknowledged without its row): (g₀) − (f) is the gateway's own Python on the answer's path
   h) `Gateway.run`, cache hit (same key every time)
 Streaming (as the language server asks; for information):
   a) raw httpx (aiohttp transport), SSE read fully; a′) the same with aiohttp alone
@@ -196,6 +198,11 @@ class Bench:
             ledger=ledger_with_history(tmp / "l1.sqlite3", month_days),
             workspace="b",
         )
+        # (g₀): the path of (g) without its ledger transaction, to see what the rest costs
+        self.uncommitted = Gateway(
+            Catalog(loaded), ledger=Ledger(tmp / "l0.sqlite3"), workspace="b"
+        )
+        self.uncommitted.rows.commit = _no_commit  # type: ignore[method-assign]
         self.cached = Gateway(
             Catalog(loaded),
             ledger=ledger_with_history(tmp / "l2.sqlite3", month_days),
@@ -238,6 +245,10 @@ class Bench:
         outcome = await self.nocache.run(self.task)
         assert not outcome.cached
 
+    async def run_uncommitted(self) -> None:
+        outcome = await self.uncommitted.run(self.task)
+        assert not outcome.cached
+
     async def run_hit(self) -> None:
         outcome = await self.cached.run(self.hit_task)
         assert outcome.cached
@@ -259,7 +270,12 @@ class Bench:
         await self.aiohttp.aclose()
         await self.provider.aclose()
         await self.nocache.aclose()
+        await self.uncommitted.aclose()
         await self.cached.aclose()
+
+
+async def _no_commit(*_: object) -> None:
+    """`LedgerRows.commit` for (g₀): the row is built, never written."""
 
 
 async def drain(gateway: Gateway, task: Task) -> Outcome:
@@ -275,6 +291,7 @@ VARIANTS = [
     ("e′", "raw aiohttp, one JSON answer", "raw_json_aiohttp"),
     ("f", "OpenAIProvider.generate(stream=False)", "via_provider_json"),
     ("g", "Gateway.run, cache disabled", "run"),
+    ("g₀", "Gateway.run, cache disabled, ledger commit stubbed out", "run_uncommitted"),
     ("h", "Gateway.run, cache hit", "run_hit"),
     ("a", "raw httpx (aiohttp transport), SSE read fully", "raw"),
     ("a′", "raw aiohttp, SSE read fully", "raw_aiohttp"),
@@ -477,6 +494,7 @@ async def main_async(args: argparse.Namespace) -> tuple[str, list[dict[str, obje
 #: what `profile` runs, with the heading of its tables
 PROFILED = [
     ("(g) `Gateway.run`, cache disabled (non-streaming)", "run"),
+    ("(g₀) `Gateway.run`, cache disabled, ledger commit stubbed out", "run_uncommitted"),
     ("(c) `Gateway.stream`, cache disabled", "via_gateway"),
     ("(h) `Gateway.run`, cache hit", "run_hit"),
 ]
@@ -527,6 +545,10 @@ def report(
         (f"provider over raw HTTP, non-streaming: (f) − ({j})", *diff("f", j, None)),
         (f"**gateway over raw HTTP, non-streaming: (g) − ({j})**", *diff("g", j, GOAL_OVERHEAD)),
         ("gateway over provider, non-streaming: (g) − (f)", *diff("g", "f", None)),
+        (
+            "↳ without the ledger commit (the gateway's own Python): (g₀) − (f)",
+            *diff("g₀", "f", None),
+        ),
         ("**cache hit (h)**, absolute", ms(hit), "", "≤ 0.5 ms", verdict(hit, GOAL_CACHE_HIT)),
         ("aiohttp alone over httpx on aiohttp, streaming: (a′) − (a)", *diff("a′", "a", None)),
         (f"provider over raw HTTP, streaming: (b) − ({e})", *diff("b", e, None)),

@@ -82,6 +82,14 @@ class SingleFlight(Generic[T]):
         waiter.add_done_callback(left)
         return waiter
 
+    def forget_finished(self, key: str) -> None:
+        """Drop ``key``'s flight now if its work has ended although its done callbacks have not
+        run yet: for a caller that took the result another way (the gateway's leader), so that
+        no later caller joins the ended flight instead of starting afresh."""
+        flight = self._flights.get(key)
+        if flight is not None and flight.task.done():
+            self._forget(key, flight)
+
     def _start(self, key: str, fn: Callable[[], Awaitable[T]]) -> _Flight[T]:
         async def work() -> T:
             return await fn()

@@ -174,15 +174,23 @@ class CachedRuns:
             if stale is not None:  # the fresh answer will replace the entry
                 yield Fallback("cache", stale, plan.primary.ref.label)
             if key is None:
-                async for event in self.executor.execute(task, plan, accept, incremental):
-                    yield event
+                events = self.executor.execute(task, plan, accept, incremental)
+                try:
+                    async for event in events:
+                        yield event
+                finally:
+                    # a reader that stops early closes the call now (its row, its connection),
+                    # not the garbage collector's hook later
+                    await events.aclose()
                 return
             # Identical requests in flight share one provider call. The shared work runs in its own
             # task; this caller streams its events live only if it is the one that started it.
             live = Channel()
             fresh: list[Outcome] = []  # the answer as this request's own call produced it
+            stored = False  # this request's own call answered and shared its answer
 
             async def work() -> Outcome:
+                nonlocal stored
                 async for event in self.executor.execute(task, plan, accept, incremental):
                     if isinstance(event, Outcome):  # the last event
                         fresh.append(event)
@@ -195,7 +203,10 @@ class CachedRuns:
                 # stored inside the flight: a request whose cache lookup missed just before finds
                 # the flight and joins it, one that comes after finds the memory tier. Shared
                 # sealed, like a cache entry: each follower restores the values from its own prompt.
-                return self._store(key, task, fresh[0])
+                sealed = self._store(key, task, fresh[0])
+                stored = True
+                live.wake()  # the leader takes its answer now, not after the flight's callbacks
+                return sealed
 
             runner = self._flights.join(key, work)
             runner.add_done_callback(live.wake)
@@ -203,10 +214,15 @@ class CachedRuns:
                 while True:
                     while live.items:
                         yield live.items.popleft()
+                    if stored:
+                        self._flights.forget_finished(key)  # as its done callback would
+                        break
                     if runner.done():
                         break
                     await live.wait()
-                outcome, follower = runner.result()
+                # the leader needs no result from the flight (two loop rounds of done callbacks
+                # later): its answer is its own call's, already shared
+                outcome, follower = (fresh[0], False) if stored else runner.result()
             finally:
                 runner.cancel()
             if not follower:
@@ -224,12 +240,16 @@ class CachedRuns:
                 else:  # the shared answer does not fit this request: ask for its own
                     skipped.append(f"shared answer: {refusal}")
                     yield Fallback("shared answer", refusal, plan.primary.ref.label)
-                    async for event in self.executor.execute(task, plan, accept, incremental):
-                        if isinstance(event, Outcome):
-                            outcome = event
-                            self._store(key, task, event)
-                        else:
-                            yield event
+                    events = self.executor.execute(task, plan, accept, incremental)
+                    try:
+                        async for event in events:
+                            if isinstance(event, Outcome):
+                                outcome = event
+                                self._store(key, task, event)
+                            else:
+                                yield event
+                    finally:
+                        await events.aclose()
             if skipped:
                 outcome = replace(outcome, attempts=(*skipped, *outcome.attempts))
             yield outcome

@@ -129,19 +129,19 @@ class Gateway:
 
     async def run(self, task: Task, *, accept: Accept | None = None) -> Outcome:
         """The outcome only: the provider is asked for one whole (non-streamed) answer."""
-        outcome: Outcome | None = None
+        last: GatewayEvent | None = None
         events = self.runs.stream(task, accept, False)
         try:
-            # to the end (the outcome is the last event): a stream left open would be closed by
-            # the garbage collector's hook, a task of its own, and count as a request until then
+            # to the end (the outcome is the last event, nothing to look at before it): a stream
+            # left open would be closed by the garbage collector's hook, a task of its own, and
+            # count as a request until then
             async for event in events:
-                if isinstance(event, Outcome):
-                    outcome = event
+                last = event
         finally:
             await events.aclose()  # now, if cancelled: not by the GC's hook
-        if outcome is None:  # pragma: no cover
+        if not isinstance(last, Outcome):  # pragma: no cover
             raise MagrayError("the gateway ended without an outcome")
-        return outcome
+        return last
 
     async def run_many(self, tasks: Iterable[Task]) -> list[Outcome | BaseException]:
         """Run tasks concurrently (provider concurrency limits apply); failures stay per task."""

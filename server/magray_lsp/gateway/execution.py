@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from magray_lsp.catalog import Catalog
@@ -30,12 +30,12 @@ from magray_lsp.gateway.chat_request import request_for, with_cache_prefix
 from magray_lsp.gateway.events import Accept, AllModelsFailed, Fallback, GatewayEvent, Outcome
 from magray_lsp.gateway.rows import Attempt, LedgerRows
 from magray_lsp.gateway.spending import Spending
-from magray_lsp.privacy.outbound import prepare_outbound
-from magray_lsp.providers.base import Completion, TextDelta
+from magray_lsp.privacy.outbound import Outbound, prepare_outbound
+from magray_lsp.providers.base import ChatRequest, Completion, Provider, TextDelta
 from magray_lsp.providers.locality import private_content
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
-from magray_lsp.routing.router import Candidate, Plan
+from magray_lsp.routing.router import Plan
 from magray_lsp.task import Task
 
 
@@ -66,14 +66,17 @@ class Executor:
 
     async def execute(
         self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
-    ) -> AsyncIterator[GatewayEvent]:
-        """`plan`'s models in turn until one answers (its text, then its ``Outcome``)."""
+    ) -> AsyncGenerator[GatewayEvent, None]:
+        """`plan`'s models in turn until one answers (its text, then its ``Outcome``). One
+        generator for the whole plan: each attempt's provider events pass through no layer but
+        this one (and the adapter's own)."""
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
         failures: list[str] = []
         primary = plan.primary.ref.label
         for index, cand in enumerate(plan.candidates):
-            label = cand.ref.label
+            ref = cand.ref
+            label = ref.label
             breaker = self.health.get(label).breaker
             if not breaker.allow():
                 failures.append(f"{label}: circuit open")
@@ -89,17 +92,68 @@ class Executor:
             last: ProviderError | None = None
             for attempt in range(1, retry.max_attempts + 1):
                 try:
-                    async for event in self._attempt(
-                        task,
-                        plan,
-                        cand,
-                        (reservation, team_hold),
-                        failures,
-                        deadline,
-                        accept,
-                        incremental,
-                    ):
-                        yield event
+                    # -- one call to `cand`: its row, whatever happens --
+                    run = Attempt(
+                        task, cand, list(failures), reservation, plan.candidates, team_hold
+                    )
+                    provider, outbound, sent = await self._prepare(task, run)
+                    run.prompt = sent.messages  # estimated only for a call that ends without usage
+                    try:
+                        async with self._slot(ref.provider), Deadline(deadline) as until:
+                            # the adapter's events, each checked here (`providers/guard.py`)
+                            gen, check = provider.unguarded(sent, stream=incremental)
+                            try:
+                                run.sent = True
+                                while True:
+                                    try:
+                                        if task.private:
+                                            # the transport's locality guard refuses non-local
+                                            # sends meanwhile
+                                            with private_content(f"private code for {label}"):
+                                                event = check(await until.next(gen))
+                                        else:
+                                            event = check(await until.next(gen))
+                                    except StopAsyncIteration:
+                                        raise ProviderError(
+                                            "stream ended without a completion",
+                                            provider=ref.provider,
+                                        ) from None
+                                    except TimeoutError:
+                                        raise Timeout(
+                                            "overall deadline reached", provider=ref.provider
+                                        ) from None
+                                    if isinstance(event, TextDelta):
+                                        # placeholders → values
+                                        if text := outbound.restore(event.text):
+                                            run.received(text)
+                                            yield event if text is event.text else TextDelta(text)
+                                        continue
+                                    done: Completion = event
+                                    if tail := outbound.flush():
+                                        run.received(tail)
+                                        yield TextDelta(tail)
+                                    break
+                            finally:
+                                await gen.aclose()
+                    except ProviderError as exc:
+                        self.health.record_failure(label)
+                        # a partial answer was paid for: settle it; otherwise the provider
+                        # refused the call (nothing billed) and the reservation stays for a retry
+                        await self.rows.record(
+                            run, "error", type(exc).__name__, settle=bool(run.parts)
+                        )
+                        if run.parts:
+                            raise StreamInterrupted(
+                                f"the answer from {label} broke off after {len(run.parts)} "
+                                f"chunks: {exc}",
+                                provider=ref.provider,
+                            ) from exc
+                        raise
+                    except (asyncio.CancelledError, GeneratorExit):
+                        self.health.get(label).breaker.release_probe()
+                        await asyncio.shield(self.rows.record(run, "cancelled", None))
+                        raise
+                    yield await self._settle(run, plan, done, accept, failures)
                     return
                 except ProviderError as exc:
                     last = exc
@@ -144,101 +198,53 @@ class Executor:
             f"every model failed for {task.action_name}: " + "; ".join(failures), provider=primary
         )
 
-    async def _attempt(
-        self,
-        task: Task,
-        plan: Plan,
-        cand: Candidate,
-        holds: tuple[Reservation | None, TeamHold | None],
-        failures: list[str],
-        deadline: float,
-        accept: Accept | None,
-        incremental: bool = True,
-    ) -> AsyncIterator[GatewayEvent]:
-        ref = cand.ref
-        label = ref.label
+    async def _prepare(self, task: Task, run: Attempt) -> tuple[Provider, Outbound, ChatRequest]:
+        """The provider and the request as it will be sent to ``run``'s model — or, when it may
+        not be sent, the error (its row recorded): nothing leaves."""
+        ref = run.cand.ref
         provider = self.catalog.provider(ref.provider)
-        reservation, team_hold = holds
-        run = Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
         if task.private and not provider.is_local:
             # The router already filters these; checked again where the request is sent so that
             # no future code path (a pin, a rule, a bug) can leak private code.
             await self.rows.record(run, "error", PrivacyViolation.__name__)
-            raise PrivacyViolation(f"refusing to send private code to {label} (not local)")
+            raise PrivacyViolation(f"refusing to send private code to {ref.label} (not local)")
         request = request_for(self.catalog, self.workspace, task, ref)
         try:  # content safety, then redaction for a remote model: a refusal sends nothing
             outbound = prepare_outbound(request, local=provider.is_local, config=self.config)
         except MagrayError as exc:
             await self.rows.record(run, "error", type(exc).__name__)
             raise
-        sent = with_cache_prefix(request, outbound)
-        run.prompt = sent.messages  # estimated only for a call that ends without usage
-        try:
-            async with self._slot(ref.provider), Deadline(deadline) as until:
-                # the adapter's events, each checked here (`providers/guard.py`): no generator
-                # layer of its own between the provider and the caller
-                gen, check = provider.unguarded(sent, stream=incremental)
-                try:
-                    run.sent = True
-                    while True:
-                        try:
-                            if task.private:
-                                # the transport's locality guard refuses non-local sends meanwhile
-                                with private_content(f"private code for {label}"):
-                                    event = check(await until.next(gen))
-                            else:
-                                event = check(await until.next(gen))
-                        except StopAsyncIteration:
-                            raise ProviderError(
-                                "stream ended without a completion", provider=ref.provider
-                            ) from None
-                        except TimeoutError:
-                            raise Timeout(
-                                "overall deadline reached", provider=ref.provider
-                            ) from None
-                        if isinstance(event, TextDelta):
-                            if text := outbound.restore(event.text):  # placeholders → values
-                                run.received(text)
-                                yield event if text is event.text else TextDelta(text)
-                            continue
-                        done: Completion = event
-                        if tail := outbound.flush():
-                            run.received(tail)
-                            yield TextDelta(tail)
-                        break
-                finally:
-                    await gen.aclose()
-        except ProviderError as exc:
-            self.health.record_failure(label)
-            # a partial answer was paid for: settle it; otherwise the provider refused the call
-            # (nothing billed) and the reservation stays for a retry
-            await self.rows.record(run, "error", type(exc).__name__, settle=bool(run.parts))
-            if run.parts:
-                raise StreamInterrupted(
-                    f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
-                    provider=ref.provider,
-                ) from exc
-            raise
-        except (asyncio.CancelledError, GeneratorExit):
-            self.health.get(label).breaker.release_probe()
-            await asyncio.shield(self.rows.record(run, "cancelled", None))
-            raise
+        return provider, outbound, with_cache_prefix(request, outbound)
+
+    async def _settle(
+        self,
+        run: Attempt,
+        plan: Plan,
+        done: Completion,
+        accept: Accept | None,
+        failures: list[str],
+    ) -> Outcome:
+        """A complete answer from ``run``'s model: its row committed, then its ``Outcome`` — or
+        ``InvalidAnswer`` when ``accept`` refuses it (paid for and recorded, not used)."""
+        cand = run.cand
+        ref = cand.ref
         latency_ms = run.elapsed_ms()
-        self.health.record_success(label, latency_ms)
+        self.health.record_success(ref.label, latency_ms)
         run.done = done
         if done.usage and (done.usage.cached_input_tokens or done.usage.cache_write_tokens):
             cfg = self.catalog.sections[ref.provider]
             run.uncached_cost = uncached_price_usd(ref.kind, ref.model, done.usage, cfg.prices)
-        refusal = accept("".join(run.parts)) if accept is not None else None
+        text = "".join(run.parts)
+        refusal = accept(text) if accept is not None else None
         if refusal is not None:
             await self.rows.record(run, "error", "InvalidAnswer")
             raise InvalidAnswer(
-                f"the answer from {label} was not usable: {refusal}", provider=ref.provider
+                f"the answer from {ref.label} was not usable: {refusal}", provider=ref.provider
             )
         await self.rows.record(run, "ok", None)
         status = self.spending.status()  # the writer's, as of the commit that holds this row
-        yield Outcome(
-            text="".join(run.parts),
+        return Outcome(
+            text=text,
             ref=ref,
             usage=done.usage,
             cost_usd=run.cost,
@@ -251,7 +257,7 @@ class Executor:
             budget_usd=status.limit,
             request_id=run.request_id,
             team=self.team.status if self.team else None,
-            private=task.private,
+            private=run.task.private,
         )
 
     def _slot(self, provider: str) -> asyncio.Semaphore:

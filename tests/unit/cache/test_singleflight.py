@@ -193,3 +193,32 @@ async def test_cancelling_joined_waiters_cancels_the_work_only_when_the_last_one
     again = Work()
     again.release.set()
     assert await sf.join("k", again) == ("answer #1", False)  # a fresh flight
+
+
+async def test_forget_finished_drops_an_ended_flight_at_once_and_keeps_a_running_one() -> None:
+    flights: SingleFlight[str] = SingleFlight()
+    work = Work()
+    seen: list[tuple[bool, bool]] = []
+
+    def between() -> None:
+        # queued by the work's last step: runs once the task has ended, before its callbacks
+        before = "k" in flights
+        flights.forget_finished("k")
+        seen.append((before, "k" in flights))
+
+    async def ending() -> str:
+        result = await work()
+        asyncio.get_running_loop().call_soon(between)
+        return result
+
+    waiter = flights.join("k", ending)
+    await work.started.wait()
+    flights.forget_finished("k")
+    assert "k" in flights  # still running: kept
+    work.release.set()
+    assert await waiter == ("answer #1", False)
+    assert seen == [(True, False)]  # present until then, gone after
+    again = Work()
+    second = flights.join("k", again)  # a later caller starts afresh
+    again.release.set()
+    assert await second == ("answer #1", False) and again.calls == 1
