@@ -170,6 +170,7 @@ class FakeServer:
             self.peers.clear()
             self.client_disconnects = 0
             self.completed_streams = 0
+            self.ended_bodies = 0
             self.default = Reply()
             self.prompt_cache = None
 
@@ -302,6 +303,8 @@ class FakeServer:
             # a test look at this counter) before write_eof() comes back here.
             self._stream_ended(request, "completed")
             await resp.write_eof()
+            with self._lock:
+                self.ended_bodies += 1  # the body's end is on its way to the client
         except ConnectionResetError:
             self._stream_ended(request, "disconnected")
             return resp
