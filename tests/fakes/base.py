@@ -139,6 +139,8 @@ class FakeServer:
         self.client_disconnects = 0
         #: streams the fake completed
         self.completed_streams = 0
+        #: streamed bodies whose end (after the last event) the fake wrote
+        self.ended_bodies = 0
         #: when set, usage counts the real prompt and its cached part (`prompt_cache.py`);
         #: when None, a `Reply`'s scripted token counts are reported as they are
         self.prompt_cache: PromptCache | None = None

@@ -276,3 +276,50 @@ async def test_a_redirect_is_not_followed() -> None:
         await client.aclose()
         for runner in runners:
             await runner.cleanup()
+
+
+async def test_a_server_that_stops_reading_the_request_cannot_stall_the_send() -> None:
+    """aiohttp bounds connecting and reading, not writing: a server that accepts the connection
+    but never reads the body would hold the send forever. The send (up to the response's
+    headers) is bounded by `SEND_TIMEOUTS` × the timeout: it fails with `Timeout`."""
+    import socket
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept, never read: the client's buffers fill up
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted sockets inherit it
+    listener.bind(("127.0.0.1", 0))
+    server = await asyncio.start_server(never_read, sock=listener)
+    port = listener.getsockname()[1]
+    client = HttpClient(
+        base_url=f"http://127.0.0.1:{port}", timeout_seconds=0.3, headers={}, max_concurrency=1
+    )
+    big = {"messages": [{"role": "user", "content": "x" * 32_000_000}]}  # more than any buffer
+    try:
+        with pytest.raises(Timeout, match="sending the request"):
+            await asyncio.wait_for(client.post("/chat/completions", big), 60)
+        assert held  # the server did accept the connection
+    finally:
+        await client.aclose()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_every_request_says_who_sends_it(fake: FakeOpenAI) -> None:
+    """`magray-lsp/<version>` unless the section's headers say otherwise (any spelling)."""
+    fake.reset()
+    plain, custom = client_for(fake.base_url), client_for(fake.base_url, **{"user-agent": "mine"})
+    try:
+        await plain.post("/chat/completions", BODY)
+        await custom.post("/chat/completions", BODY)
+    finally:
+        await plain.aclose()
+        await custom.aclose()
+    sent = [{k.lower(): v for k, v in r.headers.items()} for r in fake.requests]
+    assert [h["user-agent"] for h in sent] == [_http.USER_AGENT, "mine"]
+    assert _http.USER_AGENT.startswith("magray-lsp/")
