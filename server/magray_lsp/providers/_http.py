@@ -153,18 +153,26 @@ class StreamReply:
             yield line
 
 
+_utf8_decode = codecs.utf_8_decode
+
+
 class LineSplitter:
     """UTF-8 bytes in any chunking → lines; ``\n``, ``\r\n`` and a lone ``\r`` end a line (as
     server-sent events allow), and a last line without an ending counts too."""
 
-    __slots__ = ("_decoder", "_pending")
+    __slots__ = ("_partial", "_pending")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._partial = b""  # the first bytes of a character cut between two chunks
         self._pending = ""
 
     def feed(self, chunk: bytes) -> list[str]:
-        text = self._pending + self._decoder.decode(chunk)
+        if self._partial:
+            chunk = self._partial + chunk
+        # the incremental decoder's own step, without its Python wrapper
+        decoded, used = _utf8_decode(chunk, "replace", False)
+        self._partial = chunk[used:] if used != len(chunk) else b""
+        text = self._pending + decoded if self._pending else decoded
         held = ""
         if "\r" in text:
             if text.endswith("\r"):  # maybe the first half of a \r\n: wait for the next byte
@@ -178,8 +186,8 @@ class LineSplitter:
         return lines
 
     def close(self) -> list[str]:
-        text = self._pending + self._decoder.decode(b"", final=True)
-        self._pending = ""
+        text = self._pending + _utf8_decode(self._partial, "replace", True)[0]
+        self._pending, self._partial = "", b""
         if not text:
             return []
         return [text[:-1] if text.endswith("\r") else text]
@@ -467,17 +475,18 @@ def parse_json(raw: bytes | str, *, provider: str) -> Any:
         raise MalformedResponse(f"invalid JSON from provider: {exc}", provider=provider) from None
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+#: the C scanner under `json.loads`: (value, end) for the JSON value at an index
+_scan_once = json.JSONDecoder().scan_once
 
 
 def parse_event(data: str, *, provider: str) -> Any:
-    """`parse_json` for one stream event, the same result for every input: the decoder is run
+    """`parse_json` for one stream event, the same result for every input: the scanner is run
     directly, and `json.loads` (its whitespace, BOM and error handling) only for an event that
     is not one bare JSON value."""
     try:
-        value, end = _raw_decode(data)
-    except ValueError:
-        end = -1
+        value, end = _scan_once(data, 0)
+    except (StopIteration, ValueError):
+        return parse_json(data, provider=provider)
     return value if end == len(data) else parse_json(data, provider=provider)
 
 

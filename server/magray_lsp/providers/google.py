@@ -135,18 +135,25 @@ def _merge(params: Mapping[str, Any], generation: dict[str, Any], top: dict[str,
             generation[name] = value
 
 
-def _candidate_text(candidate: Mapping[str, Any]) -> str:
+def _candidate_text(candidate: dict[str, Any]) -> str:
     """All text parts of a candidate, skipping thought summaries."""
     content = candidate.get("content")
-    if not isinstance(content, Mapping):
+    if not isinstance(content, dict):
         return ""
     parts = content.get("parts")
     if not isinstance(parts, list):
         return ""
+    if len(parts) == 1:  # nearly every streamed chunk
+        part = parts[0]
+        if isinstance(part, dict) and not part.get("thought"):
+            text = part.get("text")
+            if isinstance(text, str):
+                return text
+        return ""
     return "".join(
         p["text"]
         for p in parts
-        if isinstance(p, Mapping) and isinstance(p.get("text"), str) and not p.get("thought")
+        if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
     )
 
 
@@ -264,7 +271,7 @@ class GeminiProvider(Provider):
             data = parse_json(raw, provider=self.name)
         if not isinstance(data, dict):
             raise MalformedResponse("expected a JSON object from Gemini", provider=self.name)
-        if isinstance(data.get("error"), Mapping):  # an error delivered inside a 200 / a stream
+        if isinstance(data.get("error"), dict):  # an error delivered inside a 200 / a stream
             err = data["error"]
             code = err.get("code") if isinstance(err.get("code"), int) else 500
             raise self._error_from(code, data, "")
@@ -323,25 +330,27 @@ class GeminiProvider(Provider):
             # the query is part of the path, so the whole URL is parsed once per model
             path = f"{url}:streamGenerateContent?alt=sse"
             model = request.model
-            usage: Usage | None = None
+            meta: dict[str, Any] | None = None  # the latest usageMetadata
             finish: str | None = None
             has_text = False
             async with client.stream("POST", path, json=body) as response:
                 await self._check(response)
                 # read to the body's end: no event says it is the last one
                 async for _event, data in iter_sse(response):
-                    if not data.strip():
+                    if not data or data.isspace():
                         continue
                     chunk = self._json(data)
-                    self._blocked(chunk)
+                    if "promptFeedback" in chunk:
+                        self._blocked(chunk)
                     if isinstance(used := chunk.get("modelVersion"), str) and used:
                         model = used
-                    usage = _usage(chunk.get("usageMetadata")) or usage
+                    if isinstance(latest := chunk.get("usageMetadata"), dict):
+                        meta = latest
                     candidates = chunk.get("candidates")
                     if not isinstance(candidates, list) or not candidates:
                         continue
                     first = candidates[0]
-                    if not isinstance(first, Mapping):
+                    if not isinstance(first, dict):
                         raise MalformedResponse("candidate is not an object", provider=self.name)
                     text = _candidate_text(first)
                     if text:
@@ -351,7 +360,9 @@ class GeminiProvider(Provider):
                         finish = reason
             if finish is None:
                 raise ServerError("stream ended early", provider=self.name)
-            yield Completion(usage=usage, finish_reason=self._finish(finish, has_text), model=model)
+            yield Completion(
+                usage=_usage(meta), finish_reason=self._finish(finish, has_text), model=model
+            )
         else:
             reply = await client.post(f"{url}:generateContent", body)
             await self._check(reply)
@@ -383,7 +394,7 @@ class GeminiProvider(Provider):
         if not isinstance(candidates, list) or not candidates:
             raise MalformedResponse("response has no candidates", provider=self.name)
         first = candidates[0]
-        if not isinstance(first, Mapping):
+        if not isinstance(first, dict):
             raise MalformedResponse("candidate is not an object", provider=self.name)
         text = _candidate_text(first)
         finish = first.get("finishReason")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -20,7 +21,7 @@ from tests.fakes.base import Malformed, Reply
 from tests.fakes.openai import FakeOpenAI
 
 from magray_lsp.config.models import ProviderConfig
-from magray_lsp.errors import AnswerTooLong, Timeout
+from magray_lsp.errors import AnswerTooLong, MalformedResponse, Timeout
 from magray_lsp.providers import _http, create_provider
 from magray_lsp.providers._http import HttpClient, LineSplitter, _dumps, pool_size
 from magray_lsp.providers.base import ChatRequest, Message, TextDelta
@@ -323,3 +324,28 @@ async def test_every_request_says_who_sends_it(fake: FakeOpenAI) -> None:
     sent = [{k.lower(): v for k, v in r.headers.items()} for r in fake.requests]
     assert [h["user-agent"] for h in sent] == [_http.USER_AGENT, "mine"]
     assert _http.USER_AGENT.startswith("magray-lsp/")
+
+
+JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+).map(json.dumps)
+
+
+@given(
+    text=JSON_TEXT | st.text(max_size=12),
+    before=st.sampled_from(["", " ", "\n", "\ufeff"]),
+    after=st.sampled_from(["", " ", "\n", " x", ","]),
+)
+def test_a_stream_event_parses_exactly_as_json_loads(text: str, before: str, after: str) -> None:
+    """`parse_event` (the scanner run directly) gives json.loads's value, or its error."""
+    raw = before + text + after
+    try:
+        expected: object = json.loads(raw)
+    except ValueError:
+        with pytest.raises(MalformedResponse, match="invalid JSON"):
+            _http.parse_event(raw, provider="p")
+        return
+    got = _http.parse_event(raw, provider="p")
+    assert json.dumps(got) == json.dumps(expected)  # NaN-safe equality
