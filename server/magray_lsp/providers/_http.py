@@ -17,7 +17,7 @@ import json
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -476,7 +476,7 @@ def parse_json(raw: bytes | str, *, provider: str) -> Any:
 
 
 #: the C scanner under `json.loads`: (value, end) for the JSON value at an index
-_scan_once = json.JSONDecoder().scan_once
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
 
 
 def parse_event(data: str, *, provider: str) -> Any:
