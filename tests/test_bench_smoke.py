@@ -107,6 +107,13 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
         assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
         assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
 
+    adapters = load(results, "adapters")["protocols"]  # every streaming adapter, both ways
+    for kind in ("openai", "anthropic", "google", "ollama"):
+        for variant in (kind, f"{kind}_replayed"):
+            assert positive([adapters[variant]["raw_p50_s"], adapters[variant]["adapter_p50_s"]])
+        assert adapters[f"{kind}_replayed"]["events"] > 20  # 20 text chunks and the others
+    assert "| openai |" in (results / "adapters.md").read_text()
+
     team = load(results, "team")  # the team budget round trip on a real redis-server
     if redis_server_binary() is None:
         assert "redis-server is **not installed**" in (results / "team.md").read_text()
