@@ -59,6 +59,10 @@ DRAIN_SECONDS = 1.0
 #: and the wait for the headers, not the writing, so a server that stops reading the request
 #: body would otherwise stall the send for good.
 SEND_TIMEOUTS = 3
+#: A body up to aiohttp's write buffer limit is handed to the transport whole: its writing never
+#: waits for the server to read, and the read timeout starts right after it. Only a larger body
+#: (a long prompt) can stall, so only its send pays for the bound above (a timer, ~6 µs).
+BUFFERED_BODY_BYTES = 0x10000
 #: What every provider request says it is (a section's own `headers` may override it).
 USER_AGENT = f"magray-lsp/{__version__}"
 #: Seconds an idle pooled connection is kept (httpx's default, which the providers used before).
@@ -82,7 +86,7 @@ def pool_size(max_concurrency: int) -> int:
 
 
 #: Request JSON as httpx wrote it: compact, UTF-8 as is, no NaN (one encoder: `json.dumps`
-#: with options builds a new one per call).
+#: with options builds a new one per call); encoded by `HttpClient._send`.
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -249,7 +253,6 @@ class HttpClient:
                 connector=connector,
                 headers=self.headers,
                 timeout=self.timeout,
-                json_serialize=_dumps,
                 trust_env=False,
             )
         return self._session
@@ -264,18 +267,24 @@ class HttpClient:
     ) -> aiohttp.ClientResponse:
         url = self.url(path)
         check_destination(url, provider=self.provider, remote=self._remote)
+        # the JSON encoded here (as the session would) so that its size is known before sending
+        data = None if json is None else aiohttp.JsonPayload(json, dumps=_dumps)
         try:
-            async with asyncio.timeout(self.send_seconds):
-                response = await self._http().request(
-                    method, url, json=json, headers=headers, params=params, allow_redirects=False
-                )
-        except TimeoutError:
-            raise Timeout(
-                f"sending the request and waiting for the response's headers took over "
-                f"{self.send_seconds:g} s",
-                provider=self.provider,
-            ) from None
+            sending = self._http().request(
+                method, url, data=data, headers=headers, params=params, allow_redirects=False
+            )
+            if data is None or data.size is None or data.size <= BUFFERED_BODY_BYTES:
+                response = await sending
+            else:
+                async with asyncio.timeout(self.send_seconds):
+                    response = await sending
         except _TRANSPORT_ERRORS as exc:
+            if type(exc) is TimeoutError:  # the send bound's (aiohttp's timeouts are subclasses)
+                raise Timeout(
+                    f"sending the request and waiting for the response's headers took over "
+                    f"{self.send_seconds:g} s",
+                    provider=self.provider,
+                ) from None
             raise map_transport_error(exc, provider=self.provider) from None
         declared = response.content_length
         if declared is not None and declared > MAX_RESPONSE_BYTES:

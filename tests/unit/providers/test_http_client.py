@@ -279,10 +279,20 @@ async def test_a_redirect_is_not_followed() -> None:
             await runner.cleanup()
 
 
-async def test_a_server_that_stops_reading_the_request_cannot_stall_the_send() -> None:
+@pytest.mark.parametrize(
+    ("content_chars", "message"),
+    [
+        (32_000_000, "sending the request"),  # more than any buffer: only the send bound ends it
+        (1_000, "timed out"),  # buffered whole: the read timeout starts right after it
+    ],
+)
+async def test_a_server_that_stops_reading_the_request_cannot_stall_the_send(
+    content_chars: int, message: str
+) -> None:
     """aiohttp bounds connecting and reading, not writing: a server that accepts the connection
-    but never reads the body would hold the send forever. The send (up to the response's
-    headers) is bounded by `SEND_TIMEOUTS` × the timeout: it fails with `Timeout`."""
+    but never reads would hold the send of a large body forever. That send (up to the response's
+    headers) is bounded by `SEND_TIMEOUTS` × the timeout; a small body is written whole at once,
+    and the read timeout ends the wait. Either way: `Timeout`."""
     import socket
 
     held: list[asyncio.StreamWriter] = []
@@ -298,10 +308,10 @@ async def test_a_server_that_stops_reading_the_request_cannot_stall_the_send() -
     client = HttpClient(
         base_url=f"http://127.0.0.1:{port}", timeout_seconds=0.3, headers={}, max_concurrency=1
     )
-    big = {"messages": [{"role": "user", "content": "x" * 32_000_000}]}  # more than any buffer
+    body = {"messages": [{"role": "user", "content": "x" * content_chars}]}
     try:
-        with pytest.raises(Timeout, match="sending the request"):
-            await asyncio.wait_for(client.post("/chat/completions", big), 60)
+        with pytest.raises(Timeout, match=message):
+            await asyncio.wait_for(client.post("/chat/completions", body), 60)
         assert held  # the server did accept the connection
     finally:
         await client.aclose()
