@@ -36,6 +36,7 @@ ORDER = (
     "context",
     "answers",
     "gateway",
+    "adapters",
     "ledger_commit",
     "team",
 )

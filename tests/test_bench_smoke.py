@@ -107,6 +107,15 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
         assert on["input_tokens"] == off["input_tokens"] > 0  # the same prompts, counted alike
         assert on["ledger_read"] == on["read_tokens"] > 0, provider  # the quick run hits too
 
+    adapters = load(results, "adapters")  # every streaming adapter, both ways
+    for kind in ("openai", "anthropic", "google", "ollama"):
+        for variant in (kind, f"{kind}_replayed"):
+            numbers = adapters["protocols"][variant]
+            assert positive([numbers["raw_p50_s"], numbers["adapter_p50_s"]]), variant
+        # every text chunk is an event of its own (Gemini's last one also ends the stream)
+        assert adapters["protocols"][f"{kind}_replayed"]["events"] >= adapters["args"]["chunks"]
+    assert "| openai |" in (results / "adapters.md").read_text()
+
     team = load(results, "team")  # the team budget round trip on a real redis-server
     if redis_server_binary() is None:
         assert "redis-server is **not installed**" in (results / "team.md").read_text()

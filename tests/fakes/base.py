@@ -139,6 +139,8 @@ class FakeServer:
         self.client_disconnects = 0
         #: streams the fake completed
         self.completed_streams = 0
+        #: streamed bodies whose end (after the last event) the fake wrote
+        self.ended_bodies = 0
         #: when set, usage counts the real prompt and its cached part (`prompt_cache.py`);
         #: when None, a `Reply`'s scripted token counts are reported as they are
         self.prompt_cache: PromptCache | None = None
@@ -170,6 +172,7 @@ class FakeServer:
             self.peers.clear()
             self.client_disconnects = 0
             self.completed_streams = 0
+            self.ended_bodies = 0
             self.default = Reply()
             self.prompt_cache = None
 
@@ -302,6 +305,8 @@ class FakeServer:
             # a test look at this counter) before write_eof() comes back here.
             self._stream_ended(request, "completed")
             await resp.write_eof()
+            with self._lock:
+                self.ended_bodies += 1  # the body's end is on its way to the client
         except ConnectionResetError:
             self._stream_ended(request, "disconnected")
             return resp

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import functools
 import json
 import re
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from yarl import URL
 
+from magray_lsp import __version__
 from magray_lsp.errors import (
     AnswerTooLong,
     AuthError,
@@ -49,9 +49,22 @@ if TYPE_CHECKING:
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 #: Longest connect time, whatever the section's timeout (a dead host should fail over fast).
 MAX_CONNECT_SECONDS = 10.0
-#: How long to wait for the end of a body after the protocol's last event before giving up on
-#: reusing the connection.
+#: How long the end of a body may lag behind the protocol's last event: the answer does not wait
+#: for it, the connection goes back to the pool when it comes, and is closed if it has not come
+#: by then.
 DRAIN_SECONDS = 1.0
+#: Sending a request (waiting for a pooled connection, connecting, writing the body) and waiting
+#: for the response's headers together take at most this many times the section's
+#: ``timeout_seconds``: each of these phases gets a whole timeout. aiohttp bounds the connection
+#: and the wait for the headers, not the writing, so a server that stops reading the request
+#: body would otherwise stall the send for good.
+SEND_TIMEOUTS = 3
+#: A body up to aiohttp's write buffer limit is handed to the transport whole: its writing never
+#: waits for the server to read, and the read timeout starts right after it. Only a larger body
+#: (a long prompt) can stall, so only its send pays for the bound above (a timer, ~6 µs).
+BUFFERED_BODY_BYTES = 0x10000
+#: What every provider request says it is (a section's own `headers` may override it).
+USER_AGENT = f"magray-lsp/{__version__}"
 #: Seconds an idle pooled connection is kept (httpx's default, which the providers used before).
 KEEPALIVE_SECONDS = 5.0
 
@@ -73,7 +86,7 @@ def pool_size(max_concurrency: int) -> int:
 
 
 #: Request JSON as httpx wrote it: compact, UTF-8 as is, no NaN (one encoder: `json.dumps`
-#: with options builds a new one per call).
+#: with options builds a new one per call); encoded by `HttpClient._send`.
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 
 
@@ -93,13 +106,27 @@ class Reply:
 
 
 class StreamReply:
-    """A response whose body is read as it arrives, capped and with errors mapped."""
+    """A response whose body is read as it arrives, capped and with errors mapped.
 
-    __slots__ = ("_client", "_response", "headers", "status_code")
+    An adapter that saw its protocol's last event sets ``finished``: the rest of the body
+    (normally nothing but its end) is then not waited for (see `HttpClient.stream`)."""
+
+    __slots__ = (
+        "_client",
+        "_content",
+        "_received",
+        "_response",
+        "finished",
+        "headers",
+        "status_code",
+    )
 
     def __init__(self, client: HttpClient, response: aiohttp.ClientResponse) -> None:
         self._client = client
         self._response = response
+        self._content = response.content
+        self._received = 0
+        self.finished = False
         self.status_code = response.status
         self.headers = response.headers
 
@@ -107,41 +134,49 @@ class StreamReply:
         """The rest of the body."""
         return await self._client._read(self._response)
 
-    async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        limit = MAX_RESPONSE_BYTES
-        received = 0
-        content = self._response.content
+    async def read_chunk(self) -> bytes:
+        """The next piece of the body, as much as has arrived; ``b""`` at its end."""
         try:
-            while chunk := await content.readany():
-                received += len(chunk)
-                if received > limit:
-                    raise self._client.too_large(f"passed {limit} bytes")
-                yield chunk
+            chunk = await self._content.readany()
         except _TRANSPORT_ERRORS as exc:
             raise map_transport_error(exc, provider=self._client.provider) from None
+        self._received += len(chunk)
+        if self._received > MAX_RESPONSE_BYTES:
+            raise self._client.too_large(f"passed {MAX_RESPONSE_BYTES} bytes")
+        return chunk
 
     async def aiter_lines(self) -> AsyncIterator[str]:
         """The body's lines, without their endings."""
         lines = LineSplitter()
-        async for chunk in self.aiter_bytes():
+        while chunk := await self.read_chunk():
             for line in lines.feed(chunk):
                 yield line
+                if self.finished:  # the adapter saw the protocol's last line
+                    return
         for line in lines.close():
             yield line
+
+
+_utf8_decode = codecs.utf_8_decode
 
 
 class LineSplitter:
     """UTF-8 bytes in any chunking → lines; ``\n``, ``\r\n`` and a lone ``\r`` end a line (as
     server-sent events allow), and a last line without an ending counts too."""
 
-    __slots__ = ("_decoder", "_pending")
+    __slots__ = ("_partial", "_pending")
 
     def __init__(self) -> None:
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._partial = b""  # the first bytes of a character cut between two chunks
         self._pending = ""
 
     def feed(self, chunk: bytes) -> list[str]:
-        text = self._pending + self._decoder.decode(chunk)
+        if self._partial:
+            chunk = self._partial + chunk
+        # the incremental decoder's own step, without its Python wrapper
+        decoded, used = _utf8_decode(chunk, "replace", False)
+        self._partial = chunk[used:] if used != len(chunk) else b""
+        text = self._pending + decoded if self._pending else decoded
         held = ""
         if "\r" in text:
             if text.endswith("\r"):  # maybe the first half of a \r\n: wait for the next byte
@@ -155,8 +190,8 @@ class LineSplitter:
         return lines
 
     def close(self) -> list[str]:
-        text = self._pending + self._decoder.decode(b"", final=True)
-        self._pending = ""
+        text = self._pending + _utf8_decode(self._partial, "replace", True)[0]
+        self._pending, self._partial = "", b""
         if not text:
             return []
         return [text[:-1] if text.endswith("\r") else text]
@@ -185,6 +220,8 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.provider = provider or base_url
         self.headers = dict(headers)
+        if not any(name.lower() == "user-agent" for name in self.headers):
+            self.headers["User-Agent"] = USER_AGENT
         self.connections = pool_size(max_concurrency)
         self.timeout = aiohttp.ClientTimeout(
             total=None,
@@ -192,6 +229,7 @@ class HttpClient:
             sock_connect=min(MAX_CONNECT_SECONDS, timeout_seconds),
             sock_read=timeout_seconds,
         )
+        self.send_seconds = SEND_TIMEOUTS * timeout_seconds
         self._remote = remote
         self._urls: dict[str, URL] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -215,7 +253,6 @@ class HttpClient:
                 connector=connector,
                 headers=self.headers,
                 timeout=self.timeout,
-                json_serialize=_dumps,
                 trust_env=False,
             )
         return self._session
@@ -230,11 +267,24 @@ class HttpClient:
     ) -> aiohttp.ClientResponse:
         url = self.url(path)
         check_destination(url, provider=self.provider, remote=self._remote)
+        # the JSON encoded here (as the session would) so that its size is known before sending
+        data = None if json is None else aiohttp.JsonPayload(json, dumps=_dumps)
         try:
-            response = await self._http().request(
-                method, url, json=json, headers=headers, params=params, allow_redirects=False
+            sending = self._http().request(
+                method, url, data=data, headers=headers, params=params, allow_redirects=False
             )
+            if data is None or data.size is None or data.size <= BUFFERED_BODY_BYTES:
+                response = await sending
+            else:
+                async with asyncio.timeout(self.send_seconds):
+                    response = await sending
         except _TRANSPORT_ERRORS as exc:
+            if type(exc) is TimeoutError:  # the send bound's (aiohttp's timeouts are subclasses)
+                raise Timeout(
+                    f"sending the request and waiting for the response's headers took over "
+                    f"{self.send_seconds:g} s",
+                    provider=self.provider,
+                ) from None
             raise map_transport_error(exc, provider=self.provider) from None
         declared = response.content_length
         if declared is not None and declared > MAX_RESPONSE_BYTES:
@@ -284,13 +334,18 @@ class HttpClient:
         params: Mapping[str, str | int] | None = None,
     ) -> AsyncIterator[StreamReply]:
         """A response to read as it arrives. However the block ends, the response is let go:
-        a connection whose body was read to the end goes back to the pool, any other (an
-        error, a cancellation, a reader that stopped early) is closed."""
+        a connection whose body was read to the end goes back to the pool; one whose protocol
+        had ended (``finished``) goes back when the body's end comes, without waiting for it
+        here; any other (an error, a cancellation, a reader that stopped early) is closed."""
         response = await self._send(method, path, json, headers, params)
+        reply = StreamReply(self, response)
         try:
-            yield StreamReply(self, response)
+            yield reply
         finally:
-            response.release()
+            if reply.finished and not response.closed:
+                _linger(response)
+            else:
+                response.release()
 
     async def _read(self, response: aiohttp.ClientResponse) -> bytes:
         limit = MAX_RESPONSE_BYTES
@@ -321,6 +376,17 @@ class HttpClient:
 
 
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+def _linger(response: aiohttp.ClientResponse) -> None:
+    """Let go of a response whose protocol ended but whose body has not yet: aiohttp gives the
+    connection back to the pool when the end arrives (nobody needs to read it); if it has not
+    arrived within ``DRAIN_SECONDS`` the connection is closed, so a server that holds the body
+    open cannot keep a pooled connection."""
+    timer = asyncio.get_running_loop().call_later(DRAIN_SECONDS, response.close)
+    response.content.on_eof(timer.cancel)
+
+
 #: Either kind of response: status, headers and ``aread()`` for an error body.
 Response = Reply | StreamReply
 
@@ -418,34 +484,47 @@ def parse_json(raw: bytes | str, *, provider: str) -> Any:
         raise MalformedResponse(f"invalid JSON from provider: {exc}", provider=provider) from None
 
 
+#: the C scanner under `json.loads`: (value, end) for the JSON value at an index
+_scan_once: Callable[[str, int], tuple[Any, int]] = vars(json.JSONDecoder())["scan_once"]
+
+
+def parse_event(data: str, *, provider: str) -> Any:
+    """`parse_json` for one stream event, the same result for every input: the scanner is run
+    directly, and `json.loads` (its whitespace, BOM and error handling) only for an event that
+    is not one bare JSON value."""
+    try:
+        value, end = _scan_once(data, 0)
+    except (StopIteration, ValueError):
+        return parse_json(data, provider=provider)
+    return value if end == len(data) else parse_json(data, provider=provider)
+
+
 async def iter_sse(response: StreamReply) -> AsyncIterator[tuple[str, str]]:
-    """Yield ``(event, data)`` for each server-sent event (``event`` is "" when unnamed)."""
+    """Yield ``(event, data)`` for each server-sent event (``event`` is "" when unnamed), read
+    straight from the body: one generator, whatever the chunking."""
+    lines = LineSplitter()
     event = ""
     data: list[str] = []
-    async for line in response.aiter_lines():
-        if line == "":
-            if data:
-                yield event, "\n".join(data)
-            event, data = "", []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "event":
-            event = value
-        elif field == "data":
-            data.append(value)
-    if data:
-        yield event, "\n".join(data)
-
-
-async def drain(events: AsyncIterator[Any]) -> None:
-    """Read the (empty) rest of a finished stream so its connection goes back to the pool."""
-    with contextlib.suppress(TimeoutError, ProviderError):
-        async with asyncio.timeout(DRAIN_SECONDS):
-            async for _ in events:
-                pass
+    while True:
+        chunk = await response.read_chunk()
+        for line in lines.feed(chunk) if chunk else [*lines.close(), ""]:
+            if line[:6] == "data: ":  # nearly every line
+                data.append(line[6:])
+            elif not line:
+                if data:
+                    yield event, "\n".join(data)
+                    if response.finished:  # the adapter saw the protocol's last event
+                        return
+                event, data = "", []
+            elif line[0] != ":":  # a ":" line is a comment
+                field, _, value = line.partition(":")
+                value = value[1:] if value[:1] == " " else value
+                if field == "event":
+                    event = value
+                elif field == "data":
+                    data.append(value)
+        if not chunk:
+            return
 
 
 @functools.lru_cache(maxsize=256)

@@ -36,11 +36,12 @@ from magray_lsp.errors import (
 from magray_lsp.providers._http import (
     HttpClient,
     Response,
-    drain,
+    StreamReply,
     error_for_status,
     error_message,
     is_loopback_url,
     iter_sse,
+    parse_event,
     parse_json,
 )
 from magray_lsp.providers.anthropic_messages import cache_mark, split_messages
@@ -97,6 +98,16 @@ class AnthropicProvider(Provider):
         self._base_url = _normalize_base_url(cfg.base_url or BUILTIN_BASE_URL["anthropic"])
         self._api_key: SecretStr | None = cfg.api_key
         self._client: HttpClient | None = None
+        defaults = cfg.defaults
+        # the section's `defaults` once: the fields passed through, and the three read here
+        self._extra_defaults = {
+            k: v
+            for k, v in defaults.model_dump(exclude_none=True).items()
+            if k not in ("max_tokens", "temperature", "top_p")
+        }
+        self._max_tokens = defaults.max_tokens or DEFAULT_MAX_TOKENS
+        self._temperature = defaults.temperature
+        self._top_p = defaults.top_p
         # per-request headers, built once: the key travels per request (see `_auth_headers`)
         self._post_headers = self._auth_headers()
         self._stream_headers = {**self._post_headers, "accept": "text/event-stream"}
@@ -170,29 +181,21 @@ class AnthropicProvider(Provider):
         raise self._error(response.status_code, body, headers)
 
     def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-        defaults = self._cfg.defaults
-        extra_defaults = {
-            k: v
-            for k, v in defaults.model_dump(exclude_none=True).items()
-            if k not in ("max_tokens", "temperature", "top_p")
-        }
         mark = cache_mark(request.model, request.messages)
         system, messages = split_messages(request.messages, mark=mark)
         if not messages:
             raise BadRequest("request has no user or assistant message", provider=self.name)
-        body: dict[str, Any] = {**extra_defaults, **request.extra}
+        body: dict[str, Any] = {**self._extra_defaults, **request.extra}
         body["model"] = request.model
         body["messages"] = messages
         if system:
             body["system"] = system
-        body["max_tokens"] = request.max_tokens or defaults.max_tokens or DEFAULT_MAX_TOKENS
-        temperature = (
-            request.temperature if request.temperature is not None else defaults.temperature
-        )
+        body["max_tokens"] = request.max_tokens or self._max_tokens
+        temperature = request.temperature if request.temperature is not None else self._temperature
         if temperature is not None:
             # The config allows 0..2 (OpenAI's scale); Anthropic accepts 0..1.
             body["temperature"] = min(max(float(temperature), 0.0), 1.0)
-        top_p = request.top_p if request.top_p is not None else defaults.top_p
+        top_p = request.top_p if request.top_p is not None else self._top_p
         if top_p is not None:
             body["top_p"] = top_p
         if request.stop:
@@ -205,18 +208,96 @@ class AnthropicProvider(Provider):
     async def _generate(
         self, request: ChatRequest, *, stream: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
-        body = self._body(request, stream=stream)
+        """Server-sent events, each text delta yielded as soon as it arrives (or, not streaming,
+        the whole text as one delta); then the completion. Every error leaves without the key."""
+        model = request.model
         try:
-            if stream:
-                async for event in self._stream(body, request.model):
-                    yield event
-            else:
-                async for event in self._once(body, request.model):
-                    yield event
+            body = self._body(request, stream=stream)
+            if not stream:
+                for done in await self._once(body, model):
+                    yield done
+                return
+            tally = _UsageTally()
+            stop_reason: str | None = None
+            produced_text = False
+            async with self._http().stream(
+                "POST", _MESSAGES_PATH, json=body, headers=self._stream_headers
+            ) as response:
+                await self._raise_for_status(response)
+                await self._expect_event_stream(response)
+                async for event, data in iter_sse(response):
+                    if event == "ping":
+                        continue
+                    payload = parse_event(data, provider=self.name)
+                    if not isinstance(payload, dict):
+                        raise MalformedResponse("stream event is not an object", provider=self.name)
+                    kind = event or payload.get("type")
+                    if kind == "content_block_delta":  # nearly every event
+                        delta = payload.get("delta")
+                        if not isinstance(delta, dict):
+                            raise MalformedResponse(
+                                "content_block_delta without delta", provider=self.name
+                            )
+                        if delta.get("type") == "text_delta":
+                            text = delta.get("text")
+                            if not isinstance(text, str):
+                                raise MalformedResponse(
+                                    "text_delta without text", provider=self.name
+                                )
+                            if text:
+                                produced_text = True
+                                yield TextDelta(text)
+                    elif kind == "error":
+                        raise self._event_error(payload)
+                    elif kind == "message_start":
+                        message = payload.get("message")
+                        if not isinstance(message, dict):
+                            raise MalformedResponse(
+                                "message_start without message", provider=self.name
+                            )
+                        model = _str_or(message.get("model"), model)
+                        tally.update(message.get("usage"), provider=self.name)
+                    elif kind == "content_block_start":
+                        block = payload.get("content_block")
+                        if isinstance(block, dict) and block.get("type") == "text":
+                            text = block.get("text")
+                            if isinstance(text, str) and text:
+                                produced_text = True
+                                yield TextDelta(text)
+                    elif kind == "message_delta":
+                        delta = payload.get("delta")
+                        if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
+                            stop_reason = delta["stop_reason"]
+                        tally.update(payload.get("usage"), provider=self.name)
+                    elif kind == "message_stop":
+                        response.finished = True  # the body's end is not waited for
+                    # content_block_stop and event types added in later API versions: nothing
+            if not response.finished:
+                raise ServerError("stream ended early", provider=self.name)
+            if stop_reason == "refusal" and not produced_text:
+                raise ContentFiltered("the model refused to answer", provider=self.name)
+            yield Completion(
+                usage=tally.usage(), finish_reason=_finish_reason(stop_reason), model=model
+            )
         except ProviderError as exc:
             raise self._scrub(exc) from None
 
-    async def _once(self, body: dict[str, Any], model: str) -> AsyncGenerator[StreamEvent, None]:
+    async def _expect_event_stream(self, response: StreamReply) -> None:
+        """A 200 answer to a streamed request that is not an event stream is an error: the
+        error event it carries, or a malformed response."""
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" in content_type:
+            return
+        raw = await response.aread()
+        data = parse_json(raw, provider=self.name)
+        if isinstance(data, dict) and data.get("type") == "error":
+            raise self._event_error(data)
+        raise MalformedResponse(
+            f"expected an event stream, got {content_type or 'no content type'}",
+            provider=self.name,
+        )
+
+    async def _once(self, body: dict[str, Any], model: str) -> list[StreamEvent]:
         """One non-streaming call: the whole text as one delta, then the completion."""
         response = await self._http().post(_MESSAGES_PATH, body, headers=self._post_headers)
         await self._raise_for_status(response)
@@ -243,87 +324,15 @@ class AnthropicProvider(Provider):
             raise ContentFiltered("the model refused to answer", provider=self.name)
         tally = _UsageTally()
         tally.update(data.get("usage"), provider=self.name)
-        if text:
-            yield TextDelta(text)
-        yield Completion(
-            usage=tally.usage(),
-            finish_reason=_finish_reason(stop_reason),
-            model=_str_or(data.get("model"), model),
+        events: list[StreamEvent] = [TextDelta(text)] if text else []
+        events.append(
+            Completion(
+                usage=tally.usage(),
+                finish_reason=_finish_reason(stop_reason),
+                model=_str_or(data.get("model"), model),
+            )
         )
-
-    async def _stream(self, body: dict[str, Any], model: str) -> AsyncGenerator[StreamEvent, None]:
-        """Server-sent events; each text delta is yielded as soon as it arrives."""
-        tally = _UsageTally()
-        stop_reason: str | None = None
-        produced_text = False
-        finished = False
-        async with self._http().stream(
-            "POST", _MESSAGES_PATH, json=body, headers=self._stream_headers
-        ) as response:
-            await self._raise_for_status(response)
-            content_type = response.headers.get("content-type", "")
-            if "text/event-stream" not in content_type:
-                raw = await response.aread()
-                data = parse_json(raw, provider=self.name)
-                if isinstance(data, dict) and data.get("type") == "error":
-                    raise self._event_error(data)
-                raise MalformedResponse(
-                    f"expected an event stream, got {content_type or 'no content type'}",
-                    provider=self.name,
-                )
-            events = iter_sse(response)
-            async for event, data in events:
-                if event == "ping":
-                    continue
-                payload = parse_json(data, provider=self.name)
-                if not isinstance(payload, dict):
-                    raise MalformedResponse("stream event is not an object", provider=self.name)
-                kind = event or payload.get("type")
-                if kind == "error":
-                    raise self._event_error(payload)
-                if kind == "message_start":
-                    message = payload.get("message")
-                    if not isinstance(message, dict):
-                        raise MalformedResponse("message_start without message", provider=self.name)
-                    model = _str_or(message.get("model"), model)
-                    tally.update(message.get("usage"), provider=self.name)
-                elif kind == "content_block_start":
-                    block = payload.get("content_block")
-                    if isinstance(block, dict) and block.get("type") == "text":
-                        text = block.get("text")
-                        if isinstance(text, str) and text:
-                            produced_text = True
-                            yield TextDelta(text)
-                elif kind == "content_block_delta":
-                    delta = payload.get("delta")
-                    if not isinstance(delta, dict):
-                        raise MalformedResponse(
-                            "content_block_delta without delta", provider=self.name
-                        )
-                    if delta.get("type") == "text_delta":
-                        text = delta.get("text")
-                        if not isinstance(text, str):
-                            raise MalformedResponse("text_delta without text", provider=self.name)
-                        if text:
-                            produced_text = True
-                            yield TextDelta(text)
-                elif kind == "message_delta":
-                    delta = payload.get("delta")
-                    if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
-                        stop_reason = delta["stop_reason"]
-                    tally.update(payload.get("usage"), provider=self.name)
-                elif kind == "message_stop":
-                    finished = True
-                    await drain(events)
-                    break
-                # content_block_stop and event types added in later API versions: nothing to do
-        if not finished:
-            raise ServerError("stream ended early", provider=self.name)
-        if stop_reason == "refusal" and not produced_text:
-            raise ContentFiltered("the model refused to answer", provider=self.name)
-        yield Completion(
-            usage=tally.usage(), finish_reason=_finish_reason(stop_reason), model=model
-        )
+        return events
 
     async def list_models(self) -> list[ModelInfo]:
         """Every model the key may call (``GET /v1/models``, all pages; retired ones skipped)."""

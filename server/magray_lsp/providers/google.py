@@ -31,10 +31,10 @@ from magray_lsp.errors import (
 from magray_lsp.providers._http import (
     HttpClient,
     Response,
-    StreamReply,
     error_for_status,
     is_loopback_url,
     iter_sse,
+    parse_event,
     parse_json,
     retry_after_seconds,
 )
@@ -103,34 +103,57 @@ def _parse_duration(value: Any) -> float | None:
     return None
 
 
+def _count(meta: Mapping[str, Any], key: str) -> int:
+    value = meta.get(key)
+    return value if isinstance(value, int) else 0
+
+
 def _usage(meta: Any) -> Usage | None:
     if not isinstance(meta, Mapping):
         return None
-
-    def count(key: str) -> int:
-        value = meta.get(key)
-        return value if isinstance(value, int) else 0
-
     return Usage(
-        input_tokens=count("promptTokenCount") + count("toolUsePromptTokenCount"),
+        input_tokens=_count(meta, "promptTokenCount") + _count(meta, "toolUsePromptTokenCount"),
         # thinking tokens are billed as output
-        output_tokens=count("candidatesTokenCount") + count("thoughtsTokenCount"),
-        cached_input_tokens=count("cachedContentTokenCount"),
+        output_tokens=_count(meta, "candidatesTokenCount") + _count(meta, "thoughtsTokenCount"),
+        cached_input_tokens=_count(meta, "cachedContentTokenCount"),
     )
 
 
-def _candidate_text(candidate: Mapping[str, Any]) -> str:
+def _merge(params: Mapping[str, Any], generation: dict[str, Any], top: dict[str, Any]) -> None:
+    """Sort generic and Gemini parameter names into ``generationConfig`` or the request's top
+    level (None values are left out)."""
+    for key, value in params.items():
+        if value is None:
+            continue
+        if key in ("generationConfig", "generation_config") and isinstance(value, Mapping):
+            generation.update({_camel(k): v for k, v in value.items()})
+            continue
+        name = _GENERATION_ALIASES.get(key) or _camel(key)
+        if name in _TOP_LEVEL:
+            top[name] = value
+        else:
+            generation[name] = value
+
+
+def _candidate_text(candidate: dict[str, Any]) -> str:
     """All text parts of a candidate, skipping thought summaries."""
     content = candidate.get("content")
-    if not isinstance(content, Mapping):
+    if not isinstance(content, dict):
         return ""
     parts = content.get("parts")
     if not isinstance(parts, list):
         return ""
+    if len(parts) == 1:  # nearly every streamed chunk
+        part = parts[0]
+        if isinstance(part, dict) and not part.get("thought"):
+            text = part.get("text")
+            if isinstance(text, str):
+                return text
+        return ""
     return "".join(
         p["text"]
         for p in parts
-        if isinstance(p, Mapping) and isinstance(p.get("text"), str) and not p.get("thought")
+        if isinstance(p, dict) and isinstance(p.get("text"), str) and not p.get("thought")
     )
 
 
@@ -151,6 +174,10 @@ class GeminiProvider(Provider):
         self._base_url = base_url
         self._api_version = (version or DEFAULT_API_VERSION).strip("/")
         self._client: HttpClient | None = None
+        # the section's `defaults` sorted once; every request starts from copies
+        self._generation: dict[str, Any] = {}
+        self._top: dict[str, Any] = {}
+        _merge(cfg.defaults.model_dump(exclude_none=True), self._generation, self._top)
 
     def __repr__(self) -> str:
         return f"GeminiProvider(name={self.name!r}, base_url={self._base_url!r})"
@@ -163,7 +190,7 @@ class GeminiProvider(Provider):
 
     def _http(self) -> HttpClient:
         if self._client is None:
-            headers = {"content-type": "application/json", "user-agent": "magray-lsp"}
+            headers = {"content-type": "application/json"}
             if self._cfg.api_key is not None:
                 headers["x-goog-api-key"] = self._cfg.api_key.get_secret_value()
             headers.update(self._cfg.headers)
@@ -238,10 +265,13 @@ class GeminiProvider(Provider):
             raise self._error(response.status_code, raw, response.headers)
 
     def _json(self, raw: bytes | str) -> dict[str, Any]:
-        data = parse_json(raw, provider=self.name)
+        if isinstance(raw, str):  # a stream event
+            data = parse_event(raw, provider=self.name)
+        else:
+            data = parse_json(raw, provider=self.name)
         if not isinstance(data, dict):
             raise MalformedResponse("expected a JSON object from Gemini", provider=self.name)
-        if isinstance(data.get("error"), Mapping):  # an error delivered inside a 200 / a stream
+        if isinstance(data.get("error"), dict):  # an error delivered inside a 200 / a stream
             err = data["error"]
             code = err.get("code") if isinstance(err.get("code"), int) else 500
             raise self._error_from(code, data, "")
@@ -267,31 +297,18 @@ class GeminiProvider(Provider):
         if system:
             body["systemInstruction"] = {"parts": system}
 
-        generation: dict[str, Any] = {}
-        top: dict[str, Any] = {}
-
-        def merge(params: Mapping[str, Any]) -> None:
-            for key, value in params.items():
-                if value is None:
-                    continue
-                if key in ("generationConfig", "generation_config") and isinstance(value, Mapping):
-                    generation.update({_camel(k): v for k, v in value.items()})
-                    continue
-                name = _GENERATION_ALIASES.get(key) or _camel(key)
-                if name in _TOP_LEVEL:
-                    top[name] = value
-                else:
-                    generation[name] = value
-
-        merge(self._cfg.defaults.model_dump(exclude_none=True))
-        merge(request.extra)
-        merge(
+        generation = dict(self._generation)
+        top = dict(self._top)
+        _merge(request.extra, generation, top)
+        _merge(
             {
                 "maxOutputTokens": request.max_tokens,
                 "temperature": request.temperature,
                 "topP": request.top_p,
                 "stopSequences": list(request.stop) if request.stop else None,
-            }
+            },
+            generation,
+            top,
         )
         if isinstance(generation.get("stopSequences"), str):
             generation["stopSequences"] = [generation["stopSequences"]]
@@ -312,10 +329,40 @@ class GeminiProvider(Provider):
         if stream:
             # the query is part of the path, so the whole URL is parsed once per model
             path = f"{url}:streamGenerateContent?alt=sse"
+            model = request.model
+            meta: dict[str, Any] | None = None  # the latest usageMetadata
+            finish: str | None = None
+            has_text = False
             async with client.stream("POST", path, json=body) as response:
                 await self._check(response)
-                async for event in self._read_stream(response, request.model):
-                    yield event
+                # read to the body's end: no event says it is the last one
+                async for _event, data in iter_sse(response):
+                    if not data or data.isspace():
+                        continue
+                    chunk = self._json(data)
+                    if "promptFeedback" in chunk:
+                        self._blocked(chunk)
+                    if isinstance(used := chunk.get("modelVersion"), str) and used:
+                        model = used
+                    if isinstance(latest := chunk.get("usageMetadata"), dict):
+                        meta = latest
+                    candidates = chunk.get("candidates")
+                    if not isinstance(candidates, list) or not candidates:
+                        continue
+                    first = candidates[0]
+                    if not isinstance(first, dict):
+                        raise MalformedResponse("candidate is not an object", provider=self.name)
+                    text = _candidate_text(first)
+                    if text:
+                        has_text = True
+                        yield TextDelta(text)
+                    if isinstance(reason := first.get("finishReason"), str) and reason:
+                        finish = reason
+            if finish is None:
+                raise ServerError("stream ended early", provider=self.name)
+            yield Completion(
+                usage=_usage(meta), finish_reason=self._finish(finish, has_text), model=model
+            )
         else:
             reply = await client.post(f"{url}:generateContent", body)
             await self._check(reply)
@@ -347,7 +394,7 @@ class GeminiProvider(Provider):
         if not isinstance(candidates, list) or not candidates:
             raise MalformedResponse("response has no candidates", provider=self.name)
         first = candidates[0]
-        if not isinstance(first, Mapping):
+        if not isinstance(first, dict):
             raise MalformedResponse("candidate is not an object", provider=self.name)
         text = _candidate_text(first)
         finish = first.get("finishReason")
@@ -362,36 +409,6 @@ class GeminiProvider(Provider):
             )
         )
         return events
-
-    async def _read_stream(
-        self, response: StreamReply, model: str
-    ) -> AsyncGenerator[StreamEvent, None]:
-        usage: Usage | None = None
-        finish: str | None = None
-        has_text = False
-        async for _event, data in iter_sse(response):
-            if not data.strip():
-                continue
-            chunk = self._json(data)
-            self._blocked(chunk)
-            if isinstance(used := chunk.get("modelVersion"), str) and used:
-                model = used
-            usage = _usage(chunk.get("usageMetadata")) or usage
-            candidates = chunk.get("candidates")
-            if not isinstance(candidates, list) or not candidates:
-                continue
-            first = candidates[0]
-            if not isinstance(first, Mapping):
-                raise MalformedResponse("candidate is not an object", provider=self.name)
-            text = _candidate_text(first)
-            if text:
-                has_text = True
-                yield TextDelta(text)
-            if isinstance(reason := first.get("finishReason"), str) and reason:
-                finish = reason
-        if finish is None:
-            raise ServerError("stream ended early", provider=self.name)
-        yield Completion(usage=usage, finish_reason=self._finish(finish, has_text), model=model)
 
     async def list_models(self) -> list[ModelInfo]:
         """Models that support ``generateContent``, following ``nextPageToken``."""

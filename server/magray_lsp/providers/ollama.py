@@ -26,6 +26,7 @@ from magray_lsp.providers._http import (
     error_for_status,
     error_message,
     is_loopback_url,
+    parse_event,
     parse_json,
 )
 from magray_lsp.providers.base import (
@@ -75,10 +76,7 @@ class OllamaProvider(Provider):
 
     def _http(self) -> HttpClient:
         if self._client is None:
-            headers = {
-                "Accept": "application/x-ndjson, application/json",
-                "User-Agent": "magray-lsp",
-            }
+            headers = {"Accept": "application/x-ndjson, application/json"}
             headers.update(self._cfg.headers)
             key = self._cfg.api_key.get_secret_value() if self._cfg.api_key else ""
             if key and not any(h.lower() == "authorization" for h in headers):
@@ -121,7 +119,10 @@ class OllamaProvider(Provider):
         raise self._error(response.status_code, error_message(body), headers)
 
     def _object(self, raw: bytes | str) -> dict[str, Any]:
-        data = parse_json(raw, provider=self.name)
+        if isinstance(raw, str):  # a stream line
+            data = parse_event(raw, provider=self.name)
+        else:
+            data = parse_json(raw, provider=self.name)
         if not isinstance(data, dict):
             raise MalformedResponse("expected a JSON object", provider=self.name)
         error = data.get("error")
@@ -223,14 +224,15 @@ class OllamaProvider(Provider):
             await self._raise_for_status(response)
             final: Completion | None = None
             async for line in response.aiter_lines():
-                if final is not None or not line.strip():
-                    continue  # nothing follows the done line; read to EOF to reuse the socket
+                if not line or line.isspace():
+                    continue
                 data = self._object(line)
                 text = self._content(data)
                 if text:
                     yield TextDelta(text)
                 if data.get("done") is True:
                     final = self._completion(data, request)
+                    response.finished = True  # nothing follows; the body's end is not waited for
             if final is None:
                 raise ServerError("stream ended early", provider=self.name)
         yield final

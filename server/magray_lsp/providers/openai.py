@@ -17,7 +17,6 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from magray_lsp import __version__
 from magray_lsp.config.models import BUILTIN_BASE_URL, ProviderConfig
 from magray_lsp.errors import (
     ContentFiltered,
@@ -30,11 +29,11 @@ from magray_lsp.errors import (
 from magray_lsp.providers._http import (
     HttpClient,
     Response,
-    drain,
     error_for_status,
     error_message,
     is_loopback_url,
     iter_sse,
+    parse_event,
     parse_json,
 )
 from magray_lsp.providers.base import (
@@ -113,6 +112,8 @@ class OpenAIProvider(Provider):
         self.cfg = cfg
         self.base_url = (cfg.base_url or self.default_base_url).rstrip("/")
         self._client: HttpClient | None = None
+        # the section's `defaults` as body fields, once: every request starts from a copy
+        self._defaults: dict[str, Any] = cfg.defaults.model_dump(exclude_none=True)
         self._stream_options = True  # cleared when the server rejects `stream_options`
         self._prompt_cache_key = True  # cleared when the server rejects `prompt_cache_key`
 
@@ -129,7 +130,7 @@ class OpenAIProvider(Provider):
         return self.cfg.api_key.get_secret_value() if self.cfg.api_key is not None else ""
 
     def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "User-Agent": f"magray-lsp/{__version__}"}
+        headers = {"Accept": "application/json"}
         key = self._api_key()
         if key:  # local compatible servers usually need none
             headers["Authorization"] = f"Bearer {key}"
@@ -156,7 +157,7 @@ class OpenAIProvider(Provider):
             await client.aclose()
 
     def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = self.cfg.defaults.model_dump(exclude_none=True)
+        body = dict(self._defaults)
         body.update(request.extra)
         params = {
             "max_tokens": request.max_tokens,
@@ -264,19 +265,17 @@ class OpenAIProvider(Provider):
                         continue
                     raise error
                 state = _StreamState(model=request.model)
-                done = False
-                events = iter_sse(response)
-                async for _event, data in events:
-                    if data.strip() == "[DONE]":
-                        done = True
-                        await drain(events)
-                        break
-                    piece = self._feed(state, data)
+                feed = self._feed
+                async for _event, data in iter_sse(response):
+                    if data == "[DONE]" or (data[:1] != "{" and data.strip() == "[DONE]"):
+                        response.finished = True  # the body's end is not waited for
+                        continue  # `iter_sse` ends here
+                    piece = feed(state, data)
                     if piece:
                         yield TextDelta(piece)
             # Some compatible servers end a finished stream without [DONE]; a stream that ends
             # with neither was cut (a cut mid-chunk already failed as a transport error).
-            if not (done or state.finish_reason):
+            if not (response.finished or state.finish_reason):
                 raise ServerError("stream ended early", provider=self.name)
             if not state.text_seen and (state.refusal or state.finish_reason == "content_filter"):
                 raise ContentFiltered(
@@ -288,17 +287,20 @@ class OpenAIProvider(Provider):
 
     def _feed(self, state: _StreamState, data: str) -> str:
         """Apply one ``chat.completion.chunk``; returns its text (choice 0 only)."""
-        chunk = parse_json(data, provider=self.name)
+        chunk = parse_event(data, provider=self.name)
         if not isinstance(chunk, dict):
             raise MalformedResponse("stream chunk is not an object", provider=self.name)
         if chunk.get("error"):
             raise self._error(None, data.encode())
-        if isinstance(chunk.get("model"), str) and chunk["model"]:
-            state.model = chunk["model"]
-        usage = parse_usage(chunk.get("usage"))
-        if usage is not None:
-            state.usage = usage
-        choices = chunk.get("choices") or []
+        model = chunk.get("model")
+        if model and isinstance(model, str):
+            state.model = model
+        usage = chunk.get("usage")
+        if usage is not None and (parsed := parse_usage(usage)) is not None:
+            state.usage = parsed
+        choices = chunk.get("choices")
+        if not choices:
+            return ""
         if not isinstance(choices, list):
             raise MalformedResponse("stream chunk choices is not a list", provider=self.name)
         text = ""
@@ -307,12 +309,19 @@ class OpenAIProvider(Provider):
                 continue
             delta = choice.get("delta")
             if isinstance(delta, dict):
-                text += _text(delta.get("content"), provider=self.name)
-                if isinstance(delta.get("refusal"), str):
-                    state.refusal.append(delta["refusal"])
-            if isinstance(choice.get("finish_reason"), str) and choice["finish_reason"]:
-                state.finish_reason = choice["finish_reason"]
-        state.text_seen = state.text_seen or bool(text)
+                content = delta.get("content")
+                if isinstance(content, str):
+                    text += content
+                elif content is not None:
+                    text += _text(content, provider=self.name)
+                refusal = delta.get("refusal")
+                if isinstance(refusal, str):
+                    state.refusal.append(refusal)
+            finish = choice.get("finish_reason")
+            if finish and isinstance(finish, str):
+                state.finish_reason = finish
+        if text:
+            state.text_seen = True
         return text
 
     def _parse_completion(self, raw: bytes, model: str) -> tuple[str, Completion]:

@@ -135,7 +135,8 @@ async def test_stream_yields_deltas_then_completion(
     assert done.finish_reason == "stop"
     assert done.model == MODEL
     assert fake.requests[-1].body["stream"] is True
-    assert fake.requests[-1].stream_outcome == "completed"
+    # the answer does not wait for the body's end, so the fake may record it a moment later
+    await until(lambda: fake.requests[-1].stream_outcome == "completed")
 
 
 async def test_non_stream_is_one_call_one_delta(
@@ -230,7 +231,7 @@ async def test_parallel_streams_do_not_interfere(
     fake.default = Reply(text="same answer for everyone", chunk_delay=0.01)
     results = await asyncio.gather(*(collect(provider, chat(f"q{i}")) for i in range(10)))
     assert all("".join(d) == "same answer for everyone" for d, _ in results)
-    assert sum(r.stream_outcome == "completed" for r in fake.requests) == 10
+    await until(lambda: sum(r.stream_outcome == "completed" for r in fake.requests) == 10)
 
 
 # ---------------------------------------------------------------- request shape

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -20,7 +21,7 @@ from tests.fakes.base import Malformed, Reply
 from tests.fakes.openai import FakeOpenAI
 
 from magray_lsp.config.models import ProviderConfig
-from magray_lsp.errors import AnswerTooLong, Timeout
+from magray_lsp.errors import AnswerTooLong, MalformedResponse, Timeout
 from magray_lsp.providers import _http, create_provider
 from magray_lsp.providers._http import HttpClient, LineSplitter, _dumps, pool_size
 from magray_lsp.providers.base import ChatRequest, Message, TextDelta
@@ -276,3 +277,85 @@ async def test_a_redirect_is_not_followed() -> None:
         await client.aclose()
         for runner in runners:
             await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("content_chars", "message"),
+    [
+        (32_000_000, "sending the request"),  # more than any buffer: only the send bound ends it
+        (1_000, "timed out"),  # buffered whole: the read timeout starts right after it
+    ],
+)
+async def test_a_server_that_stops_reading_the_request_cannot_stall_the_send(
+    content_chars: int, message: str
+) -> None:
+    """aiohttp bounds connecting and reading, not writing: a server that accepts the connection
+    but never reads would hold the send of a large body forever. That send (up to the response's
+    headers) is bounded by `SEND_TIMEOUTS` × the timeout; a small body is written whole at once,
+    and the read timeout ends the wait. Either way: `Timeout`."""
+    import socket
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept, never read: the client's buffers fill up
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted sockets inherit it
+    listener.bind(("127.0.0.1", 0))
+    server = await asyncio.start_server(never_read, sock=listener)
+    port = listener.getsockname()[1]
+    client = HttpClient(
+        base_url=f"http://127.0.0.1:{port}", timeout_seconds=0.3, headers={}, max_concurrency=1
+    )
+    body = {"messages": [{"role": "user", "content": "x" * content_chars}]}
+    try:
+        with pytest.raises(Timeout, match=message):
+            await asyncio.wait_for(client.post("/chat/completions", body), 60)
+        assert held  # the server did accept the connection
+    finally:
+        await client.aclose()
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_every_request_says_who_sends_it(fake: FakeOpenAI) -> None:
+    """`magray-lsp/<version>` unless the section's headers say otherwise (any spelling)."""
+    fake.reset()
+    plain, custom = client_for(fake.base_url), client_for(fake.base_url, **{"user-agent": "mine"})
+    try:
+        await plain.post("/chat/completions", BODY)
+        await custom.post("/chat/completions", BODY)
+    finally:
+        await plain.aclose()
+        await custom.aclose()
+    sent = [{k.lower(): v for k, v in r.headers.items()} for r in fake.requests]
+    assert [h["user-agent"] for h in sent] == [_http.USER_AGENT, "mine"]
+    assert _http.USER_AGENT.startswith("magray-lsp/")
+
+
+JSON_TEXT = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=6,
+).map(json.dumps)
+
+
+@given(
+    text=JSON_TEXT | st.text(max_size=12),
+    before=st.sampled_from(["", " ", "\n", "\ufeff"]),
+    after=st.sampled_from(["", " ", "\n", " x", ","]),
+)
+def test_a_stream_event_parses_exactly_as_json_loads(text: str, before: str, after: str) -> None:
+    """`parse_event` (the scanner run directly) gives json.loads's value, or its error."""
+    raw = before + text + after
+    try:
+        expected: object = json.loads(raw)
+    except ValueError:
+        with pytest.raises(MalformedResponse, match="invalid JSON"):
+            _http.parse_event(raw, provider="p")
+        return
+    got = _http.parse_event(raw, provider="p")
+    assert json.dumps(got) == json.dumps(expected)  # NaN-safe equality

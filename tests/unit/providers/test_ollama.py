@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -204,8 +204,16 @@ async def test_empty_pieces_are_not_yielded(fake: FakeOllama, provider: OllamaPr
 
 
 async def test_connection_is_reused(fake: FakeOllama, provider: OllamaProvider) -> None:
-    for _ in range(3):
+    """The answer does not wait for the body's end after the done line; the connection goes back
+    to the pool when that end arrives, and the next request, sent after it, reuses it."""
+
+    def ended(count: int) -> Callable[[], bool]:
+        return lambda: fake.ended_bodies >= count
+
+    for sent in range(1, 4):
         await collect(provider, chat())
+        await wait_for(ended(sent))
+        await asyncio.sleep(0.05)  # the client's loop reads the end, aiohttp pools the socket
     assert fake.connections == 1
 
 

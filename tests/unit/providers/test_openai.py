@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from typing import Any, cast
 
 import openai
@@ -397,8 +397,16 @@ async def test_refusal_is_content_filtered(
 
 
 async def test_connection_is_reused(fake: FakeOpenAI, provider: OpenAIProvider) -> None:
-    for _ in range(3):
+    """The answer does not wait for the body's end after `[DONE]`; the connection goes back to
+    the pool when that end arrives, and the next request, sent after it, reuses it."""
+
+    def ended(count: int) -> Callable[[], bool]:
+        return lambda: fake.ended_bodies >= count
+
+    for sent in range(1, 4):
         await collect(provider, chat())
+        await wait_for(ended(sent))
+        await asyncio.sleep(0.05)  # the client's loop reads the end, aiohttp pools the socket
     assert len(fake.requests) == 3 and fake.connections == 1
 
 
