@@ -119,6 +119,8 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
         await asyncio.sleep(0)  # as between two requests: the loop runs what is due
     # rows the writer thread committed instead (it was checkpointing the WAL meanwhile)
     out["queued"] = [float(samples + 50 - gw.writer.inline) for gw in (commit_gw, free_gw)]
+    # budget statuses the tracker brought up to date without a query (`BudgetTracker._quietly`)
+    out["unqueried"] = [float(gw.rows.tracker.unqueried) for gw in (commit_gw, free_gw)]
     for gw in (commit_gw, free_gw):
         await gw.aclose()
     # the folds, as the writer thread runs them once idle: after a lone request, after a burst
@@ -143,6 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = asyncio.run(measure(Path(tmp), samples, args.month_days))
     queued = out.pop("queued")
+    unqueried = out.pop("unqueried")
     folds = {rows: median(out.pop(f"fold{rows}")) for rows in FOLDS}
     base = median(out["write"])
     rows: list[list[Any]] = [
@@ -153,7 +156,9 @@ def main() -> None:
         "### Ledger commit on the answer's path\n\n"
         f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
         + table(["variant", "median µs", "× write"], rows, "lrr")
-        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}. "
+        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}; "
+        f"budget statuses without a query: {unqueried[0]:.0f}, {unqueried[1]:.0f} of "
+        f"{samples + 50} each. "
         "Folding them afterwards (the writer thread, once idle, off the answer's path), per row: "
         + ", ".join(f"{folds[n] * 1e6:.0f} µs with {n} per fold" for n in FOLDS)
         + ".\n"

@@ -13,6 +13,12 @@ summed live (that table only holds requests in flight).
 The totals are recomputed from the rollup when the month changes, or when the remembered row is
 no longer at its rowid (a transaction that wrote it was rolled back and the rowid reused, or the
 file was replaced after corruption): so the status always equals ``BudgetGuard.status_in``.
+
+Most transactions need no query at all (`_Quiet`): when the last status was taken on the same
+connection, at the end of the transaction just before this one (which committed), no other
+connection committed since (``PRAGMA data_version``: it changes for commits of any other
+connection, this process's own others included), nothing was reserved, and this transaction only
+recorded rows, then the totals are the remembered ones plus those rows, added up in Python.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import LedgerTx, month_hours
-from magray_lsp.cost.ledger.schema import ROLLUP_COLUMNS, hour_of, hours_total
+from magray_lsp.cost.ledger.schema import COLUMN_NAMES, ROLLUP_COLUMNS, hour_of, hours_total
 
 _COST = ROLLUP_COLUMNS["cost_pico"].format(r="")
 _UNPRICED = ROLLUP_COLUMNS["unpriced"].format(r="")
@@ -46,6 +52,24 @@ _SINCE = (
 )
 
 
+#: where a stored row (`LedgerTx.recorded`) keeps what the month's totals add up
+_TS, _COST_PICO, _ID = (COLUMN_NAMES.index(c) for c in ("ts", "cost_pico", "id"))
+_INPUT, _OUTPUT = COLUMN_NAMES.index("input_tokens"), COLUMN_NAMES.index("output_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class _Quiet:
+    """Where the connection stood when the totals were last brought up to date, inside a write
+    transaction: if the next transaction on it finds it unchanged, only its own rows are new."""
+
+    holder: object  # the connection (`LedgerTx.holder`)
+    commits: int  # its commits by then: the next transaction comes after exactly one more
+    changes: int  # its ``total_changes``: nothing was written after the status was taken
+    data_version: int  # no other connection committed since
+    now: float  # the clock then (reservations only expire as it moves forward)
+    reserved: int  # money reserved then: the shortcut is taken only when it was 0
+
+
 @dataclass(frozen=True, slots=True)
 class _Totals:
     month: tuple[int, int]  # its first and end hour
@@ -64,13 +88,58 @@ class BudgetTracker:
     def __init__(self, guard: BudgetGuard) -> None:
         self.guard = guard
         self._totals: _Totals | None = None
-        #: full recomputations from the rollup (for tests and benchmarks)
+        self._quiet: _Quiet | None = None
+        #: full recomputations from the rollup, and statuses taken without a query (for tests
+        #: and benchmarks)
         self.recomputed = 0
+        self.unqueried = 0
 
     def status_in(self, tx: LedgerTx) -> BudgetStatus:
-        """``BudgetGuard.status_in(tx)``."""
-        totals, reserved = self._update(tx, self.guard.now())
+        """``BudgetGuard.status_in(tx)``; at the end of a transaction (the writer's
+        ``after_batch``), so that the next one may take the shortcut."""
+        now = self.guard.now()
+        version = tx.data_version()
+        got = self._quietly(tx, now, version)
+        if got is None:
+            got = self._update(tx, now)
+        else:
+            self._totals = got[0]
+            self.unqueried += 1
+        totals, reserved = got
+        holder = tx.holder
+        self._quiet = _Quiet(holder, holder.commits, tx.total_changes(), version, now, reserved)
         return self.guard.status_of(totals.spent_pico, reserved, totals.unpriced)
+
+    def _quietly(self, tx: LedgerTx, now: float, version: int) -> tuple[_Totals, int] | None:
+        """The totals as of ``tx`` without a query (see the module's docstring), or None."""
+        quiet, totals = self._quiet, self._totals
+        if (
+            quiet is None
+            or totals is None
+            or not tx.only_records
+            or quiet.holder is not tx.holder
+            or quiet.commits + 1 != tx.holder.commits
+            or quiet.changes != tx.changes_at_start
+            or quiet.data_version != version
+            or quiet.reserved
+            or now < quiet.now
+            or totals.month != month_hours(now)
+        ):
+            return None
+        if not tx.recorded:
+            return totals, 0
+        start, end = totals.month
+        spent, unpriced = totals.spent_pico, totals.unpriced
+        for row in tx.recorded:
+            if start <= int(row[_TS] / 3600) < end:  # `hour_of`
+                cost = row[_COST_PICO]
+                if cost is None:
+                    unpriced += row[_INPUT] + row[_OUTPUT] > 0
+                else:
+                    spent += cost
+        last = tx.recorded[-1]
+        assert tx.last_rowid is not None
+        return _Totals(totals.month, spent, unpriced, tx.last_rowid, last[_ID]), 0
 
     def status(self) -> BudgetStatus:
         """``BudgetGuard.status()`` outside a transaction: the remembered totals plus the rows
@@ -90,6 +159,7 @@ class BudgetTracker:
 
     def _update(self, tx: LedgerTx, now: float) -> tuple[_Totals, int]:
         """The month's totals as of ``tx`` (remembered), and the money reserved at ``now``."""
+        self._quiet = None  # until a status at the end of a transaction
         since = self._since(lambda sql, params: tx.execute(sql, params).fetchone(), now)
         if since is not None:
             self._totals = since[0]

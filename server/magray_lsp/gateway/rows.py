@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,7 +19,7 @@ from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.budget_tracker import BudgetTracker
-from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, new_id
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.team import TeamBudget, TeamHold
 from magray_lsp.cost.team_local import TeamTotal
@@ -43,7 +42,7 @@ class Attempt:
     reservation: Reservation | None
     plan: Sequence[Candidate]  # every model the plan holds, to name the failed ones
     team_hold: TeamHold | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_id)
     started: float = field(default_factory=time.perf_counter)
     wall_started: float = field(default_factory=time.time)
     parts: list[str] = field(default_factory=list)
@@ -224,7 +223,7 @@ class LedgerRows:
         """Record an answer that cost nothing (a cache hit, a coalesced request); its id.
         Returns once the row is committed: no request is acknowledged without its row."""
         entry = LedgerEntry(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             ts=time.time(),
             workspace=self.workspace,
             action=task.action_name,

@@ -18,7 +18,7 @@ import pytest
 from tests.unit.cost.test_ledger import run_workers
 
 from magray_lsp.config.models import BudgetConfig
-from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
+from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.budget_tracker import BudgetTracker
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx
 
@@ -196,4 +196,98 @@ def test_a_read_while_another_thread_is_mid_transaction_does_not_count_its_rows(
             done.set()
         writing.result()
     assert tracker.status().spent == Decimal(3) == guard.status().spent
+    ledger.close()
+
+
+def test_the_status_without_a_query_equals_the_sums_whatever_else_writes(tmp_path: Path) -> None:
+    """The writer's way: rows appended, the status taken at the end of each transaction. Between
+    them, at random: nothing (the next status needs no query), another process's rows, this
+    process's other connection (another thread), a fold, a reservation, a rolled-back
+    transaction, rows written after the status in the same transaction: every status equals
+    the sums, and the shortcut is taken only where nothing but this connection wrote."""
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    guard = BudgetGuard(ledger, BudgetConfig(monthly_usd=Decimal(1000)))
+    tracker = BudgetTracker(guard)
+    rnd = random.Random(6)
+    now = time.time()
+    go = tmp_path / "go"
+    other = subprocess.Popen(
+        [sys.executable, str(WORKER), "record", str(path), "150", str(go)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    go.touch()
+    reservations: list[Reservation] = []
+    shortcuts, seen, previous = 0, set(), "start"
+
+    def batch(tx: LedgerTx) -> tuple[BudgetStatus, BudgetStatus, bool]:
+        for _ in range(rnd.choice([0, 1, 1, 1, 2, 5])):
+            tx.record(row(rnd, now))
+        if rnd.random() < 0.05:  # a reservation in the same transaction as rows
+            reservations.append(guard.reservation(Decimal("0.25"), request_id="s"))
+            guard.reserve_in(tx, reservations[-1])
+        before = tracker.unqueried
+        tracked = tracker.status_in(tx)
+        return tracked, guard.status_in(tx), tracker.unqueried > before
+
+    def rolled_back(tx: LedgerTx) -> None:
+        tx.record(row(rnd, now))
+        tracker.status_in(tx)
+        raise RuntimeError("the commit failed")
+
+    def recorded_after_the_status(tx: LedgerTx) -> None:
+        tracker.status_in(tx)
+        tx.record(row(rnd, now))
+
+    with ThreadPoolExecutor(1) as pool:
+        for step in range(600):
+            alone = other.poll() is not None and not reservations  # the other process is done
+            tracked, summed, shortcut = ledger.append(batch)
+            assert tracked == summed, step
+            shortcuts += shortcut
+            if shortcut:
+                seen.add(previous)
+            else:  # a query only when something else wrote, or money is reserved
+                assert previous != "none" or not alone, step
+            between = previous = rnd.choice(
+                ["none"] * 6 + ["thread", "fold", "reserve", "back", "after"]
+            )
+            if between == "thread":
+                pool.submit(ledger.append, lambda tx: tx.record(row(rnd, now))).result()
+            elif between == "fold":
+                ledger.fold()
+            elif between == "reserve":
+                if reservations:  # held for a few transactions, then released
+                    held, reservations[:] = list(reservations), []
+                    ledger.append(lambda tx, held=held: [guard.release_in(tx, r) for r in held])
+                else:
+                    reservations.append(guard.reservation(Decimal("0.5"), request_id="r"))
+                    ledger.append(lambda tx: guard.reserve_in(tx, reservations[-1]))
+            elif between == "back":
+                with pytest.raises(RuntimeError):
+                    ledger.append(rolled_back)
+            elif between == "after":
+                ledger.append(recorded_after_the_status)
+    _, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err.decode()
+    assert shortcuts > 100 and seen == {"none"}
+    ledger.close()
+
+
+def test_a_clock_set_back_counts_reservations_that_had_expired(tmp_path: Path) -> None:
+    """Reservations only expire as the clock moves forward: set back, one counts again."""
+    clock = [datetime(2026, 3, 10, tzinfo=UTC).timestamp()]
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    guard = BudgetGuard(ledger, BudgetConfig(monthly_usd=Decimal(10)), clock=lambda: clock[0])
+    tracker = BudgetTracker(guard)
+    reservation = guard.reservation(Decimal(1), request_id="r")
+    ledger.append(lambda tx: guard.reserve_in(tx, reservation))
+    clock[0] = reservation.expires + 60
+    assert ledger.append(tracker.status_in).reserved == 0  # expired
+    assert ledger.append(tracker.status_in).reserved == 0
+    assert tracker.unqueried == 1  # the second: without a query
+    clock[0] = reservation.expires - 60
+    assert ledger.append(tracker.status_in).reserved == Decimal(1)
+    assert ledger.append(lambda tx: guard.status_in(tx)).reserved == Decimal(1)
     ledger.close()

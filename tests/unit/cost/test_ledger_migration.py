@@ -10,24 +10,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.unit.cost.ledger_files import old_ledger
 
 from magray_lsp import metrics
 from magray_lsp.cost.ledger import SCHEMA_VERSION, Ledger, LedgerEntry
 from magray_lsp.dashboard.reader import LedgerReader, LedgerUnavailable
-
-V1_DUMP = Path(__file__).resolve().parents[2] / "data" / "ledger_v1.sql"
 
 
 @pytest.fixture
 def v1_file(tmp_path: Path) -> Path:
     """A real schema-1 ledger (dumped from that version): openai rows with cached input, one of
     them an answer-cache hit, an anthropic hour later with a read and an error."""
-    path = tmp_path / "ledger.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript(V1_DUMP.read_text())
-    conn.execute("PRAGMA user_version = 1")
-    conn.close()
-    return path
+    return old_ledger(tmp_path / "ledger.sqlite3", 1)
 
 
 def schema(path: Path) -> dict[str, object]:
@@ -53,7 +47,7 @@ def test_the_upgraded_file_has_the_schema_of_a_fresh_one(v1_file: Path, tmp_path
     Ledger(v1_file).close()
     Ledger(tmp_path / "fresh.sqlite3").close()
     upgraded, fresh = schema(v1_file), schema(tmp_path / "fresh.sqlite3")
-    assert upgraded["version"] == SCHEMA_VERSION == 5
+    assert upgraded["version"] == SCHEMA_VERSION == 6
     assert upgraded == fresh
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.cost.ledger_files import DATA, old_ledger
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.ledger import SCHEMA_VERSION, Ledger
@@ -20,7 +21,6 @@ from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader, LedgerUnavailable
 from magray_lsp.metrics import jsonable, summary
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 FIGURES: dict[str, list[dict[str, Any]]] = json.loads((DATA / "ledger_v3_figures.json").read_text())
 #: what schema 3 had, which the upgrade must leave exactly as it was
 KEPT = ("requests", "rollup", "rollup_latency", "rollup_attempts", "outages", "reservations")
@@ -29,12 +29,7 @@ TWINS = ("rollup_action", "rollup_latency_action", "rollup_attempts_action")
 
 @pytest.fixture
 def v3_file(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript((DATA / "ledger_v3.sql").read_text())
-    conn.execute("PRAGMA user_version = 3")
-    conn.close()
-    return path
+    return old_ledger(tmp_path / "ledger.sqlite3", 3)
 
 
 def contents(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, ...]]]:
@@ -48,7 +43,7 @@ def contents(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, .
 def test_the_upgrade_keeps_every_table_and_every_figure(v3_file: Path) -> None:
     before = contents(v3_file, KEPT)
     with Ledger(v3_file) as led:
-        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 5
+        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
         assert len(FIGURES["summary"]) == 18
         for case in FIGURES["summary"]:
             got = jsonable(

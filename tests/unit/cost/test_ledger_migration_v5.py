@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.cost.ledger_files import DATA, old_ledger
 from tests.unit.cost.test_ledger_migration import schema
 from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact, entry
@@ -23,7 +24,6 @@ from magray_lsp.dashboard.filters import Filters
 from magray_lsp.dashboard.reader import LedgerReader
 from magray_lsp.metrics import jsonable, summary
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 FIGURES: dict[str, list[dict[str, Any]]] = json.loads((DATA / "ledger_v4_figures.json").read_text())
 #: what schema 4 had, which the upgrade must leave exactly as it was
 KEPT = (
@@ -41,18 +41,13 @@ KEPT = (
 
 @pytest.fixture
 def v4_file(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript((DATA / "ledger_v4.sql").read_text())
-    conn.execute("PRAGMA user_version = 4")
-    conn.close()
-    return path
+    return old_ledger(tmp_path / "ledger.sqlite3", 4)
 
 
 def test_the_upgrade_keeps_every_table_and_every_figure(v4_file: Path) -> None:
     before = contents(v4_file, KEPT)
     with Ledger(v4_file) as led:
-        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 5
+        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
         # every row was already in the rollups: the watermark starts past the last one
         assert led.read("SELECT upto FROM rollup_folded") == [(400,)]
         assert len(FIGURES["summary"]) == 18

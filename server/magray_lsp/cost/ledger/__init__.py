@@ -14,6 +14,7 @@ from magray_lsp.cost.ledger.entry import (
     latency_bucket,
     month_bounds,
     month_hours,
+    new_id,
     to_pico,
 )
 from magray_lsp.cost.ledger.schema import SCHEMA_VERSION
@@ -45,5 +46,6 @@ __all__ = [
     "latency_bucket",
     "month_bounds",
     "month_hours",
+    "new_id",
     "to_pico",
 ]

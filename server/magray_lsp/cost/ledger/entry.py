@@ -6,12 +6,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_CEILING, Decimal, localcontext
+from decimal import ROUND_CEILING, Context, Decimal
 from typing import Any, Literal, get_args
 
 from magray_lsp.cost.ledger.schema import COLUMN_NAMES
@@ -33,12 +33,20 @@ def _check_money(value: Decimal, what: str) -> None:
         raise ValueError(f"{what} must be a finite, non-negative Decimal, got {value!r}")
 
 
+#: precise enough for any amount times 10¹² (a context of its own: no `localcontext` per row)
+_EXACT = Context(prec=60)
+
+
 def to_pico(amount: Decimal) -> int:
     """USD → integer pico-dollars, rounded up (spend is never under-counted)."""
     _check_money(amount, "amount")
-    with localcontext() as ctx:
-        ctx.prec = 60
-        return int((amount * PICO).to_integral_value(rounding=ROUND_CEILING))
+    return int(_EXACT.multiply(amount, PICO).to_integral_value(ROUND_CEILING, _EXACT))
+
+
+def new_id() -> str:
+    """A new request or reservation id: 32 random hex digits (as ``uuid4().hex`` long, without
+    building a UUID)."""
+    return os.urandom(16).hex()
 
 
 def from_pico(pico: int) -> Decimal:
@@ -133,7 +141,7 @@ class LedgerEntry:
     error_type: str | None = None
     tokens_estimated: bool = False
     price_assumed: bool = False
-    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = field(default_factory=new_id)
     ts: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -162,7 +170,7 @@ class LedgerEntry:
             latency_bucket(self.latency_ms),
             self.first_token_ms,
             int(self.cached),
-            json.dumps(list(self.fallback_chain)),
+            json.dumps(list(self.fallback_chain)) if self.fallback_chain else "[]",
             len(self.fallback_chain),
             self.outcome,
             self.error_type,

@@ -8,7 +8,9 @@ rollup exact. Since schema 5 that happens after the row's own commit, off the an
 `FOLD` adds the request rows past the watermark (`rollup_folded.upto`, the highest rowid the
 rollups include) in one transaction that moves the watermark too; so every reader counts the
 rollups plus the rows past the watermark (`UNFOLDED`), which is exact at any moment, in any
-process. Outages stay with an `AFTER INSERT` trigger (cheap, and they depend on row order).
+process. Outages stay with an `AFTER INSERT` trigger (they depend on row order); since schema 6
+its `WHEN` clause lets the rows that cannot open or close one (a plain answer, no fallback, while
+its provider has no open outage: nearly every row) skip its body.
 The SQL helpers here (`hour_of`, `is_attempt`, `chain_provider`, `ROLLUP_COLUMNS`) are the one
 definition the folds and the queries in `metrics/` share, so a raw query over a window's rows
 and the rollup agree on every figure.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: errors that say something about the request, not about the provider's health
 NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong", "InvalidAnswer")
@@ -217,9 +219,17 @@ def _action_backfills() -> tuple[str, ...]:
 
 
 def _outages_trigger() -> str:
+    """Outages opened by a fallback chain's failed providers or by an error, closed by an answer.
+    Its body has three statements, each a no-op unless: the chain is not empty, the row is an
+    error, or it is an answer from a provider with an open outage; the `WHEN` clause (schema 6)
+    is that disjunction, so the usual row runs one index probe instead of the body."""
     fb = chain_provider("j.value")
     return f"""
-    CREATE TRIGGER requests_outages AFTER INSERT ON requests BEGIN
+    CREATE TRIGGER requests_outages AFTER INSERT ON requests
+    WHEN NEW.cached = 0 AND (NEW.fallback_chain <> '[]' OR NEW.outcome = 'error' OR
+        (NEW.outcome = 'ok' AND EXISTS
+            (SELECT 1 FROM outages AS o WHERE o.provider = NEW.provider AND o.ended IS NULL)))
+    BEGIN
         INSERT INTO outages (provider, started)
         SELECT DISTINCT {fb}, NEW.ts FROM json_each(NEW.fallback_chain) AS j
         WHERE NEW.cached = 0 AND NOT EXISTS
@@ -344,7 +354,7 @@ def _migrate_4_action_rollup(conn: sqlite3.Connection) -> None:
 def _migrate_5_folds(conn: sqlite3.Connection) -> None:
     """Schema 4 → 5: the rollups are folded after the rows' commits rather than by a trigger
     inside them; the watermark starts past every row (the old trigger rolled them all up).
-    Outages keep a trigger of their own."""
+    Outages keep a trigger of their own (schema 6's, replaced again by the next step)."""
     conn.execute("DROP TRIGGER IF EXISTS requests_rollup")
     conn.execute(_outages_trigger())
     conn.execute(_WATERMARK)
@@ -353,11 +363,18 @@ def _migrate_5_folds(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_6_gated_outages(conn: sqlite3.Connection) -> None:
+    """Schema 5 → 6: the outages trigger with its `WHEN` clause (same body, same outages)."""
+    conn.execute("DROP TRIGGER IF EXISTS requests_outages")
+    conn.execute(_outages_trigger())
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_2_prompt_cache,
     _migrate_3_cost_marks,
     _migrate_4_action_rollup,
     _migrate_5_folds,
+    _migrate_6_gated_outages,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
 

@@ -110,16 +110,41 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 class LedgerTx:
-    """What a write transaction may do; handed out by ``Ledger.transaction``."""
+    """What a write transaction may do; handed out by ``Ledger.transaction``.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    It remembers what it wrote, for `BudgetTracker` to bring its totals up to date without a
+    query: the rows ``record`` inserted (and the last one's rowid), whether anything else was
+    executed, and where its connection stood when it began."""
+
+    __slots__ = ("_conn", "changes_at_start", "holder", "last_rowid", "only_records", "recorded")
+
+    def __init__(self, holder: _Holder) -> None:
+        self.holder = holder
+        self._conn = conn = holder.conn
+        #: ``total_changes`` of the connection when the transaction began
+        self.changes_at_start = conn.total_changes
+        #: the rows ``record`` inserted (as stored), and the rowid of the last one
+        self.recorded: list[tuple[Any, ...]] = []
+        self.last_rowid: int | None = None
+        #: nothing but ``record`` (and reads) ran in it so far
+        self.only_records = True
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        self.only_records = False
         return self._conn.execute(sql, params)
 
     def record(self, entry: LedgerEntry) -> None:
-        self._conn.execute(INSERT, entry._row())
+        row = entry._row()
+        self.last_rowid = self._conn.execute(INSERT, row).lastrowid
+        self.recorded.append(row)
+
+    def data_version(self) -> int:
+        """``PRAGMA data_version`` of this connection: it changes when any other connection
+        (of this process or another) commits to the file, never for this one's own commits."""
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def total_changes(self) -> int:
+        return self._conn.total_changes
 
     def month_spend_pico(self, now: datetime | float | None = None) -> int:
         row = self._conn.execute(_MONTH_SPEND, month_hours(now)).fetchone()
@@ -342,13 +367,14 @@ class Ledger:
 
     @contextlib.contextmanager
     def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
-        conn = self._holder(slot).conn
+        holder = self._holder(slot)
+        conn = holder.conn
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise self._failed(exc, slot) from None
         try:
-            tx = LedgerTx(conn)
+            tx = LedgerTx(holder)
             yield tx
             if fold:
                 tx.fold()
@@ -363,6 +389,7 @@ class Ledger:
         except sqlite3.Error as exc:
             _rollback(conn)
             raise self._failed(exc, slot) from None
+        holder.commits += 1
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
         """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
@@ -461,14 +488,15 @@ class Ledger:
 
 
 class _Holder:
-    """One thread's connection and the file (inode) it opened; weakly referenceable, unlike
-    sqlite3.Connection."""
+    """One thread's connection, the file (inode) it opened, and how many write transactions it
+    committed; weakly referenceable, unlike sqlite3.Connection."""
 
-    __slots__ = ("__weakref__", "conn", "inode")
+    __slots__ = ("__weakref__", "commits", "conn", "inode")
 
     def __init__(self, conn: sqlite3.Connection, inode: int | None) -> None:
         self.conn = conn
         self.inode = inode
+        self.commits = 0
 
 
 def _inode(path: str) -> int | None:
