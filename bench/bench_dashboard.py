@@ -48,7 +48,13 @@ setup_path()
 import httpx  # noqa: E402
 
 from magray_lsp.config.models import BudgetConfig  # noqa: E402
-from magray_lsp.cost.ledger import Action, Ledger, LedgerEntry, Outcome  # noqa: E402
+from magray_lsp.cost.ledger import (  # noqa: E402
+    SCHEMA_VERSION,
+    Action,
+    Ledger,
+    LedgerEntry,
+    Outcome,
+)
 from magray_lsp.dashboard import metrics_text, queries  # noqa: E402
 from magray_lsp.dashboard.filters import parse_filters  # noqa: E402
 from magray_lsp.dashboard.reader import LedgerReader  # noqa: E402
@@ -71,7 +77,9 @@ OUTCOMES: tuple[Outcome, ...] = ("ok", "error", "cancelled", "budget_refused")
 OUTCOME_WEIGHTS = (93, 4, 1.5, 1.5)
 ERRORS = ("RateLimited", "Timeout", "ServerError", "BadRequest")
 SPAN_DAYS = 60
-SEED_VERSION = 4  # follows the ledger schema: the read-only dashboard reads no older file
+#: the seed's file name follows the ledger schema: the read-only dashboard reads no older file,
+#: and a cached seed of an older schema is upgraded (a copy) rather than seeded again
+SEED_VERSION = SCHEMA_VERSION
 SEED_MAX_AGE = 6 * 3600  # the seed ends at the time it was made; older ones miss recent hours
 
 
