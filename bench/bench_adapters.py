@@ -221,9 +221,16 @@ Sampler = Callable[[], Awaitable[None]]
 
 
 async def measure(pair: Pair, requests: int, repeat: int) -> dict[str, list[list[float]]]:
-    calls: list[tuple[str, Sampler]] = [("raw", pair.raw), ("adapter", pair.adapter)]
-    for _, fn in calls:  # warm-up: connections, parsed URLs, caches
-        for _ in range(30):
+    return await interleaved([("raw", pair.raw), ("adapter", pair.adapter)], requests, repeat, 30)
+
+
+async def interleaved(
+    calls: list[tuple[str, Sampler]], requests: int, repeat: int, warmup: int
+) -> dict[str, list[list[float]]]:
+    """Each call's durations, request by request in turn, per round (after ``warmup`` calls of
+    each: connections, parsed URLs, caches)."""
+    for _, fn in calls:
+        for _ in range(warmup):
             await fn()
     rounds: dict[str, list[list[float]]] = {name: [] for name, _ in calls}
     clock = time.perf_counter
@@ -317,21 +324,7 @@ async def replay(pair: Pair, requests: int, repeat: int) -> dict[str, list[list[
     original = HttpClient._send
     HttpClient._send = send  # type: ignore[method-assign]
     try:
-        calls: list[tuple[str, Sampler]] = [("raw", raw), ("adapter", pair.adapter)]
-        for _, fn in calls:
-            for _ in range(100):
-                await fn()
-        rounds: dict[str, list[list[float]]] = {name: [] for name, _ in calls}
-        clock = time.perf_counter
-        for _ in range(repeat):
-            samples: dict[str, list[float]] = {name: [] for name, _ in calls}
-            for _ in range(requests):
-                for name, fn in calls:
-                    start = clock()
-                    await fn()
-                    samples[name].append(clock() - start)
-            for name, values in samples.items():
-                rounds[name].append(values)
+        rounds = await interleaved([("raw", raw), ("adapter", pair.adapter)], requests, repeat, 100)
     finally:
         HttpClient._send = original  # type: ignore[method-assign]
     rounds["events"] = [[float(len(pieces))]]
