@@ -372,11 +372,17 @@ class TeamBudget:
                     self._orphans.extendleft(reversed(ids))
                     raise
             while self._unsent:
-                kept = await asyncio.to_thread(self.local.unsent, _BATCH)
-                if kept:
-                    await self._append([(month, row) for _, month, row in kept])
-                    await asyncio.to_thread(self.local.sent, [rid for rid, _, _ in kept])
-                self._unsent = len(kept) == _BATCH  # more may wait
+                self._unsent = False  # a settlement failing meanwhile sets it again
+                try:
+                    kept = await asyncio.to_thread(self.local.unsent, _BATCH)
+                    if kept:
+                        await self._append([(month, row) for _, month, row in kept])
+                        await asyncio.to_thread(self.local.sent, [rid for rid, _, _ in kept])
+                except BaseException:
+                    self._unsent = True  # still kept: the next contact tries again
+                    raise
+                if len(kept) == _BATCH:
+                    self._unsent = True  # more may wait
 
     async def _replay(self, month: str, upto: int) -> None:
         """Re-append this machine's rows of ``month`` recorded before the sync (the Redis lost
