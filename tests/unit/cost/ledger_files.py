@@ -7,6 +7,18 @@ import sqlite3
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+#: the tables of a schema-4 ledger (later schemas keep them as they were, and add their own)
+SCHEMA_4_TABLES = (
+    "requests",
+    "rollup",
+    "rollup_latency",
+    "rollup_attempts",
+    "rollup_action",
+    "rollup_latency_action",
+    "rollup_attempts_action",
+    "outages",
+    "reservations",
+)
 
 
 def old_ledger(path: Path, version: int) -> Path:

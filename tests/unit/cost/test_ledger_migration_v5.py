@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.cost.ledger_files import DATA, old_ledger
+from tests.unit.cost.ledger_files import DATA, SCHEMA_4_TABLES, old_ledger
 from tests.unit.cost.test_ledger_migration import schema
 from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact, entry
@@ -26,17 +26,7 @@ from magray_lsp.metrics import jsonable, summary
 
 FIGURES: dict[str, list[dict[str, Any]]] = json.loads((DATA / "ledger_v4_figures.json").read_text())
 #: what schema 4 had, which the upgrade must leave exactly as it was
-KEPT = (
-    "requests",
-    "rollup",
-    "rollup_latency",
-    "rollup_attempts",
-    "rollup_action",
-    "rollup_latency_action",
-    "rollup_attempts_action",
-    "outages",
-    "reservations",
-)
+KEPT = SCHEMA_4_TABLES
 
 
 @pytest.fixture

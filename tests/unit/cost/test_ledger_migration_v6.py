@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.unit.cost.ledger_files import old_ledger
+from tests.unit.cost.ledger_files import SCHEMA_4_TABLES, old_ledger
 from tests.unit.cost.test_ledger_migration import schema
 from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact
@@ -21,18 +21,7 @@ from tests.unit.cost.test_ledger_rollups import assert_rollups_exact
 from magray_lsp.cost.ledger import SCHEMA_VERSION, Ledger, LedgerEntry
 from magray_lsp.cost.ledger.schema import INSERT
 
-TABLES = (
-    "requests",
-    "rollup",
-    "rollup_latency",
-    "rollup_attempts",
-    "rollup_action",
-    "rollup_latency_action",
-    "rollup_attempts_action",
-    "outages",
-    "reservations",
-    "rollup_folded",
-)
+TABLES = (*SCHEMA_4_TABLES, "rollup_folded")  # schema 5 added the watermark
 PROVIDERS = [("openai", "gpt-4o-mini"), ("anthropic", "claude-3-5-haiku-latest"), ("ollama", "x")]
 ERRORS = ["RateLimited", "Timeout", "ServerError", "BadRequest", "ContentFiltered", "InvalidAnswer"]
 
