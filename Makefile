@@ -75,6 +75,7 @@ lint: venv
 	@$(VENV)/bin/ruff check server tests bench scripts
 	@$(VENV)/bin/ruff format --check server tests bench scripts
 	@$(VENV)/bin/mypy
+	@$(VENV)/bin/mypy --explicit-package-bases --exclude 'tests/data/' tests
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 clean:

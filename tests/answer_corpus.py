@@ -23,7 +23,10 @@ import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from magray_lsp.task import Action
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "answers"
@@ -113,7 +116,7 @@ def run_case(case: Case) -> Verdict:
     doc = Document.from_text(text, path=str(case.source), uri=case.source.as_uri())
     start, end = _cursor(case, doc.data)
     target = Target(doc, start, end, case.source)
-    action = "document" if case.action == "document" else "refactor"
+    action: Action = "document" if case.action == "document" else "refactor"
     prepared = prepare(action, target, instruction=case.instruction, context_budget=4000)
     reader = edit_reader(action, target, prepared, case.instruction)
     assert reader is not None

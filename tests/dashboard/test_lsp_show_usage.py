@@ -52,6 +52,7 @@ async def test_show_usage_opens_the_dashboard_externally(client: LanguageClient)
     first = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.showUsage", [{"dashboard": True}])
     )
+    assert first is not None
     assert first["markdown"].startswith("# magray usage")  # the summary is still returned
     url = first["url"]
     assert url.startswith("http://127.0.0.1:") and url.endswith("/")
@@ -66,9 +67,11 @@ async def test_show_usage_opens_the_dashboard_externally(client: LanguageClient)
     again = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.showUsage", [{"dashboard": True}])
     )
+    assert again is not None
     assert again["url"] == url  # one dashboard per server, reused
 
     plain = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.showUsage", [])
     )
+    assert plain is not None
     assert "url" not in plain and client.shown_documents[-1].uri.startswith("file:")

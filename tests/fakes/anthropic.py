@@ -155,7 +155,7 @@ class FakeAnthropic(FakeServer):
 
     def script(self, *behaviours: AnthropicBehaviour) -> None:
         """Queue behaviours, including this protocol's ``StreamError`` and ``EndEarly``."""
-        super().script(*behaviours)  # type: ignore[arg-type]
+        super().script(*behaviours)
 
     def __init__(self, *, api_key: str | None = None) -> None:
         super().__init__()

@@ -225,7 +225,7 @@ class FakeGemini(FakeServer):
 
     def script(self, *behaviours: GeminiBehaviour) -> None:
         """Queue behaviours, including the Gemini-only ``SafetyBlock``."""
-        super().script(*behaviours)  # type: ignore[arg-type]
+        super().script(*behaviours)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/{version}/models/{call}", self._post_model)

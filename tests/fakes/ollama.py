@@ -84,7 +84,7 @@ class FakeOllama(FakeServer):
 
     def __init__(self, models: list[str | FakeModel] | None = None) -> None:
         super().__init__()
-        self.default: OllamaBehaviour = Reply()  # type: ignore[assignment]
+        self.default: OllamaBehaviour = Reply()
         names = models if models is not None else ["llama3.1", "codellama:7b", "mixtral:8x7b"]
         self.models: list[FakeModel] = [
             m if isinstance(m, FakeModel) else FakeModel(m) for m in names
@@ -93,7 +93,7 @@ class FakeOllama(FakeServer):
 
     # scripting also takes StreamError
     def script(self, *behaviours: OllamaBehaviour) -> None:
-        super().script(*behaviours)  # type: ignore[arg-type]
+        super().script(*behaviours)
 
     def find_model(self, name: str) -> FakeModel | None:
         wanted = name if ":" in name else name + ":latest"

@@ -154,7 +154,7 @@ class FakeOpenAI(FakeServer):
 
     def script(self, *behaviours: OpenAIBehaviour) -> None:
         """Queue behaviours; also takes ``StreamError``."""
-        super().script(*behaviours)  # type: ignore[arg-type]
+        super().script(*behaviours)
 
     @property
     def base_url(self) -> str:

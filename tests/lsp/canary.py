@@ -73,8 +73,8 @@ def _record_and_structure(self: LanguageClientProtocol, data: dict[str, Any]) ->
 
 def install() -> None:
     """Start recording (idempotent): the client's incoming messages and the servers' stderr."""
-    pytest_lsp.client.forward_stderr = _forward_and_record_stderr  # type: ignore[assignment]
-    LanguageClientProtocol.structure_message = _record_and_structure  # type: ignore[method-assign]
+    pytest_lsp.client.forward_stderr = _forward_and_record_stderr
+    LanguageClientProtocol.structure_message = _record_and_structure  # type: ignore[method-assign, assignment]
 
 
 def _request_leaks(request: RecordedRequest) -> list[str]:

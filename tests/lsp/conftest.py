@@ -147,6 +147,7 @@ async def client(
     cleared = await raw_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.clearCache", [])
     )
+    assert cleared is not None
     assert isinstance(cleared["removed"], int)
     yield raw_client, notes
     await raw_client.shutdown_session()

@@ -113,6 +113,7 @@ async def test_explain_command_streams_reports_status_and_feeds_hover(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", [{"uri": uri, "range": explain.data["range"]}])
     )
+    assert result is not None
     assert result["ok"] and "It splits the line at the first colon." in result["markdown"]
     await wait_for(lambda: notes.status and any(s.get("done") for s in notes.stream))
     deltas = [s["delta"] for s in notes.stream if not s["done"]]
@@ -170,6 +171,7 @@ async def test_outage_falls_back_and_the_status_says_so(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", args)
     )
+    assert result is not None
     assert result["ok"]
     await wait_for(lambda: notes.status)
     assert notes.status[-1]["provider"] == "anthropic"
@@ -197,6 +199,7 @@ async def test_show_usage_reports_spend_and_models(
     report = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.showUsage", [])
     )
+    assert report is not None
     markdown = report["markdown"]
     assert markdown.startswith("# magray usage")
     assert "**This month:** $" in markdown and "(no budget set)" in markdown

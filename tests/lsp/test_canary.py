@@ -82,11 +82,13 @@ async def test_every_action_on_code_with_a_secret_sends_only_placeholders(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
+    assert result is not None
     assert result["ok"], result
     # the same again: a cache hit
     again = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
+    assert again is not None
     assert again["ok"]
     await wait_for(lambda: len(notes.status) == 2)
     assert notes.status[-1]["cached"] is True
@@ -112,6 +114,7 @@ async def test_every_action_on_code_with_a_secret_sends_only_placeholders(
     fell_back = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", [{**args[0], "range": _range(6)}])  # type: ignore[dict-item]
     )
+    assert fell_back is not None
     assert fell_back["ok"], fell_back
 
     sent = bodies(openai_fake, anthropic_fake)
@@ -143,6 +146,7 @@ async def test_placeholders_in_the_answer_come_back_as_the_users_values(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
+    assert result is not None
     assert result["ok"] and f"It passes {own} as the access key." in result["markdown"]
     await wait_for(lambda: any(s.get("done") for s in notes.stream))
     streamed = "".join(s["delta"] for s in notes.stream if not s["done"])

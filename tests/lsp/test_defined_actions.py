@@ -204,6 +204,7 @@ async def test_a_routing_rule_by_action_name_picks_its_model_in_the_title_and_th
             "magray.run", [{"action": "review", "uri": uri, "range": _json(at(4))}]
         )
     )
+    assert result is not None
     assert result["ok"] and result["markdown"] == "Reads well; `value` may be empty."
     await wait_for(lambda: notes.status)
     assert notes.status[-1]["provider"] == "anthropic"
@@ -285,6 +286,7 @@ async def test_input_action_in_a_client_without_magray_input_fails_clearly(
             "magray.run", [{"action": "shout", "uri": uri, "range": _json(at(4))}]
         )
     )
+    assert result is not None
     assert result["ok"] is False
     assert "does not answer magray/input" in result["error"] and "`shout`" in result["error"]
     assert not [r for r in openai_fake.requests if r.method == "POST"]
@@ -306,6 +308,7 @@ async def test_input_action_in_a_client_without_magray_input_fails_clearly(
             [{"action": "shout", "uri": uri, "range": _json(at(4)), "input": "LOUDER"}],
         )
     )
+    assert given is not None
     assert given["ok"] is True and given["edits"] >= 1
     assert "as the user asks: LOUDER" in last_prompt(openai_fake)
 

@@ -123,6 +123,7 @@ async def test_an_inserting_custom_action_lands_after_the_moved_unit_or_is_refus
         editor.client.workspace_execute_command_async(lsp.ExecuteCommandParams("magray.run", args)),
         typing,
     )
+    assert result is not None
     if where == "inside":
         assert result["ok"] is False and STALE in result["error"] and editor.applied == []
         return

@@ -32,7 +32,7 @@ async def test_cancel_request_closes_the_provider_stream(
     uri = open_sample(lsp_client, workspace)
     msg_id = "cancel-me"
     future = asyncio.ensure_future(
-        lsp_client.protocol.send_request_async(
+        lsp_client.protocol.send_request_async(  # type: ignore[no-untyped-call]
             "workspace/executeCommand",
             lsp.ExecuteCommandParams("magray.explain", explain_args(uri)),
             msg_id=msg_id,
@@ -114,6 +114,7 @@ async def test_private_workspace_never_reaches_a_cloud_provider(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
+    assert result is not None
     assert result["ok"] is False and "private content: local providers only" in result["error"]
     assert openai_fake.requests == [] and anthropic_fake.requests == []
     assert notes.status == []
@@ -133,6 +134,7 @@ async def test_bad_input_gets_errors_and_the_server_keeps_answering(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(never))
     )
+    assert result is not None
     assert result["ok"] is False and "not open" in result["error"]
     # a range past the end is clamped, not a crash
     listed = await lsp_client.text_document_code_action_async(
@@ -147,10 +149,11 @@ async def test_bad_input_gets_errors_and_the_server_keeps_answering(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.refactor", ["not a dict"])
     )
+    assert result is not None
     assert result["ok"] is False and "expected arguments" in result["error"]
     # an unknown method is a JSON-RPC error, not a crash
     with pytest.raises(Exception, match=r"(?i)noSuchMethod|not found"):
-        await lsp_client.protocol.send_request_async("magray/noSuchMethod", {})
+        await lsp_client.protocol.send_request_async("magray/noSuchMethod", {})  # type: ignore[no-untyped-call]
     # binary content and a 10 MB document
     binary_uri = (workspace / "blob.bin").as_uri()
     lsp_client.text_document_did_open(
@@ -170,6 +173,7 @@ async def test_bad_input_gets_errors_and_the_server_keeps_answering(
     result = await lsp_client.workspace_execute_command_async(
         lsp.ExecuteCommandParams("magray.explain", explain_args(uri))
     )
+    assert result is not None
     assert result["ok"] and "Still alive." in result["markdown"]
 
 
@@ -200,6 +204,7 @@ async def test_reload_while_an_action_runs_lets_it_finish(
     )
     await wait_for(lambda: any("reloaded" in m.message for m in lsp_client.log_messages))
     result = await running
+    assert result is not None
     assert result["ok"] and "Slow but complete answer." in result["markdown"]
     assert notes.status[-1]["model"] == "gpt-4o-mini"
     titles = [a.title for a in await actions(lsp_client, uri, at(4))]

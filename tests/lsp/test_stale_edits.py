@@ -289,7 +289,7 @@ async def test_resolve_relocates_the_unit_listed_on_an_older_version(
     typed while the model answers: the docstring still goes on parse_header."""
     editor = Editor(client, workspace, SOURCE)
     action = await editor.listed("Add docstring")
-    assert action.data["version"] == 1
+    assert action.data is not None and action.data["version"] == 1
     type_above(editor.buffer)  # the listing's range now points three lines too high
     openai_fake.default = slow(DOCUMENT_ANSWER)
     resolved = await editor.while_answering(
@@ -368,7 +368,7 @@ async def test_hover_explanation_stays_with_its_unit_when_text_moves(
         # enough bytes that the old span of Registry.add now covers parse_header
         lambda: editor.buffer.type_lines_at("import json", ["# " + "moved " * 20] * 2),
     )
-    assert result["ok"], result
+    assert result is not None and result["ok"], result
 
     async def hover(anchor: str) -> str | None:
         found = await editor.client.text_document_hover_async(

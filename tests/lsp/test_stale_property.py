@@ -162,7 +162,12 @@ async def test_random_typing_during_slow_answers(
     listed = await actions(lsp_client, buffer.uri, _cursor(parts, eol))
     chosen = next(a for a in listed if a.kind and a.kind.endswith(action))
     applied: list[bool] = []
-    _on_apply(lsp_client, lambda edit: applied.append(buffer.apply(edit)) or applied[-1])
+
+    def apply(edit: lsp.WorkspaceEdit) -> bool:
+        applied.append(buffer.apply(edit))
+        return applied[-1]
+
+    _on_apply(lsp_client, apply)
 
     seen, shown = len(notes.stream), len(lsp_client.messages)
     request: Any

@@ -93,10 +93,12 @@ def magray(action: str, root: Path, home: Path) -> dict[str, Any]:
 def stored(url: str) -> dict[str, str]:
     client = redis.Redis.from_url(url)
     try:
-        return {
-            key.decode(): (client.get(key) or b"").decode()
-            for key in client.scan_iter(match=KEY_PREFIX + "*")
-        }
+        found: dict[str, str] = {}
+        for key in client.scan_iter(match=KEY_PREFIX + "*"):
+            value = client.get(key) or b""
+            assert isinstance(value, bytes)  # the client decodes nothing
+            found[key.decode()] = value.decode()
+        return found
     finally:
         client.close()
 

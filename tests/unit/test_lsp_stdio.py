@@ -32,8 +32,8 @@ def frames(data: bytes, max_message_bytes: int = 1000) -> Recorder:
     recorder = Recorder()
     reader = _BlockingReader(io.BytesIO(data))
     asyncio.run(
-        read_messages(reader, recorder, threading.Event(), max_message_bytes=max_message_bytes)
-    )  # type: ignore[arg-type]
+        read_messages(reader, recorder, threading.Event(), max_message_bytes=max_message_bytes)  # type: ignore[arg-type]
+    )
     return recorder
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 import re
+from collections.abc import Sequence
 
 import pytest
 
-from magray_lsp.actions import answers
 from magray_lsp.actions.answers import answer_blocks
 
 # The regex the scanner replaces: the definition of which (closed) blocks an answer has. A fence
@@ -48,14 +49,14 @@ def test_unclosed_fences_cost_one_lookup_each(monkeypatch: pytest.MonkeyPatch) -
     """The regex rescanned the whole rest for every unclosed fence: quadratic (400 KB of
     answer, ~100 s of CPU on the event loop). Each opening is now one bisect."""
     lookups = 0
-    real_bisect = answers.bisect.bisect_right
+    real_bisect = bisect.bisect_right
 
-    def counting(*args: object) -> int:
+    def counting(candidates: Sequence[int], index: int) -> int:
         nonlocal lookups
         lookups += 1
-        return real_bisect(*args)  # type: ignore[call-overload, no-any-return]
+        return real_bisect(candidates, index)
 
-    monkeypatch.setattr(answers.bisect, "bisect_right", counting)
+    monkeypatch.setattr(bisect, "bisect_right", counting)  # the module answers.py uses
     small = ("```a\n" + "y\n" * 10) * 200 + "```\nlast\n```\n"
     assert closed_blocks(small) == reference(small)
     lookups = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from tests.fakes.anthropic import FakeAnthropic
@@ -33,7 +34,7 @@ def perimeter(r):
 
 
 @pytest.fixture
-def source(tmp_path):  # type: ignore[no-untyped-def]
+def source(tmp_path: Path) -> Path:
     path = tmp_path / "geometry.py"
     path.write_bytes(CODE.encode())
     return path
@@ -43,7 +44,7 @@ async def test_refactor_that_breaks_syntax_falls_back_to_a_valid_one(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
     secondary: FakeAnthropic,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     primary.default = Reply(text="```python\ndef area(r:\n    return math.pi * r ** 2\n```")
     secondary.default = Reply(
@@ -66,7 +67,7 @@ async def test_no_valid_refactor_is_a_clear_error_and_no_edit(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
     secondary: FakeAnthropic,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     primary.default = Reply(text="```python\ndef area(r:\n```")
     secondary.default = Reply(text="```python\nreturn (\n```")
@@ -79,7 +80,7 @@ async def test_no_valid_refactor_is_a_clear_error_and_no_edit(
 async def test_document_places_a_python_docstring_and_replaces_rather_than_stacks(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     primary.default = Reply(text="```text\nReturn the area of a circle of radius `r`.\n```")
     gw = make_gateway()
@@ -100,7 +101,7 @@ async def test_document_places_a_python_docstring_and_replaces_rather_than_stack
 async def test_explain_prompt_carries_the_surrounding_code(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     primary.default = Reply(text="Computes the area.")
     result = await run_action(make_gateway(), "explain", target_from_location(Location(source, 6)))
@@ -115,7 +116,7 @@ async def test_when_every_answer_is_refused_the_error_names_each_check(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
     secondary: FakeAnthropic,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     primary.default = Reply(text="```python\ndef surface(r):\n    return math.pi * r ** 2\n```")
     secondary.default = Reply(
@@ -133,7 +134,7 @@ async def test_when_every_answer_is_refused_the_error_names_each_check(
 async def test_document_takes_the_docstring_from_the_function_the_model_returned(
     make_gateway: MakeGateway,
     primary: FakeOpenAI,
-    source,  # type: ignore[no-untyped-def]
+    source: Path,
 ) -> None:
     # the whole function back, docstring inside and its body "improved": only the doc is used
     primary.default = Reply(

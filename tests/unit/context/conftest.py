@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from context_samples import SAMPLES
+from tests.unit.context.context_samples import SAMPLES
 
 
 @pytest.fixture(params=sorted(SAMPLES))

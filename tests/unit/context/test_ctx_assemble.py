@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from context_samples import offset_of, sample_doc
+from tests.unit.context.context_samples import offset_of, sample_doc
 
 from magray_lsp.context import (
     Document,
@@ -75,7 +75,7 @@ def test_budget_trims_whole_units_and_keeps_the_target() -> None:
 
 def test_go_method_gets_its_type_and_sibling_methods() -> None:
     doc = sample_doc("go")
-    ctx = build_context(doc, (offset_of(doc, "r.W *= f"),) * 2, 4000)  # type: ignore[arg-type]
+    ctx = build_context(doc, (offset_of(doc, "r.W *= f"),) * 2, 4000)
     assert (ctx.unit, ctx.class_name) == ("Scale", "Rect")
     section = ctx.text.split("// --- Rect (type and methods) ---\n", 1)[1]
     assert section.startswith(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from context_samples import SAMPLES, offset_of, sample_doc
+from tests.unit.context.context_samples import SAMPLES, offset_of, sample_doc
 
 from magray_lsp.context import (
     Document,
@@ -116,7 +116,7 @@ def test_python_quotes_and_backslashes_are_escaped() -> None:
     assert error_count("python", new_doc.data) == 0
     namespace: dict[str, object] = {}
     exec(compile(edit.document, "a.py", "exec"), namespace)  # the real interpreter agrees
-    assert namespace["f"].__doc__ == tricky  # type: ignore[attr-defined]
+    assert namespace["f"].__doc__ == tricky
 
 
 def test_jsdoc_closing_marker_in_text_is_escaped() -> None:

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from context_samples import SAMPLES
+from tests.unit.context.context_samples import SAMPLES
 from tree_sitter import Language
 
 from magray_lsp.context import all_languages, get_spec, language_for

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from context_samples import offset_of, sample_doc
+from tests.unit.context.context_samples import offset_of, sample_doc
 
 from magray_lsp.context import find_unit, normalized_code_key, normalized_unit_key
 

@@ -4,7 +4,7 @@ import asyncio
 import time
 
 import pytest
-from context_samples import SAMPLES, sample_text
+from tests.unit.context.context_samples import SAMPLES, sample_text
 
 from magray_lsp.context import Document, ParseCache, Position, Range
 from magray_lsp.context.parsing import parse

@@ -61,10 +61,10 @@ def test_position_at_round_trips_every_boundary() -> None:
         for line in range(index.line_count):
             text = DATA[index.line_start(line) : index.line_end(line)].decode()
             for k in range(len(text) + 1):
-                units = code_units(text[:k], encoding)  # type: ignore[arg-type]
-                offset = index.offset_at(line, units, encoding)  # type: ignore[arg-type]
+                units = code_units(text[:k], encoding)
+                offset = index.offset_at(line, units, encoding)
                 assert offset == index.line_start(line) + len(encode(text[:k]))
-                assert index.position_at(offset, encoding) == Position(line, units)  # type: ignore[arg-type]
+                assert index.position_at(offset, encoding) == Position(line, units)
 
 
 def test_offsets_inside_crlf_and_characters_round_down() -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from context_samples import sample_text
+from tests.unit.context.context_samples import sample_text
 
 from magray_lsp.context import (
     Document,

@@ -7,7 +7,7 @@ inside its wheel (checked against tiktoken's own sha256). Both are test-only dep
 from __future__ import annotations
 
 import tiktoken
-from context_samples import sample_text
+from tests.unit.context.context_samples import sample_text
 
 from magray_lsp.context import estimate_tokens
 from magray_lsp.context.tokens import bytes_for_tokens

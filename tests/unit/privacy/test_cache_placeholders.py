@@ -39,7 +39,7 @@ def posts(server: FakeOpenAI) -> int:
 
 
 async def stream(gw: Gateway, asked: Task) -> tuple[list[object], Outcome]:
-    events = [e async for e in gw.stream(asked)]
+    events: list[object] = [e async for e in gw.stream(asked)]
     assert isinstance(events[-1], Outcome)
     return events, events[-1]
 

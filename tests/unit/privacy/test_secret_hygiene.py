@@ -33,13 +33,14 @@ MODELS = {
 
 
 def _fake(kind: str) -> FakeServer:
-    return {
+    fakes: dict[str, type[FakeServer]] = {
         "openai": FakeOpenAI,
         "huggingface": FakeOpenAI,
         "anthropic": FakeAnthropic,
         "google": FakeGemini,
         "ollama": FakeOllama,
-    }[kind]()
+    }
+    return fakes[kind]()
 
 
 def _url(server: FakeServer) -> str:

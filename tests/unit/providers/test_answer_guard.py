@@ -78,7 +78,7 @@ async def run(provider: Provider) -> list[StreamEvent]:
         ([TextDelta(b"bytes"), done()], "answer text is bytes"),  # type: ignore[arg-type]
         ([done(Usage(-1, 5))], "input_tokens=-1"),
         ([done(Usage(5, -2))], "output_tokens=-2"),
-        ([done(Usage(True, 5))], "input_tokens=True"),  # type: ignore[arg-type]
+        ([done(Usage(True, 5))], "input_tokens=True"),
         ([done(Usage(5, 10**12))], "output_tokens=1000000000000"),
         ([done(Usage(5, 1, cached_input_tokens=9))], "9 cached and 0 cache-written of 5 input"),
         ([done(Usage(5, 1, 3, cache_write_tokens=3))], "3 cached and 3 cache-written of 5"),
@@ -238,7 +238,7 @@ def fakes() -> Iterator[dict[str, FakeServer]]:
 
 def provider_for(kind: str, fake: FakeServer, **limits: Any) -> Provider:
     url = fake.base_url if isinstance(fake, FakeOpenAI) else fake.url
-    cfg = ProviderConfig(kind=kind, api_key=SecretStr("k-test"), base_url=url, timeout_seconds=5)  # type: ignore[arg-type]
+    cfg = ProviderConfig(kind=kind, api_key=SecretStr("k-test"), base_url=url, timeout_seconds=5)
     return create_provider(kind, cfg, LimitsConfig(**limits))
 
 

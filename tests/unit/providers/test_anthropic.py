@@ -239,7 +239,7 @@ async def test_parallel_streams_do_not_interfere(
 
 async def test_request_body_and_headers(fake: FakeAnthropic, make_provider: MakeProvider) -> None:
     provider = make_provider(
-        defaults=GenerationDefaults(max_tokens=500, temperature=0.2, top_k=40, metadata={"a": 1}),  # type: ignore[call-arg]
+        defaults=GenerationDefaults(max_tokens=500, temperature=0.2, top_k=40, metadata={"a": 1}),
         headers={"anthropic-beta": "prompt-caching-2024-07-31"},
     )
     request = ChatRequest(
@@ -642,7 +642,11 @@ def test_registry_builds_the_adapter(fake: FakeAnthropic) -> None:
 
 
 async def test_fake_enforces_the_real_api_rules(fake: FakeAnthropic) -> None:
-    good = {"model": MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+    good: dict[str, Any] = {
+        "model": MODEL,
+        "max_tokens": 10,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
     headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
     cases: list[tuple[dict[str, str], dict[str, Any], int, str]] = [
         ({"anthropic-version": "2023-06-01"}, good, 401, "authentication_error"),
@@ -723,7 +727,7 @@ def test_sdk_sync_stream(fake: FakeAnthropic) -> None:
 
 def test_sdk_sync_raw_stream_events(fake: FakeAnthropic) -> None:
     with sdk(fake) as client:
-        events = list(
+        events: list[Any] = list(
             client.messages.create(model=MODEL, max_tokens=50, messages=USER, stream=True)  # type: ignore[arg-type]
         )
     kinds = [e.type for e in events]

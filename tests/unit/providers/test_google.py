@@ -186,7 +186,7 @@ async def test_max_tokens_maps_to_length(fake: FakeGemini, provider: GeminiProvi
 async def test_request_body_and_headers(fake: FakeGemini) -> None:
     p = make_provider(
         fake,
-        defaults=GenerationDefaults(max_tokens=500, temperature=0.7, top_k=5),  # type: ignore[call-arg]
+        defaults=GenerationDefaults(max_tokens=500, temperature=0.7, top_k=5),
         headers={"x-extra": "1"},
     )
     request = ChatRequest(

@@ -200,7 +200,7 @@ async def test_cancelled_streams_give_their_connections_back(fake: FakeOpenAI) -
 
 # ---------------------------------------------------------------- lines from any chunking
 
-LINE = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)))
+LINE = st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]))
 
 
 @given(

@@ -403,7 +403,7 @@ async def test_early_close_disconnects(fake: FakeOllama, provider: OllamaProvide
     gen = provider.generate(chat())
     first = await anext(gen)
     assert first == TextDelta("word")
-    await gen.aclose()  # type: ignore[attr-defined]
+    await gen.aclose()
     await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from typing import Any, cast
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import openai
 import pytest
@@ -40,7 +40,6 @@ from magray_lsp.providers.base import (
     ChatRequest,
     Completion,
     Message,
-    StreamEvent,
     TextDelta,
     Usage,
 )
@@ -308,7 +307,7 @@ async def test_request_body_and_headers(fake: FakeOpenAI) -> None:
         fake,
         organization="org-magray",
         headers={"X-Trace": "abc"},
-        defaults=GenerationDefaults(max_tokens=500, temperature=0.7, seed=42, top_p=0.9),  # type: ignore[call-arg]
+        defaults=GenerationDefaults(max_tokens=500, temperature=0.7, seed=42, top_p=0.9),
     )
     try:
         req = chat(max_tokens=128, temperature=0.2, stop=("\n\n",), extra={"user": "u-1"})
@@ -592,7 +591,7 @@ async def test_closing_the_stream_early_disconnects(
     fake: FakeOpenAI, provider: OpenAIProvider
 ) -> None:
     fake.script(Reply(text=" ".join(["word"] * 300), chunk_delay=0.02))
-    gen = cast(AsyncGenerator[StreamEvent, None], provider.generate(chat()))
+    gen = provider.generate(chat())
     assert isinstance(await anext(gen), TextDelta)
     await gen.aclose()
     await wait_for(lambda: fake.requests[-1].stream_outcome == "disconnected")

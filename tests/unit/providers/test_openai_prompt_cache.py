@@ -67,7 +67,7 @@ def test_sdk_sees_a_repeated_long_prefix_cached_in_128_token_steps(fake: FakeOpe
     assert first.usage is not None and second.usage is not None
     assert first.usage.prompt_tokens_details is not None
     assert first.usage.prompt_tokens_details.cached_tokens == 0
-    cached = second.usage.prompt_tokens_details.cached_tokens  # type: ignore[union-attr]
+    cached = second.usage.prompt_tokens_details.cached_tokens
     assert cached is not None and cached >= 1024 and (cached - 1024) % 128 == 0
     # the common prefix is all but the last few tokens; at most one 128-token step is lost
     assert second.usage.prompt_tokens - 128 - 16 < cached < second.usage.prompt_tokens
@@ -80,8 +80,8 @@ def test_sdk_short_prompts_and_changed_heads_are_never_cached(fake: FakeOpenAI) 
         again = ask(client, short)
         ask(client, "A different head.\n" + sample_module(60))
         other_head = ask(client, "Another head!\n" + sample_module(60))
-    assert again.usage.prompt_tokens_details.cached_tokens == 0  # type: ignore[union-attr]
-    assert other_head.usage.prompt_tokens_details.cached_tokens == 0  # type: ignore[union-attr]
+    assert again.usage.prompt_tokens_details.cached_tokens == 0
+    assert other_head.usage.prompt_tokens_details.cached_tokens == 0
 
 
 def test_sdk_cache_is_per_prompt_cache_key_and_expires(
@@ -106,7 +106,7 @@ def test_sdk_baseline_without_prompt_cache_counts_but_never_hits(fake: FakeOpenA
     with sdk(fake) as client:
         first, second = ask(client, context), ask(client, context)
     assert first.usage.prompt_tokens == second.usage.prompt_tokens > 2000
-    assert second.usage.prompt_tokens_details.cached_tokens == 0  # type: ignore[union-attr]
+    assert second.usage.prompt_tokens_details.cached_tokens == 0
     assert fake.prompt_cache.tally.read_tokens == 0 and fake.prompt_cache.tally.requests == 2
 
 

@@ -39,7 +39,7 @@ async def burst(kind: str, max_concurrency: int, requests: int) -> int:
     with fake:
         fake.default = Reply(text="ok", delay=0.4)
         cfg = ProviderConfig(
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             api_key=SecretStr("sk-pool"),
             base_url=getattr(fake, url_attribute),
             timeout_seconds=60,
@@ -52,7 +52,7 @@ async def burst(kind: str, max_concurrency: int, requests: int) -> int:
         finally:
             await provider.aclose()
         assert [a.text for a in answers] == ["ok"] * requests  # all served, some waited
-        return fake.connections
+        return int(fake.connections)
 
 
 @pytest.mark.parametrize("kind", sorted(ADAPTERS))
