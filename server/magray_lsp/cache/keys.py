@@ -65,20 +65,62 @@ def cache_key(
     return hashlib.sha256(_dumps(payload).encode("utf-8")).hexdigest()
 
 
+class KeyMaker:
+    """`cache_key` for many answers that share some of their parameters (a gateway's providers'
+    defaults, fixed for its life): the shared part is made canonical once, not per key. Every
+    key equals `cache_key` of the same parts, ``params`` holding the shared ones as well."""
+
+    __slots__ = ("_shared",)
+
+    def __init__(self, shared_params: Mapping[str, Any]) -> None:
+        #: each shared parameter's canonical JSON text, by name
+        self._shared = {
+            name: _dumps(_canonical(value))
+            for name, value in _str_keys(shared_params).items()
+            if value is not None
+        }
+
+    def key(
+        self,
+        *,
+        action: str,
+        template_version: str,
+        target_key: str,
+        context_hash: str,
+        params: Mapping[str, Any],
+        policy: str,
+    ) -> str:
+        """As `cache_key`, with ``params`` added to the shared ones (no name in both)."""
+        texts = dict(self._shared)
+        for name, value in _str_keys(params).items():
+            if name in texts:
+                raise ValueError(f"cache key parameter {name!r} is shared already")
+            if value is not None:
+                texts[name] = _dumps(_canonical(value))
+        # the canonical JSON of `cache_key`'s payload, its keys in sorted order
+        params_text = ",".join(f"{_dumps(name)}:{texts[name]}" for name in sorted(texts))
+        text = (
+            f'{{"action":{_dumps(_require_str("action", action))},'
+            f'"context_hash":{_dumps(_require_str("context_hash", context_hash))},'
+            f'"params":{{{params_text}}},'
+            f'"policy":{_dumps(_require_str("policy", policy))},'
+            f'"target_key":{_dumps(_require_str("target_key", target_key))},'
+            f'"template_version":{_dumps(_require_str("template_version", template_version))},'
+            f'"v":{KEY_FORMAT_VERSION}}}'
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, canonical numbers, UTF-8 text kept as is."""
     return _dumps(_canonical(value))
 
 
-def _dumps(canonical: Any) -> str:
-    """`canonical_json` of a value that is its own canonical form."""
-    return json.dumps(
-        canonical,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+#: `canonical_json` of a value that is its own canonical form (one encoder: `json.dumps` with
+#: options builds a new one per call)
+_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 def _require_str(name: str, value: object) -> str:
