@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from magray_lsp.catalog import Catalog
@@ -32,11 +32,15 @@ from magray_lsp.gateway.rows import Attempt, LedgerRows
 from magray_lsp.gateway.spending import Spending
 from magray_lsp.privacy.outbound import Outbound, prepare_outbound
 from magray_lsp.providers.base import ChatRequest, Completion, Provider, TextDelta
+from magray_lsp.providers.events import StreamEvent
 from magray_lsp.providers.locality import private_content
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
-from magray_lsp.routing.router import Plan
+from magray_lsp.routing.router import Candidate, Plan
 from magray_lsp.task import Task
+
+#: what a model holds while it is tried: its local reservation and its [team] hold
+Hold = tuple[Reservation | None, TeamHold | None]
 
 
 class Executor:
@@ -69,59 +73,31 @@ class Executor:
     ) -> AsyncGenerator[GatewayEvent, None]:
         """`plan`'s models in turn until one answers (its text, then its ``Outcome``). One
         generator for the whole plan: each attempt's provider events pass through no layer but
-        this one (and the adapter's own)."""
+        this one (and the adapter's own); what happens before and after a call is in plain
+        coroutines (`_admit`, `_prepare`, `_failed`, `_retries`, `_settle`)."""
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
         failures: list[str] = []
-        primary = plan.primary.ref.label
         for index, cand in enumerate(plan.candidates):
-            ref = cand.ref
-            label = ref.label
-            breaker = self.health.get(label).breaker
-            if not breaker.allow():
-                failures.append(f"{label}: circuit open")
-                continue
-            reservation: Reservation | None = None
-            team_hold: TeamHold | None = None
-            try:
-                reservation, team_hold = await self.spending.reserve(cand, task, deadline)
-            except BudgetExceeded as exc:
-                breaker.release_probe()
-                failures.append(f"{label}: {exc}")
-                continue
+            hold = await self._admit(task, cand, deadline, failures)
+            if hold is None:
+                continue  # circuit open or over budget (said in `failures`)
+            label = cand.ref.label
+            reservation, team_hold = hold
             last: ProviderError | None = None
             for attempt in range(1, retry.max_attempts + 1):
+                run = Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
                 try:
-                    # -- one call to `cand`: its row, whatever happens --
-                    run = Attempt(
-                        task, cand, list(failures), reservation, plan.candidates, team_hold
-                    )
                     provider, outbound, sent = await self._prepare(task, run)
-                    run.prompt = sent.messages  # estimated only for a call that ends without usage
+                    run.prompt = sent.messages  # estimated only for a call ending without usage
+                    # -- the call: the adapter's events, each checked (`providers/guard.py`) --
                     try:
-                        async with self._slot(ref.provider), Deadline(deadline) as until:
-                            # the adapter's events, each checked here (`providers/guard.py`)
-                            gen, check = provider.unguarded(sent, stream=incremental)
+                        async with self._slot(cand.ref.provider), Deadline(deadline) as until:
+                            events, check = provider.unguarded(sent, stream=incremental)
+                            run.sent = True
                             try:
-                                run.sent = True
                                 while True:
-                                    try:
-                                        if task.private:
-                                            # the transport's locality guard refuses non-local
-                                            # sends meanwhile
-                                            with private_content(f"private code for {label}"):
-                                                event = check(await until.next(gen))
-                                        else:
-                                            event = check(await until.next(gen))
-                                    except StopAsyncIteration:
-                                        raise ProviderError(
-                                            "stream ended without a completion",
-                                            provider=ref.provider,
-                                        ) from None
-                                    except TimeoutError:
-                                        raise Timeout(
-                                            "overall deadline reached", provider=ref.provider
-                                        ) from None
+                                    event = check(await self._next(task, run, until, events))
                                     if isinstance(event, TextDelta):
                                         # placeholders → values
                                         if text := outbound.restore(event.text):
@@ -134,20 +110,11 @@ class Executor:
                                         yield TextDelta(tail)
                                     break
                             finally:
-                                await gen.aclose()
+                                await events.aclose()
                     except ProviderError as exc:
-                        self.health.record_failure(label)
-                        # a partial answer was paid for: settle it; otherwise the provider
-                        # refused the call (nothing billed) and the reservation stays for a retry
-                        await self.rows.record(
-                            run, "error", type(exc).__name__, settle=bool(run.parts)
-                        )
-                        if run.parts:
-                            raise StreamInterrupted(
-                                f"the answer from {label} broke off after {len(run.parts)} "
-                                f"chunks: {exc}",
-                                provider=ref.provider,
-                            ) from exc
+                        broken = await self._failed(run, exc)
+                        if broken is not None:
+                            raise broken from exc
                         raise
                     except (asyncio.CancelledError, GeneratorExit):
                         self.health.get(label).breaker.release_probe()
@@ -161,31 +128,11 @@ class Executor:
                     if isinstance(exc, StreamInterrupted):
                         raise  # settled with what the broken-off answer cost
                     if not (exc.retryable or exc.fallback):
-                        await self.spending.release(reservation, team_hold)  # nothing was billed
+                        await self.spending.release(*hold)  # nothing was billed
                         raise
-                    remaining = deadline - asyncio.get_running_loop().time()
-                    if (
-                        exc.retryable
-                        and attempt < retry.max_attempts
-                        and self.health.get(label).breaker.state == "closed"
-                    ):
-                        delay = backoff_delay(
-                            attempt,
-                            base=retry.base_delay_seconds,
-                            cap=retry.max_delay_seconds,
-                            error=exc,
-                            retry_after_cap=retry.retry_after_cap_seconds,
-                            rng=self.rng,
-                        )
-                        if delay < remaining:
-                            try:
-                                await self.sleep(delay)
-                            except asyncio.CancelledError:  # gave up between attempts
-                                await asyncio.shield(self.spending.release(reservation, team_hold))
-                                raise
-                            continue
-                    break
-            await self.spending.release(reservation, team_hold)
+                    if not await self._retried(exc, attempt, label, hold, deadline):
+                        break
+            await self.spending.release(*hold)
             if last is not None and not last.fallback:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
@@ -195,8 +142,87 @@ class Executor:
                 failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
                 break
         raise AllModelsFailed(
-            f"every model failed for {task.action_name}: " + "; ".join(failures), provider=primary
+            f"every model failed for {task.action_name}: " + "; ".join(failures),
+            provider=plan.primary.ref.label,
         )
+
+    async def _admit(
+        self, task: Task, cand: Candidate, deadline: float, failures: list[str]
+    ) -> Hold | None:
+        """What ``cand`` holds while it is tried (its reservations), or None when its circuit is
+        open or the budget refuses it (``failures`` says which)."""
+        label = cand.ref.label
+        breaker = self.health.get(label).breaker
+        if not breaker.allow():
+            failures.append(f"{label}: circuit open")
+            return None
+        try:
+            return await self.spending.reserve(cand, task, deadline)
+        except BudgetExceeded as exc:
+            breaker.release_probe()
+            failures.append(f"{label}: {exc}")
+            return None
+
+    async def _next(
+        self, task: Task, run: Attempt, until: Deadline, events: AsyncIterator[StreamEvent]
+    ) -> StreamEvent:
+        """The call's next event, unchecked: the end of the events and the overall deadline
+        as the ``ProviderError`` they are."""
+        try:
+            if task.private:
+                # the transport's locality guard refuses non-local sends meanwhile
+                with private_content(f"private code for {run.cand.ref.label}"):
+                    return await until.next(events)
+            return await until.next(events)
+        except StopAsyncIteration:
+            raise ProviderError(
+                "stream ended without a completion", provider=run.cand.ref.provider
+            ) from None
+        except TimeoutError:
+            raise Timeout("overall deadline reached", provider=run.cand.ref.provider) from None
+
+    async def _failed(self, run: Attempt, exc: ProviderError) -> StreamInterrupted | None:
+        """A call that failed: its row — settled with what a broken-off answer cost (then the
+        ``StreamInterrupted`` to raise instead of ``exc``); otherwise the provider refused the
+        call, nothing was billed, and the reservation stays for a retry."""
+        label = run.cand.ref.label
+        self.health.record_failure(label)
+        await self.rows.record(run, "error", type(exc).__name__, settle=bool(run.parts))
+        if not run.parts:
+            return None
+        return StreamInterrupted(
+            f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
+            provider=run.cand.ref.provider,
+        )
+
+    async def _retried(
+        self, exc: ProviderError, attempt: int, label: str, hold: Hold, deadline: float
+    ) -> bool:
+        """After a failed attempt that may fall back: True when the same model is to be tried
+        again (the backoff delay slept here), False when the next model is."""
+        retry = self.config.retry
+        if (
+            not exc.retryable
+            or attempt >= retry.max_attempts
+            or self.health.get(label).breaker.state != "closed"
+        ):
+            return False
+        delay = backoff_delay(
+            attempt,
+            base=retry.base_delay_seconds,
+            cap=retry.max_delay_seconds,
+            error=exc,
+            retry_after_cap=retry.retry_after_cap_seconds,
+            rng=self.rng,
+        )
+        if delay >= deadline - asyncio.get_running_loop().time():
+            return False
+        try:
+            await self.sleep(delay)
+        except asyncio.CancelledError:  # gave up between attempts
+            await asyncio.shield(self.spending.release(*hold))
+            raise
+        return True
 
     async def _prepare(self, task: Task, run: Attempt) -> tuple[Provider, Outbound, ChatRequest]:
         """The provider and the request as it will be sent to ``run``'s model — or, when it may
