@@ -28,10 +28,18 @@ class Deadline:
         self._expired = False
 
     async def __aenter__(self) -> Deadline:
-        self._handle = asyncio.get_running_loop().call_at(self.when, self._expire)
+        self.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Arm the timer (what ``async with`` does on entry)."""
+        self._handle = asyncio.get_running_loop().call_at(self.when, self._expire)
+
+    def stop(self) -> None:
+        """Disarm it (on exit)."""
         if self._handle is not None:
             self._handle.cancel()
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.cost.budget import Reservation
 from magray_lsp.cost.prices import uncached_price_usd
 from magray_lsp.cost.team import TeamHold
-from magray_lsp.deadline import Deadline
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
@@ -24,16 +23,14 @@ from magray_lsp.errors import (
     PrivacyViolation,
     ProviderError,
     StreamInterrupted,
-    Timeout,
 )
+from magray_lsp.gateway.call import ProviderCall
 from magray_lsp.gateway.chat_request import request_for, with_cache_prefix
 from magray_lsp.gateway.events import Accept, AllModelsFailed, Fallback, GatewayEvent, Outcome
 from magray_lsp.gateway.rows import Attempt, LedgerRows
 from magray_lsp.gateway.spending import Spending
-from magray_lsp.privacy.outbound import Outbound, prepare_outbound
-from magray_lsp.providers.base import ChatRequest, Completion, Provider, TextDelta
-from magray_lsp.providers.events import StreamEvent
-from magray_lsp.providers.locality import private_content
+from magray_lsp.privacy.outbound import prepare_outbound
+from magray_lsp.providers.base import Completion
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
 from magray_lsp.routing.router import Candidate, Plan
@@ -74,7 +71,8 @@ class Executor:
         """`plan`'s models in turn until one answers (its text, then its ``Outcome``). One
         generator for the whole plan: each attempt's provider events pass through no layer but
         this one (and the adapter's own); what happens before and after a call is in plain
-        coroutines (`_admit`, `_prepare`, `_failed`, `_retries`, `_settle`)."""
+        coroutines (`_admit`, `_prepare`, `_retried`, `_settle`) and the call's own object
+        (`ProviderCall`)."""
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
         failures: list[str] = []
@@ -88,39 +86,12 @@ class Executor:
             for attempt in range(1, retry.max_attempts + 1):
                 run = Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
                 try:
-                    provider, outbound, sent = await self._prepare(task, run)
-                    run.prompt = sent.messages  # estimated only for a call ending without usage
-                    # -- the call: the adapter's events, each checked (`providers/guard.py`) --
-                    try:
-                        async with self._slot(cand.ref.provider), Deadline(deadline) as until:
-                            events, check = provider.unguarded(sent, stream=incremental)
-                            run.sent = True
-                            try:
-                                while True:
-                                    event = check(await self._next(task, run, until, events))
-                                    if isinstance(event, TextDelta):
-                                        # placeholders → values
-                                        if text := outbound.restore(event.text):
-                                            run.received(text)
-                                            yield event if text is event.text else TextDelta(text)
-                                        continue
-                                    done: Completion = event
-                                    if tail := outbound.flush():
-                                        run.received(tail)
-                                        yield TextDelta(tail)
-                                    break
-                            finally:
-                                await events.aclose()
-                    except ProviderError as exc:
-                        broken = await self._failed(run, exc)
-                        if broken is not None:
-                            raise broken from exc
-                        raise
-                    except (asyncio.CancelledError, GeneratorExit):
-                        self.health.get(label).breaker.release_probe()
-                        await asyncio.shield(self.rows.record(run, "cancelled", None))
-                        raise
-                    yield await self._settle(run, plan, done, accept, failures)
+                    call = await self._prepare(task, run, deadline, incremental)
+                    async with call:  # on failure or cancellation: its row
+                        while (delta := await call.next()) is not None:
+                            yield delta
+                    assert call.done is not None
+                    yield await self._settle(run, plan, call.done, accept, failures)
                     return
                 except ProviderError as exc:
                     last = exc
@@ -163,38 +134,6 @@ class Executor:
             failures.append(f"{label}: {exc}")
             return None
 
-    async def _next(
-        self, task: Task, run: Attempt, until: Deadline, events: AsyncIterator[StreamEvent]
-    ) -> StreamEvent:
-        """The call's next event, unchecked: the end of the events and the overall deadline
-        as the ``ProviderError`` they are."""
-        try:
-            if task.private:
-                # the transport's locality guard refuses non-local sends meanwhile
-                with private_content(f"private code for {run.cand.ref.label}"):
-                    return await until.next(events)
-            return await until.next(events)
-        except StopAsyncIteration:
-            raise ProviderError(
-                "stream ended without a completion", provider=run.cand.ref.provider
-            ) from None
-        except TimeoutError:
-            raise Timeout("overall deadline reached", provider=run.cand.ref.provider) from None
-
-    async def _failed(self, run: Attempt, exc: ProviderError) -> StreamInterrupted | None:
-        """A call that failed: its row — settled with what a broken-off answer cost (then the
-        ``StreamInterrupted`` to raise instead of ``exc``); otherwise the provider refused the
-        call, nothing was billed, and the reservation stays for a retry."""
-        label = run.cand.ref.label
-        self.health.record_failure(label)
-        await self.rows.record(run, "error", type(exc).__name__, settle=bool(run.parts))
-        if not run.parts:
-            return None
-        return StreamInterrupted(
-            f"the answer from {label} broke off after {len(run.parts)} chunks: {exc}",
-            provider=run.cand.ref.provider,
-        )
-
     async def _retried(
         self, exc: ProviderError, attempt: int, label: str, hold: Hold, deadline: float
     ) -> bool:
@@ -224,8 +163,10 @@ class Executor:
             raise
         return True
 
-    async def _prepare(self, task: Task, run: Attempt) -> tuple[Provider, Outbound, ChatRequest]:
-        """The provider and the request as it will be sent to ``run``'s model — or, when it may
+    async def _prepare(
+        self, task: Task, run: Attempt, deadline: float, incremental: bool
+    ) -> ProviderCall:
+        """The call to ``run``'s model with the request as it will be sent — or, when it may
         not be sent, the error (its row recorded): nothing leaves."""
         ref = run.cand.ref
         provider = self.catalog.provider(ref.provider)
@@ -240,7 +181,19 @@ class Executor:
         except MagrayError as exc:
             await self.rows.record(run, "error", type(exc).__name__)
             raise
-        return provider, outbound, with_cache_prefix(request, outbound)
+        sent = with_cache_prefix(request, outbound)
+        run.prompt = sent.messages  # estimated only for a call that ends without usage
+        return ProviderCall(
+            run,
+            provider,
+            sent,
+            outbound,
+            slot=self._slot(ref.provider),
+            deadline=deadline,
+            incremental=incremental,
+            health=self.health,
+            rows=self.rows,
+        )
 
     async def _settle(
         self,
