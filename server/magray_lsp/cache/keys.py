@@ -91,21 +91,23 @@ class KeyMaker:
         policy: str,
     ) -> str:
         """As `cache_key`, with ``params`` added to the shared ones (no name in both)."""
-        texts = dict(self._shared)
-        for name, value in _str_keys(params).items():
-            if name in texts:
-                raise ValueError(f"cache key parameter {name!r} is shared already")
-            if value is not None:
-                texts[name] = _dumps(_canonical(value))
+        texts = self._shared
+        if params:
+            texts = dict(texts)
+            for name, value in _str_keys(params).items():
+                if name in texts:
+                    raise ValueError(f"cache key parameter {name!r} is shared already")
+                if value is not None:
+                    texts[name] = _dumps(_canonical(value))
         # the canonical JSON of `cache_key`'s payload, its keys in sorted order
-        params_text = ",".join(f"{_dumps(name)}:{texts[name]}" for name in sorted(texts))
+        params_text = ",".join(f"{_string(name)}:{texts[name]}" for name in sorted(texts))
         text = (
-            f'{{"action":{_dumps(_require_str("action", action))},'
-            f'"context_hash":{_dumps(_require_str("context_hash", context_hash))},'
+            f'{{"action":{_string(_require_str("action", action))},'
+            f'"context_hash":{_string(_require_str("context_hash", context_hash))},'
             f'"params":{{{params_text}}},'
-            f'"policy":{_dumps(_require_str("policy", policy))},'
-            f'"target_key":{_dumps(_require_str("target_key", target_key))},'
-            f'"template_version":{_dumps(_require_str("template_version", template_version))},'
+            f'"policy":{_string(_require_str("policy", policy))},'
+            f'"target_key":{_string(_require_str("target_key", target_key))},'
+            f'"template_version":{_string(_require_str("template_version", template_version))},'
             f'"v":{KEY_FORMAT_VERSION}}}'
         )
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -121,6 +123,10 @@ def canonical_json(value: Any) -> str:
 _dumps = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode
+
+
+#: a string's JSON, as `_dumps` writes it (without the encoder's checks of the value's type)
+_string = json.encoder.encode_basestring
 
 
 def _require_str(name: str, value: object) -> str:
