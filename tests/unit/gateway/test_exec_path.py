@@ -87,6 +87,29 @@ async def test_a_whole_answer_cancelled_while_it_is_awaited_is_recorded_as_cance
     assert gw.health.get("openai.default").breaker.allow()
 
 
+async def test_a_request_cancelled_while_it_waits_for_a_concurrency_slot_sends_nothing(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    """`ProviderCall` takes the provider's slot on entry: cancelled while waiting there, the
+    request leaves its cancelled row (unbilled), frees its breaker probe and never reaches the
+    provider; the call holding the slot answers as usual."""
+    primary.default = Reply(text="slow whole answer", delay=0.5)
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": {"max_concurrency": 1}})
+    holder = asyncio.create_task(gw.run(task(unit="first")))
+    await wait_for(lambda: chats(primary) == 1)
+    waiting = asyncio.create_task(gw.run(task(unit="second")))
+    await wait_for(lambda: len(gw.ledger.recent()) == 0 and gw.rows.in_flight == 2)
+    await asyncio.sleep(0.05)  # the second is parked on the slot
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    [row] = gw.ledger.recent()
+    assert row.outcome == "cancelled" and not row.cost_usd
+    assert gw.health.get("openai.default").breaker.allow()
+    assert (await holder).text == "slow whole answer"
+    assert chats(primary) == 1  # the cancelled request never reached the provider
+
+
 async def test_a_follower_keeps_the_shared_answer_when_the_leader_is_cancelled(
     make_gateway: MakeGateway, primary: FakeOpenAI
 ) -> None:
