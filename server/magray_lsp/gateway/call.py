@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from types import TracebackType
 
-from magray_lsp.deadline import Deadline
+from magray_lsp.deadline import Deadline, Deadlines
 from magray_lsp.errors import ProviderError, StreamInterrupted, Timeout
 from magray_lsp.gateway.rows import Attempt, LedgerRows
 from magray_lsp.privacy.outbound import Outbound
@@ -38,6 +38,7 @@ class ProviderCall:
         "_rows",
         "_sent",
         "_slot",
+        "_timers",
         "_until",
         "done",
         "run",
@@ -52,6 +53,7 @@ class ProviderCall:
         *,
         slot: asyncio.Semaphore,
         deadline: float,
+        timers: Deadlines,
         incremental: bool,
         health: HealthBoard,
         rows: LedgerRows,
@@ -62,6 +64,7 @@ class ProviderCall:
         self._outbound = outbound
         self._slot = slot
         self._until = Deadline(deadline)
+        self._timers = timers  # one loop timer for every call of this executor
         self._incremental = incremental
         self._health = health
         self._rows = rows
@@ -79,7 +82,7 @@ class ProviderCall:
         except asyncio.CancelledError:
             await self._ended(asyncio.CancelledError())
             raise
-        self._until.start()
+        self._until.start(self._timers)
         self._events, self._check = self._provider.unguarded(self._sent, stream=self._incremental)
         self.run.sent = True
         return self

@@ -16,6 +16,7 @@ from magray_lsp.catalog import Catalog
 from magray_lsp.cost.budget import Reservation
 from magray_lsp.cost.prices import uncached_price_usd
 from magray_lsp.cost.team import TeamHold
+from magray_lsp.deadline import Deadlines
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
@@ -64,6 +65,7 @@ class Executor:
         self.rng = rng
         self.sleep = sleep  # between retries
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._deadlines = Deadlines()  # the calls' overall deadlines, on one loop timer
 
     async def execute(
         self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
@@ -190,6 +192,7 @@ class Executor:
             outbound,
             slot=self._slot(ref.provider),
             deadline=deadline,
+            timers=self._deadlines,
             incremental=incremental,
             health=self.health,
             rows=self.rows,
