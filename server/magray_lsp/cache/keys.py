@@ -52,23 +52,22 @@ def cache_key(
     Raises ``TypeError`` for a parameter value that has no canonical JSON form and ``ValueError``
     for NaN or infinite numbers.
     """
-    payload = {
-        "v": KEY_FORMAT_VERSION,
-        "action": _require_str("action", action),
-        "template_version": _require_str("template_version", template_version),
-        "target_key": _require_str("target_key", target_key),
-        "context_hash": _require_str("context_hash", context_hash),
-        "params": {k: _canonical(v) for k, v in _str_keys(params).items() if v is not None},
-        "policy": _require_str("policy", policy),
-    }
-    # every part is canonical already (strings, an int, the params just made so): one pass
-    return hashlib.sha256(_dumps(payload).encode("utf-8")).hexdigest()
+    return _NOTHING_SHARED.key(
+        action=action,
+        template_version=template_version,
+        target_key=target_key,
+        context_hash=context_hash,
+        params=params,
+        policy=policy,
+    )
 
 
 class KeyMaker:
     """`cache_key` for many answers that share some of their parameters (a gateway's providers'
     defaults, fixed for its life): the shared part is made canonical once, not per key. Every
-    key equals `cache_key` of the same parts, ``params`` holding the shared ones as well."""
+    key equals `cache_key` of the same parts, ``params`` holding the shared ones as well: the
+    sha256 of the canonical JSON of ``{"v": KEY_FORMAT_VERSION, "action": …, "params": {…},
+    …}``, written here part by part in sorted order (each part is canonical already)."""
 
     __slots__ = ("_shared",)
 
@@ -168,3 +167,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
     raise TypeError(f"cache key parameter of type {type(value).__name__} has no canonical form")
+
+
+#: `cache_key`'s maker: every parameter is the answer's own
+_NOTHING_SHARED = KeyMaker({})
