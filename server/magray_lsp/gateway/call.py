@@ -82,8 +82,14 @@ class ProviderCall:
         except asyncio.CancelledError:
             await self._ended(asyncio.CancelledError())
             raise
-        self._until.start(self._timers)
-        self._events, self._check = self._provider.unguarded(self._sent, stream=self._incremental)
+        try:
+            self._until.start(self._timers)
+            self._events, self._check = self._provider.unguarded(
+                self._sent, stream=self._incremental
+            )
+        except BaseException as error:  # as if the call had raised it: slot freed, row kept
+            await self.__aexit__(type(error), error, error.__traceback__)
+            raise
         self.run.sent = True
         return self
 

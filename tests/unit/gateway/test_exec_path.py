@@ -13,7 +13,7 @@ from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
 from tests.unit.gateway.conftest import task
 
-from magray_lsp.errors import StreamInterrupted
+from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Gateway, Outcome
 from magray_lsp.providers.base import TextDelta
 
@@ -108,6 +108,29 @@ async def test_a_request_cancelled_while_it_waits_for_a_concurrency_slot_sends_n
     assert gw.health.get("openai.default").breaker.allow()
     assert (await holder).text == "slow whole answer"
     assert chats(primary) == 1  # the cancelled request never reached the provider
+
+
+async def test_a_call_that_fails_as_it_starts_frees_its_slot_and_leaves_its_row(
+    make_gateway: MakeGateway, primary: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adapter that raises while its call is being set up (no fake can: it is before any
+    byte is sent) is a failed call like any other: its row, its breaker count, and the
+    concurrency slot free for the next request."""
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": {"max_concurrency": 1}})
+    provider = gw.catalog.provider("openai")
+    real = provider.unguarded
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise BadRequest("refused while starting", provider="openai")
+
+    monkeypatch.setattr(provider, "unguarded", refuse)
+    with pytest.raises(BadRequest, match="refused while starting"):
+        await gw.run(task())
+    [row] = gw.ledger.recent()
+    assert (row.outcome, row.error_type) == ("error", "BadRequest")
+    monkeypatch.setattr(provider, "unguarded", real)
+    outcome = await asyncio.wait_for(gw.run(task(unit="next")), timeout=30)
+    assert outcome.text and chats(primary) == 1  # the slot was given back
 
 
 async def test_a_follower_keeps_the_shared_answer_when_the_leader_is_cancelled(
