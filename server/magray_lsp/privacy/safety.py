@@ -153,16 +153,17 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 )
 
 
-#: texts whose matching rules a checker remembers (the system prompt and the last prompts)
+#: how many texts a checker remembers the matching rules of (the oldest scanned goes first)
 MATCHES_MEMO_SIZE = 64
 
 
 class RuleBasedChecker:
     """Scores text by the rules that match anywhere in it.
 
-    Which rules match a text is remembered for the texts seen last: every request sends the
-    same system prompt, and a retry, a fallback or a repeated action the same prompt. A new
-    text gets one pass in which each word the rules need is looked for at most once."""
+    Which rules match a text is remembered for the last texts it scanned (the prompts stay in
+    memory anyway, as the redaction's memo holds them too): every request sends the same system
+    prompt, and a retry, a fallback or a repeated action the same prompt. A new text gets one
+    pass in which each word the rules need is looked for at most once."""
 
     def __init__(self, rules: Sequence[Rule] = BUILTIN_RULES) -> None:
         self.rules = tuple(rules)
