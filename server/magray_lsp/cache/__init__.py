@@ -2,7 +2,7 @@
 
 from magray_lsp.cache.disk import DiskTier, responses_dir
 from magray_lsp.cache.entry import CachedAnswer, Record
-from magray_lsp.cache.keys import cache_key, canonical_json
+from magray_lsp.cache.keys import KeyMaker, cache_key, canonical_json
 from magray_lsp.cache.memory import MemoryTier
 from magray_lsp.cache.redis_tier import KEY_PREFIX, RedisTier, mask_url
 from magray_lsp.cache.singleflight import SingleFlight
@@ -12,6 +12,7 @@ __all__ = [
     "KEY_PREFIX",
     "CachedAnswer",
     "DiskTier",
+    "KeyMaker",
     "MemoryTier",
     "Record",
     "RedisTier",

@@ -52,17 +52,64 @@ def cache_key(
     Raises ``TypeError`` for a parameter value that has no canonical JSON form and ``ValueError``
     for NaN or infinite numbers.
     """
-    payload = {
-        "v": KEY_FORMAT_VERSION,
-        "action": _require_str("action", action),
-        "template_version": _require_str("template_version", template_version),
-        "target_key": _require_str("target_key", target_key),
-        "context_hash": _require_str("context_hash", context_hash),
-        "params": {k: _canonical(v) for k, v in _str_keys(params).items() if v is not None},
-        "policy": _require_str("policy", policy),
-    }
-    # every part is canonical already (strings, an int, the params just made so): one pass
-    return hashlib.sha256(_dumps(payload).encode("utf-8")).hexdigest()
+    return _NOTHING_SHARED.key(
+        action=action,
+        template_version=template_version,
+        target_key=target_key,
+        context_hash=context_hash,
+        params=params,
+        policy=policy,
+    )
+
+
+class KeyMaker:
+    """`cache_key` for many answers that share some of their parameters (a gateway's providers'
+    defaults, fixed for its life): the shared part is made canonical once, not per key. Every
+    key equals `cache_key` of the same parts, ``params`` holding the shared ones as well: the
+    sha256 of the canonical JSON of ``{"v": KEY_FORMAT_VERSION, "action": …, "params": {…},
+    …}``, written here part by part in sorted order (each part is canonical already)."""
+
+    __slots__ = ("_shared",)
+
+    def __init__(self, shared_params: Mapping[str, Any]) -> None:
+        #: each shared parameter's canonical JSON text, by name
+        self._shared = {
+            name: _dumps(_canonical(value))
+            for name, value in _str_keys(shared_params).items()
+            if value is not None
+        }
+
+    def key(
+        self,
+        *,
+        action: str,
+        template_version: str,
+        target_key: str,
+        context_hash: str,
+        params: Mapping[str, Any],
+        policy: str,
+    ) -> str:
+        """As `cache_key`, with ``params`` added to the shared ones (no name in both)."""
+        texts = self._shared
+        if params:
+            texts = dict(texts)
+            for name, value in _str_keys(params).items():
+                if name in texts:
+                    raise ValueError(f"cache key parameter {name!r} is shared already")
+                if value is not None:
+                    texts[name] = _dumps(_canonical(value))
+        # the canonical JSON of `cache_key`'s payload, its keys in sorted order
+        params_text = ",".join(f"{_string(name)}:{texts[name]}" for name in sorted(texts))
+        text = (
+            f'{{"action":{_string(_require_str("action", action))},'
+            f'"context_hash":{_string(_require_str("context_hash", context_hash))},'
+            f'"params":{{{params_text}}},'
+            f'"policy":{_string(_require_str("policy", policy))},'
+            f'"target_key":{_string(_require_str("target_key", target_key))},'
+            f'"template_version":{_string(_require_str("template_version", template_version))},'
+            f'"v":{KEY_FORMAT_VERSION}}}'
+        )
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def canonical_json(value: Any) -> str:
@@ -70,15 +117,15 @@ def canonical_json(value: Any) -> str:
     return _dumps(_canonical(value))
 
 
-def _dumps(canonical: Any) -> str:
-    """`canonical_json` of a value that is its own canonical form."""
-    return json.dumps(
-        canonical,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+#: `canonical_json` of a value that is its own canonical form (one encoder: `json.dumps` with
+#: options builds a new one per call)
+_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
+
+#: a string's JSON, as `_dumps` writes it (without the encoder's checks of the value's type)
+_string = json.encoder.encode_basestring
 
 
 def _require_str(name: str, value: object) -> str:
@@ -120,3 +167,7 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
     raise TypeError(f"cache key parameter of type {type(value).__name__} has no canonical form")
+
+
+#: `cache_key`'s maker: every parameter is the answer's own
+_NOTHING_SHARED = KeyMaker({})

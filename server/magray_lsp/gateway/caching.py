@@ -18,7 +18,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from magray_lsp.cache import CachedAnswer, ResponseCache, SingleFlight, cache_key
+from magray_lsp.cache import CachedAnswer, KeyMaker, ResponseCache, SingleFlight
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.errors import MagrayError
 from magray_lsp.gateway.events import Accept, Fallback, GatewayEvent, Outcome
@@ -88,8 +88,9 @@ class CachedRuns:
         self.spending = spending
         self.team = spending.team  # its month goes into each outcome
         self._flights: SingleFlight[Outcome] = SingleFlight()
-        self._key_params: dict[str, Any] | None = None  # the configuration's part of cache keys
-        self._auto_policy = ""  # the routing policy's part (set with `_key_params`)
+        #: cache keys with the configuration's part (providers' defaults) made canonical once
+        self._key_maker: KeyMaker | None = None
+        self._auto_policy = ""  # the routing policy's part (set with `_key_maker`)
         self._keys: dict[tuple[Any, ...], str] = {}  # recent cache keys by their parts
         self._cache_writes: set[asyncio.Future[None]] = set()  # shared cache tiers being written
 
@@ -115,23 +116,25 @@ class CachedRuns:
         return key
 
     def compute_key(self, task: Task) -> str:
-        """The key afresh: canonical JSON of every part, hashed (`cache.keys.cache_key`)."""
-        if self._key_params is None:  # the configuration is fixed for this gateway's life
-            self._key_params = {
-                name: cfg.defaults.model_dump(exclude_none=True)
-                for name, cfg in sorted(self.catalog.sections.items())
-            }
+        """The key afresh: canonical JSON of every part, hashed (as `cache.keys.cache_key`)."""
+        if self._key_maker is None:  # the configuration is fixed for this gateway's life
+            self._key_maker = KeyMaker(
+                {
+                    "providers": {
+                        name: cfg.defaults.model_dump(exclude_none=True)
+                        for name, cfg in sorted(self.catalog.sections.items())
+                    }
+                }
+            )
             routing = self.config.routing
             self._auto_policy = f"auto:{sorted(routing.rules.items())}:{routing.default}"
-        params = self._key_params
-        policy = task.model_pin or self._auto_policy
-        return cache_key(
+        return self._key_maker.key(
             action=task.action_name,
             template_version=task.extra.get("template", ""),
             target_key=task.cache_key,
             context_hash=task.extra.get("context_hash", ""),
-            params={"providers": params, "max_output_tokens": task.max_output_tokens},
-            policy=policy,
+            params={"max_output_tokens": task.max_output_tokens},
+            policy=task.model_pin or self._auto_policy,
         )
 
     async def stream(

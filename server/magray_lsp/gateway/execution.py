@@ -16,7 +16,7 @@ from magray_lsp.catalog import Catalog
 from magray_lsp.cost.budget import Reservation
 from magray_lsp.cost.prices import uncached_price_usd
 from magray_lsp.cost.team import TeamHold
-from magray_lsp.deadline import Deadline
+from magray_lsp.deadline import Deadlines
 from magray_lsp.errors import (
     BudgetExceeded,
     InvalidAnswer,
@@ -24,19 +24,21 @@ from magray_lsp.errors import (
     PrivacyViolation,
     ProviderError,
     StreamInterrupted,
-    Timeout,
 )
+from magray_lsp.gateway.call import ProviderCall
 from magray_lsp.gateway.chat_request import request_for, with_cache_prefix
 from magray_lsp.gateway.events import Accept, AllModelsFailed, Fallback, GatewayEvent, Outcome
 from magray_lsp.gateway.rows import Attempt, LedgerRows
 from magray_lsp.gateway.spending import Spending
-from magray_lsp.privacy.outbound import Outbound, prepare_outbound
-from magray_lsp.providers.base import ChatRequest, Completion, Provider, TextDelta
-from magray_lsp.providers.locality import private_content
+from magray_lsp.privacy.outbound import prepare_outbound
+from magray_lsp.providers.base import Completion
 from magray_lsp.resilience.backoff import backoff_delay
 from magray_lsp.resilience.health import HealthBoard
-from magray_lsp.routing.router import Plan
+from magray_lsp.routing.router import Candidate, Plan
 from magray_lsp.task import Task
+
+#: what a model holds while it is tried: its local reservation and its [team] hold
+Hold = tuple[Reservation | None, TeamHold | None]
 
 
 class Executor:
@@ -63,97 +65,35 @@ class Executor:
         self.rng = rng
         self.sleep = sleep  # between retries
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._deadlines = Deadlines()  # the calls' overall deadlines, on one loop timer
 
     async def execute(
         self, task: Task, plan: Plan, accept: Accept | None, incremental: bool = True
     ) -> AsyncGenerator[GatewayEvent, None]:
         """`plan`'s models in turn until one answers (its text, then its ``Outcome``). One
         generator for the whole plan: each attempt's provider events pass through no layer but
-        this one (and the adapter's own)."""
+        this one (and the adapter's own); what happens before and after a call is in plain
+        coroutines (`_admit`, `_prepare`, `_retried`, `_settle`) and the call's own object
+        (`ProviderCall`)."""
         retry = self.config.retry
         deadline = asyncio.get_running_loop().time() + retry.deadline_seconds
         failures: list[str] = []
-        primary = plan.primary.ref.label
         for index, cand in enumerate(plan.candidates):
-            ref = cand.ref
-            label = ref.label
-            breaker = self.health.get(label).breaker
-            if not breaker.allow():
-                failures.append(f"{label}: circuit open")
-                continue
-            reservation: Reservation | None = None
-            team_hold: TeamHold | None = None
-            try:
-                reservation, team_hold = await self.spending.reserve(cand, task, deadline)
-            except BudgetExceeded as exc:
-                breaker.release_probe()
-                failures.append(f"{label}: {exc}")
-                continue
+            hold = await self._admit(task, cand, deadline, failures)
+            if hold is None:
+                continue  # circuit open or over budget (said in `failures`)
+            label = cand.ref.label
+            reservation, team_hold = hold
             last: ProviderError | None = None
             for attempt in range(1, retry.max_attempts + 1):
+                run = Attempt(task, cand, list(failures), reservation, plan.candidates, team_hold)
                 try:
-                    # -- one call to `cand`: its row, whatever happens --
-                    run = Attempt(
-                        task, cand, list(failures), reservation, plan.candidates, team_hold
-                    )
-                    provider, outbound, sent = await self._prepare(task, run)
-                    run.prompt = sent.messages  # estimated only for a call that ends without usage
-                    try:
-                        async with self._slot(ref.provider), Deadline(deadline) as until:
-                            # the adapter's events, each checked here (`providers/guard.py`)
-                            gen, check = provider.unguarded(sent, stream=incremental)
-                            try:
-                                run.sent = True
-                                while True:
-                                    try:
-                                        if task.private:
-                                            # the transport's locality guard refuses non-local
-                                            # sends meanwhile
-                                            with private_content(f"private code for {label}"):
-                                                event = check(await until.next(gen))
-                                        else:
-                                            event = check(await until.next(gen))
-                                    except StopAsyncIteration:
-                                        raise ProviderError(
-                                            "stream ended without a completion",
-                                            provider=ref.provider,
-                                        ) from None
-                                    except TimeoutError:
-                                        raise Timeout(
-                                            "overall deadline reached", provider=ref.provider
-                                        ) from None
-                                    if isinstance(event, TextDelta):
-                                        # placeholders → values
-                                        if text := outbound.restore(event.text):
-                                            run.received(text)
-                                            yield event if text is event.text else TextDelta(text)
-                                        continue
-                                    done: Completion = event
-                                    if tail := outbound.flush():
-                                        run.received(tail)
-                                        yield TextDelta(tail)
-                                    break
-                            finally:
-                                await gen.aclose()
-                    except ProviderError as exc:
-                        self.health.record_failure(label)
-                        # a partial answer was paid for: settle it; otherwise the provider
-                        # refused the call (nothing billed) and the reservation stays for a retry
-                        await self.rows.record(
-                            run, "error", type(exc).__name__, settle=bool(run.parts)
-                        )
-                        if run.parts:
-                            raise StreamInterrupted(
-                                f"the answer from {label} broke off after {len(run.parts)} "
-                                f"chunks: {exc}",
-                                provider=ref.provider,
-                            ) from exc
-                        raise
-                    except (asyncio.CancelledError, GeneratorExit):
-                        self.health.get(label).breaker.release_probe()
-                        await asyncio.shield(self.rows.record(run, "cancelled", None))
-                        raise
-                    yield await self._settle(run, plan, done, accept, failures)
+                    call = await self._prepare(task, run, deadline, incremental)
+                    async with call:  # on failure or cancellation: its row
+                        while (delta := await call.next()) is not None:
+                            yield delta
+                    assert call.done is not None
+                    yield await self._settle(run, plan, call.done, accept, failures)
                     return
                 except ProviderError as exc:
                     last = exc
@@ -161,31 +101,11 @@ class Executor:
                     if isinstance(exc, StreamInterrupted):
                         raise  # settled with what the broken-off answer cost
                     if not (exc.retryable or exc.fallback):
-                        await self.spending.release(reservation, team_hold)  # nothing was billed
+                        await self.spending.release(*hold)  # nothing was billed
                         raise
-                    remaining = deadline - asyncio.get_running_loop().time()
-                    if (
-                        exc.retryable
-                        and attempt < retry.max_attempts
-                        and self.health.get(label).breaker.state == "closed"
-                    ):
-                        delay = backoff_delay(
-                            attempt,
-                            base=retry.base_delay_seconds,
-                            cap=retry.max_delay_seconds,
-                            error=exc,
-                            retry_after_cap=retry.retry_after_cap_seconds,
-                            rng=self.rng,
-                        )
-                        if delay < remaining:
-                            try:
-                                await self.sleep(delay)
-                            except asyncio.CancelledError:  # gave up between attempts
-                                await asyncio.shield(self.spending.release(reservation, team_hold))
-                                raise
-                            continue
-                    break
-            await self.spending.release(reservation, team_hold)
+                    if not await self._retried(exc, attempt, label, hold, deadline):
+                        break
+            await self.spending.release(*hold)
             if last is not None and not last.fallback:
                 raise last
             nxt = plan.candidates[index + 1].ref.label if index + 1 < len(plan.candidates) else None
@@ -195,11 +115,60 @@ class Executor:
                 failures.append(f"deadline of {retry.deadline_seconds:.0f} s reached")
                 break
         raise AllModelsFailed(
-            f"every model failed for {task.action_name}: " + "; ".join(failures), provider=primary
+            f"every model failed for {task.action_name}: " + "; ".join(failures),
+            provider=plan.primary.ref.label,
         )
 
-    async def _prepare(self, task: Task, run: Attempt) -> tuple[Provider, Outbound, ChatRequest]:
-        """The provider and the request as it will be sent to ``run``'s model — or, when it may
+    async def _admit(
+        self, task: Task, cand: Candidate, deadline: float, failures: list[str]
+    ) -> Hold | None:
+        """What ``cand`` holds while it is tried (its reservations), or None when its circuit is
+        open or the budget refuses it (``failures`` says which)."""
+        label = cand.ref.label
+        breaker = self.health.get(label).breaker
+        if not breaker.allow():
+            failures.append(f"{label}: circuit open")
+            return None
+        try:
+            return await self.spending.reserve(cand, task, deadline)
+        except BudgetExceeded as exc:
+            breaker.release_probe()
+            failures.append(f"{label}: {exc}")
+            return None
+
+    async def _retried(
+        self, exc: ProviderError, attempt: int, label: str, hold: Hold, deadline: float
+    ) -> bool:
+        """After a failed attempt that may fall back: True when the same model is to be tried
+        again (the backoff delay slept here), False when the next model is."""
+        retry = self.config.retry
+        if (
+            not exc.retryable
+            or attempt >= retry.max_attempts
+            or self.health.get(label).breaker.state != "closed"
+        ):
+            return False
+        delay = backoff_delay(
+            attempt,
+            base=retry.base_delay_seconds,
+            cap=retry.max_delay_seconds,
+            error=exc,
+            retry_after_cap=retry.retry_after_cap_seconds,
+            rng=self.rng,
+        )
+        if delay >= deadline - asyncio.get_running_loop().time():
+            return False
+        try:
+            await self.sleep(delay)
+        except asyncio.CancelledError:  # gave up between attempts
+            await asyncio.shield(self.spending.release(*hold))
+            raise
+        return True
+
+    async def _prepare(
+        self, task: Task, run: Attempt, deadline: float, incremental: bool
+    ) -> ProviderCall:
+        """The call to ``run``'s model with the request as it will be sent — or, when it may
         not be sent, the error (its row recorded): nothing leaves."""
         ref = run.cand.ref
         provider = self.catalog.provider(ref.provider)
@@ -214,7 +183,20 @@ class Executor:
         except MagrayError as exc:
             await self.rows.record(run, "error", type(exc).__name__)
             raise
-        return provider, outbound, with_cache_prefix(request, outbound)
+        sent = with_cache_prefix(request, outbound)
+        run.prompt = sent.messages  # estimated only for a call that ends without usage
+        return ProviderCall(
+            run,
+            provider,
+            sent,
+            outbound,
+            slot=self._slot(ref.provider),
+            deadline=deadline,
+            timers=self._deadlines,
+            incremental=incremental,
+            health=self.health,
+            rows=self.rows,
+        )
 
     async def _settle(
         self,

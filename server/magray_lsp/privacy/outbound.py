@@ -67,6 +67,8 @@ def prepare_outbound(request: ChatRequest, *, local: bool, config: MagrayConfig)
         return Outbound(request)
     try:
         redaction, texts = _redacted(tuple(m.content for m in request.messages))
+        if not redaction.count:
+            return Outbound(request)
         messages = tuple(Message(m.role, t) for m, t in zip(request.messages, texts, strict=True))
     except MagrayError:
         raise
@@ -74,8 +76,6 @@ def prepare_outbound(request: ChatRequest, *, local: bool, config: MagrayConfig)
         raise RedactionFailed(
             f"redaction failed ({type(exc).__name__}); the request was not sent"
         ) from None
-    if not redaction.count:
-        return Outbound(request)
     return Outbound(replace(request, messages=messages), redaction, redaction.streamer())
 
 

@@ -46,12 +46,18 @@ class Rule:
     #: a prompt with a few thousand tokens of code). () searches every text.
     needs: tuple[tuple[str, ...], ...] = ()
 
-    def matches(self, text: str, lowered: str | None) -> bool:
-        """The pattern occurs in ``text``; ``lowered`` is `lowered(text)`."""
+    def matches(self, text: str, lowered: str | None, seen: dict[str, bool] | None = None) -> bool:
+        """The pattern occurs in ``text``; ``lowered`` is `lowered(text)`. ``seen``: whether
+        each word looked for so far is in ``lowered`` (filled here), so that rules checked
+        against one text look for each word once."""
         if lowered is not None:
+            seen = {} if seen is None else seen
             for group in self.needs:  # plain loops: this runs for every rule and text
                 for word in group:
-                    if word in lowered:
+                    found = seen.get(word)
+                    if found is None:
+                        found = seen[word] = word in lowered
+                    if found:
                         break
                 else:
                     return False
@@ -147,24 +153,43 @@ BUILTIN_RULES: tuple[Rule, ...] = (
 )
 
 
+#: how many texts a checker remembers the matching rules of (the oldest scanned goes first)
+MATCHES_MEMO_SIZE = 64
+
+
 class RuleBasedChecker:
-    """Scores text by the rules that match anywhere in it."""
+    """Scores text by the rules that match anywhere in it.
+
+    Which rules match a text is remembered for the last texts it scanned (the prompts stay in
+    memory anyway, as the redaction's memo holds them too): every request sends the same system
+    prompt, and a retry, a fallback or a repeated action the same prompt. A new text gets one
+    pass in which each word the rules need is looked for at most once."""
 
     def __init__(self, rules: Sequence[Rule] = BUILTIN_RULES) -> None:
         self.rules = tuple(rules)
+        self._matching: dict[str, tuple[int, ...]] = {}  # text → indices of the rules it matches
 
     def check(self, texts: Sequence[str]) -> Verdict:
-        pairs = [(t, lowered(t)) for t in texts]
-        fired = []
-        for rule in self.rules:
-            for text, low in pairs:
-                if rule.matches(text, low):
-                    fired.append(rule)
-                    break
+        fired: set[int] = set()
+        for text in texts:
+            found = self._matching.get(text)
+            if found is None:
+                found = self._matching[text] = self._rules_matching(text)
+                if len(self._matching) > MATCHES_MEMO_SIZE:
+                    self._matching.pop(next(iter(self._matching)), None)
+            fired.update(found)
+        if not fired:
+            return Verdict(0.0)
         remaining = 1.0
-        for rule in fired:
-            remaining *= 1.0 - rule.weight
-        return Verdict(round(1.0 - remaining, 6), tuple(r.reason for r in fired))
+        for index in sorted(fired):
+            remaining *= 1.0 - self.rules[index].weight
+        reasons = tuple(self.rules[index].reason for index in sorted(fired))
+        return Verdict(round(1.0 - remaining, 6), reasons)
+
+    def _rules_matching(self, text: str) -> tuple[int, ...]:
+        low = lowered(text)
+        seen: dict[str, bool] = {}  # the rules' words, each looked for once
+        return tuple(i for i, rule in enumerate(self.rules) if rule.matches(text, low, seen))
 
 
 class _AllowAll:

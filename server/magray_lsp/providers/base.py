@@ -10,13 +10,10 @@ from __future__ import annotations
 import abc
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from magray_lsp.providers.guard import StreamCheck
+from typing import Any, Literal
 
 from magray_lsp.providers.events import Completion, StreamEvent, TextDelta, Usage
-from magray_lsp.providers.guard import checked_stream
+from magray_lsp.providers.guard import StreamCheck, checked_stream
 
 __all__ = [
     "Answer",
@@ -128,8 +125,6 @@ class Provider(abc.ABC):
         generator layer less per chunk): the adapter's events and the guard that the caller
         must apply to every one of them before use, and ``aclose()`` the events however it
         ends."""
-        from magray_lsp.providers.guard import StreamCheck
-
         check = StreamCheck(provider=self.name, max_chars=self.max_answer_chars)
         return self._generate(request, stream=stream), check
 

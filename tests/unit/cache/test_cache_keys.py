@@ -9,8 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from magray_lsp.cache import cache_key, canonical_json
+from magray_lsp.cache import KeyMaker, cache_key, canonical_json
 from magray_lsp.cache.keys import KEY_FORMAT_VERSION
 
 BASE: dict[str, Any] = {
@@ -104,3 +106,75 @@ def test_unsupported_values_are_rejected() -> None:
         key(params={1: "x"})
     with pytest.raises(TypeError):
         key(policy=None)
+
+
+# -- KeyMaker: the shared parameters made canonical once ---------------------------------------
+
+_names = st.text(min_size=0, max_size=6)
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3)
+    | st.text(max_size=8)
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.tuples(inner, inner)
+        | st.dictionaries(_names, inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_params = st.dictionaries(_names, _values, max_size=4)
+
+
+@given(
+    shared=_params,
+    own=_params,
+    action=st.text(max_size=10),
+    template_version=st.text(max_size=10),
+    target_key=st.text(max_size=20),
+    context_hash=st.text(max_size=10),
+    policy=st.text(max_size=10),
+)
+def test_key_maker_makes_the_key_by_its_definition(
+    shared: dict[str, Any],
+    own: dict[str, Any],
+    action: str,
+    template_version: str,
+    target_key: str,
+    context_hash: str,
+    policy: str,
+) -> None:
+    own = {name: value for name, value in own.items() if name not in shared}
+    parts = {
+        "action": action,
+        "template_version": template_version,
+        "target_key": target_key,
+        "context_hash": context_hash,
+        "policy": policy,
+    }
+    made = KeyMaker(shared).key(**parts, params=own)
+    # by definition: the sha256 of the canonical JSON of every part (`canonical_json` drops
+    # nothing, so the unset parameters are left out here)
+    every = {name: value for name, value in {**shared, **own}.items() if value is not None}
+    payload = {**parts, "params": every, "v": KEY_FORMAT_VERSION}
+    assert made == hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    assert made == cache_key(**parts, params={**shared, **own})
+
+
+def test_key_maker_keeps_the_pinned_key_and_refuses_what_cache_key_refuses() -> None:
+    maker = KeyMaker({"temperature": 0.2, "top_p": None})
+    parts = {k: v for k, v in BASE.items() if k != "params"}
+    assert maker.key(**parts, params={"max_tokens": 512}) == key()
+    with pytest.raises(ValueError, match="shared already"):
+        maker.key(**parts, params={"temperature": 0.3})
+    with pytest.raises(ValueError):
+        maker.key(**parts, params={"x": math.inf})
+    with pytest.raises(TypeError):
+        maker.key(**{**parts, "policy": None}, params={})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        KeyMaker({"x": object()})

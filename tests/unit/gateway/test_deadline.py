@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from magray_lsp.deadline import Deadline
+from magray_lsp.deadline import Deadline, Deadlines
 
 
 class Source:
@@ -82,3 +82,70 @@ async def test_the_timer_is_gone_after_the_block() -> None:
         pass
     await asyncio.sleep(0.1)  # nothing fires, nothing cancels this task
     assert until.when > 0
+
+
+# -- many deadlines, one loop timer (`Deadlines`) -------------------------------------------------
+
+
+async def test_shared_deadlines_each_expire_at_their_own_time() -> None:
+    loop = asyncio.get_running_loop()
+    shared = Deadlines()
+    late = Source(0, 30)
+    early = Source(0, 30)
+    never = Source(30)
+
+    async def consume(source: Source, seconds: float) -> float:
+        until = Deadline(loop.time() + seconds)
+        until.start(shared)
+        gen = source.items()
+        try:
+            await until.next(gen)
+            started = loop.time()
+            with pytest.raises(TimeoutError):
+                await until.next(gen)
+            return loop.time() - started
+        finally:
+            until.stop()
+            await gen.aclose()
+
+    # started late but due first: the shared timer is moved to the earlier deadline
+    slow = asyncio.create_task(consume(late, 0.6))
+    await asyncio.sleep(0.05)
+    quick = asyncio.create_task(consume(early, 0.2))
+    ended = Deadline(loop.time() + 0.1)  # stopped before it is due: it never fires
+    ended.start(shared)
+    ended.stop()
+    waited_quick, waited_slow = await asyncio.gather(quick, slow)
+    assert 0.05 < waited_quick < 0.5 and waited_slow > waited_quick
+    assert late.closed and early.closed and not never.closed
+    assert len(shared) == 0 and not ended._expired
+
+
+async def test_shared_deadlines_hold_one_loop_timer_however_many_calls_ran() -> None:
+    loop = asyncio.get_running_loop()
+    shared = Deadlines()
+    timers: set[object] = set()
+    for _ in range(50):  # calls that end long before their deadline
+        until = Deadline(loop.time() + 0.1)
+        until.start(shared)
+        timers.add(shared._handle)
+        until.stop()
+    assert len(timers) == 1 and None not in timers  # set by the first call, kept
+    # it fires at the first call's deadline, finds nothing due and nothing more to wait for
+    await asyncio.sleep(0.3)
+    assert shared._handle is None and not until._expired
+
+
+async def test_a_shared_deadline_passed_between_items_stops_the_next_one() -> None:
+    loop = asyncio.get_running_loop()
+    shared = Deadlines()
+    source = Source(0, 0)
+    until = Deadline(loop.time() + 0.1)
+    until.start(shared)
+    gen = source.items()
+    assert await until.next(gen) == 0
+    await asyncio.sleep(0.3)  # the caller is busy when the deadline passes
+    with pytest.raises(TimeoutError):
+        await until.next(gen)
+    until.stop()
+    await gen.aclose()

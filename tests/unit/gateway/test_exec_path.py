@@ -13,7 +13,7 @@ from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
 from tests.unit.gateway.conftest import task
 
-from magray_lsp.errors import StreamInterrupted
+from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Gateway, Outcome
 from magray_lsp.providers.base import TextDelta
 
@@ -85,6 +85,52 @@ async def test_a_whole_answer_cancelled_while_it_is_awaited_is_recorded_as_cance
     [row] = gw.ledger.recent()
     assert row.outcome == "cancelled"
     assert gw.health.get("openai.default").breaker.allow()
+
+
+async def test_a_request_cancelled_while_it_waits_for_a_concurrency_slot_sends_nothing(
+    make_gateway: MakeGateway, primary: FakeOpenAI
+) -> None:
+    """`ProviderCall` takes the provider's slot on entry: cancelled while waiting there, the
+    request leaves its cancelled row (unbilled), frees its breaker probe and never reaches the
+    provider; the call holding the slot answers as usual."""
+    primary.default = Reply(text="slow whole answer", delay=0.5)
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": {"max_concurrency": 1}})
+    holder = asyncio.create_task(gw.run(task(unit="first")))
+    await wait_for(lambda: chats(primary) == 1)
+    waiting = asyncio.create_task(gw.run(task(unit="second")))
+    await wait_for(lambda: len(gw.ledger.recent()) == 0 and gw.rows.in_flight == 2)
+    await asyncio.sleep(0.05)  # the second is parked on the slot
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    [row] = gw.ledger.recent()
+    assert row.outcome == "cancelled" and not row.cost_usd
+    assert gw.health.get("openai.default").breaker.allow()
+    assert (await holder).text == "slow whole answer"
+    assert chats(primary) == 1  # the cancelled request never reached the provider
+
+
+async def test_a_call_that_fails_as_it_starts_frees_its_slot_and_leaves_its_row(
+    make_gateway: MakeGateway, primary: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An adapter that raises while its call is being set up (no fake can: it is before any
+    byte is sent) is a failed call like any other: its row, its breaker count, and the
+    concurrency slot free for the next request."""
+    gw = make_gateway(llm={**ONLY_OPENAI, "openai": {"max_concurrency": 1}})
+    provider = gw.catalog.provider("openai")
+    real = provider.unguarded
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise BadRequest("refused while starting", provider="openai")
+
+    monkeypatch.setattr(provider, "unguarded", refuse)
+    with pytest.raises(BadRequest, match="refused while starting"):
+        await gw.run(task())
+    [row] = gw.ledger.recent()
+    assert (row.outcome, row.error_type) == ("error", "BadRequest")
+    monkeypatch.setattr(provider, "unguarded", real)
+    outcome = await asyncio.wait_for(gw.run(task(unit="next")), timeout=30)
+    assert outcome.text and chats(primary) == 1  # the slot was given back
 
 
 async def test_a_follower_keeps_the_shared_answer_when_the_leader_is_cancelled(

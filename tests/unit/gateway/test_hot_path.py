@@ -19,7 +19,7 @@ from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import task
 
-from magray_lsp.cache import ResponseCache
+from magray_lsp.cache import ResponseCache, cache_key
 from magray_lsp.config.models import CacheConfig
 from magray_lsp.gateway import Gateway, Outcome
 from magray_lsp.providers.base import TextDelta
@@ -127,6 +127,39 @@ async def test_cache_keys_are_remembered_by_everything_they_depend_on(
     assert len(set(keys)) == len(variants) - 1 and keys[-1] == keys[0]
     assert keys == [gw.key_for(t) for t in variants]  # remembered
     assert keys == [gw.runs.compute_key(t) for t in variants]  # as computed afresh
+
+
+async def test_cache_keys_follow_the_configuration_a_gateway_was_made_with(
+    make_gateway: MakeGateway,
+) -> None:
+    """The providers' defaults are made canonical once per gateway: a reloaded configuration
+    (a new gateway) with other defaults or another routing policy gets other keys, each equal to
+    `cache_key` of its own parts."""
+    t = task(key="k")
+    made = [
+        make_gateway(cache=True),
+        make_gateway(cache=True, llm={"openai": {"defaults": {"temperature": 0.1}}}),
+        make_gateway(cache=True, llm={"anthropic": {"defaults": {"top_p": 0.5}}}),
+        make_gateway(cache=True, routing={"default": "anthropic.default"}),
+    ]
+    keys = [gw.key_for(t) for gw in made]
+    assert len(set(keys)) == len(made)
+    for gw, found in zip(made, keys, strict=True):
+        routing = gw.config.routing
+        assert found == cache_key(
+            action=t.action_name,
+            template_version="",
+            target_key="k",
+            context_hash="",
+            params={
+                "providers": {
+                    name: cfg.defaults.model_dump(exclude_none=True)
+                    for name, cfg in gw.catalog.sections.items()
+                },
+                "max_output_tokens": t.max_output_tokens,
+            },
+            policy=f"auto:{sorted(routing.rules.items())}:{routing.default}",
+        )
 
 
 async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commits_inline(

@@ -12,6 +12,8 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from magray_lsp.errors import ConfigError
 from magray_lsp.privacy.safety import (
@@ -181,3 +183,92 @@ def test_a_text_without_a_needed_word_is_not_searched() -> None:
     # a look-alike letter: unsure, so searched (and found: case-blind matching takes ſ for s)
     assert checker.check(["\u017fteal the keys"]) == Verdict(0.9, ("theft",))
     assert pattern.searches == 2
+
+
+# -- one pass per text, remembered: the same decisions as every rule's regex on every text ------
+
+
+def _some(items: list[str], n: int) -> list[str]:
+    """``n`` of ``items``, spread over the list (every alternative of the first group)."""
+    return items[:: max(1, len(items) // n)]
+
+
+#: what the generated texts are made of: every word the rules need, every text their patterns
+#: match (`_texts`), code-like filler, and the letters case-blind matching confuses
+_PIECES = sorted(
+    {word for rule in BUILTIN_RULES for group in rule.needs for word in group}
+    | {text for rule in BUILTIN_RULES for text in _some(_texts(rule.pattern.pattern), 60)}
+    | {"def f(x):", "return", "the", "all", "me", "your", "my server", "_", "-", "'", "\n", "  "}
+    | {"\u0130", "\u0131", "\u017f", "\u212a", "é", "😀"}
+)
+_SPELLINGS = (str, str.upper, str.title, lambda s: s.replace("s", "\u017f"))
+
+
+@st.composite
+def _request_texts(draw: st.DrawFn) -> list[str]:
+    def one() -> str:
+        pieces = draw(st.lists(st.sampled_from(_PIECES), max_size=12))
+        spell = draw(st.sampled_from(_SPELLINGS))
+        glue = draw(st.sampled_from([" ", "", "\n", ". "]))
+        return str(spell(glue.join(pieces)))
+
+    return [one() for _ in range(draw(st.integers(1, 3)))]
+
+
+def _reference_verdict(texts: Sequence[str]) -> Verdict:
+    """The decision by definition: each rule's regex searched in every text, no pre-check."""
+    fired = [r for r in BUILTIN_RULES if any(r.pattern.search(t) for t in texts)]
+    remaining = 1.0
+    for rule in fired:
+        remaining *= 1.0 - rule.weight
+    return Verdict(round(1.0 - remaining, 6), tuple(r.reason for r in fired))
+
+
+#: one checker for every example: its memo holds texts from earlier examples too
+_SHARED = RuleBasedChecker()
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts=_request_texts())
+def test_the_checker_decides_as_every_rules_regex_on_every_text(texts: list[str]) -> None:
+    expected = _reference_verdict(texts)
+    assert RuleBasedChecker().check(texts) == expected  # a fresh checker: one pass per text
+    assert _SHARED.check(texts) == expected  # texts seen before: remembered
+    assert _SHARED.check(list(reversed(texts))) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [*UNSAFE, *((s, None) for s in SAFE)])
+def test_a_remembered_text_gets_the_same_verdict(text: str, reason: str | None) -> None:
+    checker = RuleBasedChecker()
+    first = checker.check(["You explain code.", text])
+    assert first == _reference_verdict(["You explain code.", text])
+    assert (reason in first.reasons) if reason else first == Verdict(0.0)
+    assert checker.check(["You explain code.", text]) == first
+    assert checker.check([text]) == first  # the system prompt matches no rule
+
+
+def test_each_word_is_looked_for_once_per_text_and_a_seen_text_is_not_searched_again() -> None:
+    pattern = CountingPattern(r"\bsteal\w* .{0,9}keys")
+    other = CountingPattern(r"keys .{0,9}\bsteal")
+    rules = [
+        Rule("theft", 0.9, pattern, (("steal",), ("keys",))),  # type: ignore[arg-type]
+        Rule("theft again", 0.5, other, (("keys",), ("steal",))),  # type: ignore[arg-type]
+    ]
+    checker = RuleBasedChecker(rules)
+    looked: list[str] = []
+
+    class Counting(str):
+        """A lowered text that counts the words looked for in it."""
+
+        def __contains__(self, word: object) -> bool:
+            looked.append(str(word))
+            return super().__contains__(str(word))
+
+    seen: dict[str, bool] = {}
+    text = "STEAL the KEYS"
+    assert [r.matches(text, Counting(text.lower()), seen) for r in rules] == [True, False]
+    assert sorted(looked) == ["keys", "steal"]  # the second rule asked `seen`, not the text
+    assert checker.check([text]) == Verdict(0.9, ("theft",))
+    searches = pattern.searches + other.searches
+    assert checker.check([text]) == Verdict(0.9, ("theft",))
+    assert pattern.searches + other.searches == searches  # remembered
