@@ -75,6 +75,8 @@ class Attempt:
         """Other models that failed before this one (retries of this model have their own rows),
         as "provider/model" like every model in the ledger: never a label ("openai.default"),
         which the ledger's health and outage figures would take for a provider's name."""
+        if not self.failures:  # the usual row
+            return []
         this = (self.cand.ref.provider, self.cand.ref.model)
         failed = (
             c.ref

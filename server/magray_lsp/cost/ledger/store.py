@@ -363,33 +363,7 @@ class Ledger:
         Before it commits, it folds every request row not in the rollups yet (see ``append``).
         Prefer ``write``, which also retries once on a fresh ledger if the file was corrupt.
         """
-        return self._transaction(_WAITS, fold=True)
-
-    @contextlib.contextmanager
-    def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
-        holder = self._holder(slot)
-        conn = holder.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._failed(exc, slot) from None
-        try:
-            tx = LedgerTx(holder)
-            yield tx
-            if fold:
-                tx.fold()
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise self._failed(exc, slot) from None
-        except BaseException:
-            _rollback(conn)
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise self._failed(exc, slot) from None
-        holder.commits += 1
+        return _Transaction(self, _WAITS, fold=True)
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
         """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
@@ -411,12 +385,12 @@ class Ledger:
 
     def _write(self, body: Callable[[LedgerTx], T], slot: str, *, fold: bool) -> T:
         try:
-            with self._transaction(slot, fold=fold) as tx:
+            with _Transaction(self, slot, fold) as tx:
                 return body(tx)
         except LedgerCorrupt as exc:
             if not exc.recovered:
                 raise
-        with self._transaction(slot, fold=fold) as tx:
+        with _Transaction(self, slot, fold) as tx:
             return body(tx)
 
     @contextlib.contextmanager
@@ -485,6 +459,50 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Transaction:
+    """A write transaction on this thread's connection of ``slot`` (``Ledger.transaction``):
+    ``BEGIN IMMEDIATE``, then, unless the block raised, the fold (``fold``) and ``COMMIT``; a
+    SQLite error is translated (a corrupt file moved aside). A class rather than a generator:
+    it is on every ledger row's path."""
+
+    __slots__ = ("fold", "holder", "ledger", "slot", "tx")
+
+    def __init__(self, ledger: Ledger, slot: str, fold: bool) -> None:
+        self.ledger = ledger
+        self.slot = slot
+        self.fold = fold
+
+    def __enter__(self) -> LedgerTx:
+        ledger, slot = self.ledger, self.slot
+        self.holder = holder = ledger._holder(slot)
+        try:
+            holder.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise ledger._failed(exc, slot) from None
+        self.tx = LedgerTx(holder)
+        return self.tx
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        conn = self.holder.conn
+        if error is None:
+            try:
+                if self.fold:
+                    self.tx.fold()
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise self.ledger._failed(exc, self.slot) from None
+            except BaseException:
+                _rollback(conn)
+                raise
+            self.holder.commits += 1
+            return
+        _rollback(conn)
+        if isinstance(error, sqlite3.Error):
+            raise self.ledger._failed(error, self.slot) from None
+        # any other error goes on as it is
 
 
 class _Holder:
