@@ -11,8 +11,10 @@ variant alike:
   append)  ``Ledger.append(nowait=True)`` of the same: the row alone, folded later (what the
            event loop thread commits, schema 5)
   commit)  ``LedgerRows.commit`` of a prepared entry by a lone request on the event loop: what a
-           paid request's ``record`` costs once its entry is built
-  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
+           paid request's ``record`` costs once its entry is built (committed inline, no loop
+           round)
+  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed at the end of the
+           loop iteration (one round: hits that arrive together share the transaction)
 Medians in µs, and each as a ratio to ``write`` of the same run; then what the folds the
 writer thread runs afterwards cost per row (off the answer's path). `--month-days D` starts
 every ledger with D days of history (a row per hour, model and action).

@@ -363,7 +363,11 @@ class Ledger:
         Before it commits, it folds every request row not in the rollups yet (see ``append``).
         Prefer ``write``, which also retries once on a fresh ledger if the file was corrupt.
         """
-        return _Transaction(self, _WAITS, fold=True)
+        return self._transaction(_WAITS, fold=True)
+
+    def _transaction(self, slot: str, *, fold: bool) -> contextlib.AbstractContextManager[LedgerTx]:
+        """Every write's transaction (a read-only subclass refuses them here)."""
+        return _Transaction(self, slot, fold)
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
         """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
@@ -385,12 +389,12 @@ class Ledger:
 
     def _write(self, body: Callable[[LedgerTx], T], slot: str, *, fold: bool) -> T:
         try:
-            with _Transaction(self, slot, fold) as tx:
+            with self._transaction(slot, fold=fold) as tx:
                 return body(tx)
         except LedgerCorrupt as exc:
             if not exc.recovered:
                 raise
-        with _Transaction(self, slot, fold) as tx:
+        with self._transaction(slot, fold=fold) as tx:
             return body(tx)
 
     @contextlib.contextmanager
