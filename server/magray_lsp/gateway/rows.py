@@ -188,7 +188,9 @@ class LedgerRows:
         try:
             await asyncio.sleep(0)
         except asyncio.CancelledError:
-            future.cancel()  # committed all the same; nobody waits for the result
+            # committed all the same; nobody waits for the result (an error included: read)
+            if not future.cancel():
+                future.exception()
             raise
         return await future  # done already unless queued (the writer busy): then it waits
 
