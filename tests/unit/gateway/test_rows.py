@@ -224,3 +224,25 @@ def test_a_hit_cancelled_while_its_row_waits_for_the_round_still_has_its_row(
         await asyncio.sleep(0)  # nothing left behind: no error for an unread future
 
     on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_hit_whose_round_cannot_commit_waits_for_the_writer_and_its_commit(
+    loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
+) -> None:
+    async def use(gw: Gateway) -> None:
+        await gw.run(task(key="k"))
+        other = sqlite3.connect(gw.ledger.path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process is writing
+        try:
+            hit = asyncio.ensure_future(gw.run(task(key="k")))
+            for _ in range(20):  # the loop keeps running meanwhile
+                await asyncio.sleep(0.005)
+            assert not hit.done()  # not acknowledged: its row is not committed
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        outcome = await asyncio.wait_for(hit, 30)
+        assert outcome.cached and outcome.request_id in committed(gw)
+
+    on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
