@@ -11,8 +11,12 @@ variant alike:
   append)  ``Ledger.append(nowait=True)`` of the same: the row alone, folded later (what the
            event loop thread commits, schema 5)
   commit)  ``LedgerRows.commit`` of a prepared entry by a lone request on the event loop: what a
-           paid request's ``record`` costs once its entry is built
-  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
+           paid request's ``record`` costs once its entry is built (committed inline, no loop
+           round)
+  record)  ``LedgerRows.record`` of a lone paid request's answer: priced, its entry built and
+           committed (``commit`` plus what settling a call adds before the transaction)
+  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed at the end of the
+           loop iteration (one round: hits that arrive together share the transaction)
 Medians in µs, and each as a ratio to ``write`` of the same run; then what the folds the
 writer thread runs afterwards cost per row (off the answer's path). `--month-days D` starts
 every ledger with D days of history (a row per hour, model and action).
@@ -40,7 +44,9 @@ from magray_lsp.catalog import Catalog, ModelRef  # noqa: E402
 from magray_lsp.config.loader import load_config  # noqa: E402
 from magray_lsp.cost.ledger import LedgerEntry, LedgerTx  # noqa: E402
 from magray_lsp.gateway import Gateway  # noqa: E402
+from magray_lsp.gateway.rows import Attempt  # noqa: E402
 from magray_lsp.providers.base import Usage  # noqa: E402
+from magray_lsp.providers.events import Completion  # noqa: E402
 
 #: rows per fold measured: a lone request's, a burst's
 FOLDS = (1, 64)
@@ -73,6 +79,9 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     free_gw = Gateway(
         Catalog(loaded), ledger=ledger_with_history(folder / "f.sqlite3", days), workspace="b"
     )
+    record_gw = Gateway(
+        Catalog(loaded), ledger=ledger_with_history(folder / "r.sqlite3", days), workspace="b"
+    )
     task = make_task()
     ref = ModelRef("openai", "openai", "gpt-4o-mini")
     usage = Usage(900, 120)
@@ -96,6 +105,20 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     async def commit() -> None:
         await commit_gw.rows.commit(entries.pop())
 
+    plan = record_gw.router.plan(task)
+    done = Completion(usage=usage, finish_reason="stop", model="gpt-4o-mini")
+
+    attempts: list[Attempt] = []
+
+    def attempt() -> Attempt:
+        run = Attempt(task, plan.primary, [], None, plan.candidates, sent=True)
+        run.received("answer")
+        run.done = done
+        return run
+
+    async def record() -> None:
+        await record_gw.rows.record(attempts.pop(), "ok", None)
+
     async def free() -> None:
         await free_gw.rows.free(task, ref, usage, Decimal("0.0001"))
 
@@ -104,12 +127,14 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
         "write": write,
         "append": append,
         "commit": commit,
+        "record": record,
         "free": free,
     }
     out: dict[str, list[float]] = {name: [] for name in variants}
     clock = time.perf_counter
     for i in range(samples + 50):  # the first 50: warm-up
         entries.append(row())  # built untimed: `commit` measures the commit alone
+        attempts.append(attempt())  # and `record` what settling the call adds to it
         for name, fn in variants.items():
             start = clock()
             await fn()
@@ -118,10 +143,12 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
                 out[name].append(took)
         await asyncio.sleep(0)  # as between two requests: the loop runs what is due
     # rows the writer thread committed instead (it was checkpointing the WAL meanwhile)
-    out["queued"] = [float(samples + 50 - gw.writer.inline) for gw in (commit_gw, free_gw)]
+    out["queued"] = [
+        float(samples + 50 - gw.writer.inline) for gw in (commit_gw, record_gw, free_gw)
+    ]
     # budget statuses the tracker brought up to date without a query (`BudgetTracker._quietly`)
-    out["unqueried"] = [float(gw.rows.tracker.unqueried) for gw in (commit_gw, free_gw)]
-    for gw in (commit_gw, free_gw):
+    out["unqueried"] = [float(gw.rows.tracker.unqueried) for gw in (commit_gw, record_gw, free_gw)]
+    for gw in (commit_gw, record_gw, free_gw):
         await gw.aclose()
     # the folds, as the writer thread runs them once idle: after a lone request, after a burst
     for rows in FOLDS:
@@ -156,9 +183,11 @@ def main() -> None:
         "### Ledger commit on the answer's path\n\n"
         f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
         + table(["variant", "median µs", "× write"], rows, "lrr")
-        + f"\n\nRows not committed inline (commit, free): {queued[0]:.0f}, {queued[1]:.0f}; "
-        f"budget statuses without a query: {unqueried[0]:.0f}, {unqueried[1]:.0f} of "
-        f"{samples + 50} each. "
+        + "\n\nRows not committed inline (commit, record, free): "
+        + ", ".join(f"{n:.0f}" for n in queued)
+        + "; budget statuses without a query: "
+        + ", ".join(f"{n:.0f}" for n in unqueried)
+        + f" of {samples + 50} each. "
         "Folding them afterwards (the writer thread, once idle, off the answer's path), per row: "
         + ", ".join(f"{folds[n] * 1e6:.0f} µs with {n} per fold" for n in FOLDS)
         + ".\n"

@@ -24,8 +24,7 @@ recorded rows, then the totals are the remembered ones plus those rows, added up
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
 from magray_lsp.cost.ledger import LedgerTx, month_hours
@@ -57,8 +56,7 @@ _TS, _COST_PICO, _ID = (COLUMN_NAMES.index(c) for c in ("ts", "cost_pico", "id")
 _INPUT, _OUTPUT = COLUMN_NAMES.index("input_tokens"), COLUMN_NAMES.index("output_tokens")
 
 
-@dataclass(frozen=True, slots=True)
-class _Quiet:
+class _Quiet(NamedTuple):  # a tuple: built at every commit, cheaper than a frozen dataclass
     """Where the connection stood when the totals were last brought up to date, inside a write
     transaction: if the next transaction on it finds it unchanged, only its own rows are new."""
 
@@ -70,8 +68,7 @@ class _Quiet:
     reserved: int  # money reserved then: the shortcut is taken only when it was 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Totals:
+class _Totals(NamedTuple):
     month: tuple[int, int]  # its first and end hour
     spent_pico: int
     unpriced: int

@@ -114,7 +114,8 @@ class LedgerWriter(Generic[S]):
         self._after_batch = after_batch
         self._max_batch = max_batch
         self._queue: list[_Job] = []
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # (`_inline` takes ``_lock`` alone)
         self._closing = False
         self._busy = False
         self._local = threading.local()  # per connection thread: autocheckpoint turned off
@@ -202,7 +203,7 @@ class LedgerWriter(Generic[S]):
     def _inline(self, batch: list[_Job]) -> bool:
         """Commit ``batch`` on the calling thread if the writer is idle and no other process
         holds the write lock (then without waiting for it); False: nothing was done."""
-        with self._cond:
+        with self._lock:  # the condition's lock, without its Python-level wrapper
             idle = not (self._queue or self._busy or self._closing)
             if idle:
                 self._busy = True  # the thread leaves the file to us meanwhile
@@ -213,7 +214,7 @@ class LedgerWriter(Generic[S]):
         except LedgerBusy:
             return False
         finally:
-            with self._cond:
+            with self._lock:
                 self._busy = False
                 if self._queue or self._checkpoint_due or self._fold_due:
                     self._cond.notify_all()

@@ -1,9 +1,13 @@
 """The ledger rows a request leaves: one per attempt, a free one per cache hit, group-committed.
 
-Every row goes through one `LedgerWriter` thread, many rows per transaction; a lone request
-commits on this thread instead (no thread hop): right away when nothing else is due on the event
-loop, else at the end of the loop iteration, with the rows written meanwhile. `record` is the
-one place a call is settled: what it cost, and its reservations dropped in the same transaction.
+Under concurrency every row goes through one `LedgerWriter` thread, many rows per transaction.
+A lone request commits on the event loop's thread instead (no thread hop), decided from what the
+gateway itself knows, on any event loop (asyncio's, uvloop): a provider's answer (or error) while
+no other request is in flight is committed right away, inside `record`; a free row (a cache hit,
+a shared answer) waits for the end of the loop iteration, one round, and shares its transaction
+with every row written meanwhile: requests that arrive together (hits answered in the very step
+they arrived in) are not in flight yet when the first one writes. `record` is the one place a
+call is settled: what it cost, and its reservations dropped in the same transaction.
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class Attempt:
         """Other models that failed before this one (retries of this model have their own rows),
         as "provider/model" like every model in the ledger: never a label ("openai.default"),
         which the ledger's health and outage figures would take for a provider's name."""
+        if not self.failures:  # the usual row
+            return []
         this = (self.cand.ref.provider, self.cand.ref.model)
         failed = (
             c.ref
@@ -149,27 +155,44 @@ class LedgerRows:
         cfg = self.catalog.sections[cand.ref.provider]
         return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
-    async def write(self, body: Callable[[LedgerTx], T]) -> T:
-        """Apply ``body`` through the writer; returns once its transaction committed."""
+    async def write(self, body: Callable[[LedgerTx], T], *, end_of_round: bool = False) -> T:
+        """Apply ``body`` through the writer; returns once its transaction committed.
+        ``end_of_round``: the row of a request that may have arrived together with others not
+        running yet (a cache hit answered in its first step): it waits for the end of this loop
+        iteration to share their transaction."""
+        if self._soon:  # rows wait for the end of this loop iteration: this one joins them
+            return await self._at_end_of_round(body)
         if self.in_flight > 1:
             # others in flight: the writer thread commits rows in batches meanwhile
             return await self.writer.submit_async(body)
-        loop = asyncio.get_running_loop()
-        if not self._soon and _nothing_due(loop):
-            # Nothing else can run before this row is committed, so no other row could share
-            # its transaction: committed right here, without waiting for the loop or a future.
+        if not end_of_round:
+            # No other request is in the gateway, so no other row can come before this one is
+            # committed: committed right here, without a loop round or a future. (One that
+            # arrives in this very iteration commits its own.)
             try:
                 return self.writer.write_now(body)
             except WriterBusy:
                 return await self.writer.submit_async(body)
-        # Alone as far as this request knows: committed at the end of this loop iteration, on
-        # this thread when the writer is idle (no thread hop), in one transaction with every
-        # row written during the same iteration (cache hits that arrive together).
+        return await self._at_end_of_round(body)
+
+    async def _at_end_of_round(self, body: Callable[[LedgerTx], T]) -> T:
+        """Commit ``body`` at the end of this loop iteration, on this thread when the writer is
+        idle (no thread hop), in one transaction with every row written during the iteration.
+        One loop round: the commit is scheduled before this task's next step, so the future is
+        resolved (inline) by the time it resumes."""
+        loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._soon.append((body, future))
         if len(self._soon) == 1:
             loop.call_soon(self._commit_soon)
-        return await future
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            # committed all the same; nobody waits for the result (an error included: read)
+            if not future.cancel():
+                future.exception()
+            raise
+        return await future  # done already unless queued (the writer busy): then it waits
 
     def _commit_soon(self) -> None:
         jobs, self._soon = self._soon, []
@@ -203,9 +226,12 @@ class LedgerRows:
         entry: LedgerEntry,
         reservation: Reservation | None = None,
         team_hold: TeamHold | None = None,
+        *,
+        end_of_round: bool = False,
     ) -> None:
         """Write ``entry``, settling ``reservation`` in the same transaction (where the team
-        counts the row too), then settle ``team_hold`` in the team's Redis with that cost."""
+        counts the row too), then settle ``team_hold`` in the team's Redis with that cost
+        (``end_of_round``: see `write`)."""
         team = self.team
 
         def body(tx: LedgerTx) -> TeamTotal | None:
@@ -215,7 +241,7 @@ class LedgerRows:
                 tx.record(entry)
             return team.record_in(tx, entry, team_hold) if team is not None else None
 
-        total = await self.write(body)
+        total = await self.write(body, end_of_round=end_of_round)
         if team is not None and total is not None:
             await team.settle(team_hold, entry, total)
 
@@ -243,17 +269,10 @@ class LedgerRows:
             outcome="ok",
             error_type=None,
         )
-        await self.commit(entry)
+        await self.commit(entry, end_of_round=True)
         return entry.id
 
     async def flush(self) -> None:
         """Until every row submitted so far is committed."""
         if self.writer.pending:
             await asyncio.to_thread(self.writer.flush)
-
-
-def _nothing_due(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether no callback waits to run on ``loop`` (asyncio's ready queue is empty): no other
-    task can write a row before the next wait for I/O. False when unknown (another loop)."""
-    ready = getattr(loop, "_ready", None)
-    return ready is not None and not ready

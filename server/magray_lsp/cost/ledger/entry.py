@@ -40,6 +40,10 @@ _EXACT = Context(prec=60)
 def to_pico(amount: Decimal) -> int:
     """USD → integer pico-dollars, rounded up (spend is never under-counted)."""
     _check_money(amount, "amount")
+    return _checked_pico(amount)
+
+
+def _checked_pico(amount: Decimal) -> int:
     return int(_EXACT.multiply(amount, PICO).to_integral_value(ROUND_CEILING, _EXACT))
 
 
@@ -51,17 +55,21 @@ def new_id() -> str:
 
 def from_pico(pico: int) -> Decimal:
     """Integer pico-dollars → USD, exact, without trailing zeros."""
-    d = Decimal(pico).scaleb(-12)
-    if d == d.to_integral_value():
-        return d.quantize(Decimal(1))
-    return d.normalize()
+    whole, part = divmod(pico, PICO)
+    if not part:  # whole dollars (every budget status without spend: 0), no Decimal arithmetic
+        return Decimal(whole)
+    return Decimal(pico).scaleb(-12).normalize()
 
 
-def _money_text(amount: Decimal | None, what: str) -> str | None:
-    if amount is None:
-        return None
+def _money_text(amount: Decimal, what: str) -> str:
     _check_money(amount, what)
     return format(amount, "f")
+
+
+def _money(amount: Decimal, what: str) -> tuple[str, int]:
+    """``amount`` as the ledger stores it: exact decimal text, and pico-dollars rounded up."""
+    _check_money(amount, what)
+    return format(amount, "f"), _checked_pico(amount)
 
 
 def latency_bucket(latency_ms: float) -> int:
@@ -150,6 +158,9 @@ class LedgerEntry:
             raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, got {self.outcome!r}")
 
     def _row(self) -> tuple[Any, ...]:
+        # (built on every commit's path: an absent amount costs no call)
+        cost, saved, uncached = self.cost_usd, self.saved_usd, self.uncached_usd
+        estimated = self.estimated_usd
         return (
             self.id,
             self.ts,
@@ -161,11 +172,9 @@ class LedgerEntry:
             self.input_tokens,
             self.output_tokens,
             self.cached_input_tokens,
-            _money_text(self.cost_usd, "cost_usd"),
-            None if self.cost_usd is None else to_pico(self.cost_usd),
-            _money_text(self.estimated_usd, "estimated_usd"),
-            _money_text(self.saved_usd, "saved_usd"),
-            None if self.saved_usd is None else to_pico(self.saved_usd),
+            *((None, None) if cost is None else _money(cost, "cost_usd")),
+            None if estimated is None else _money_text(estimated, "estimated_usd"),
+            *((None, None) if saved is None else _money(saved, "saved_usd")),
             self.latency_ms,
             latency_bucket(self.latency_ms),
             self.first_token_ms,
@@ -175,8 +184,7 @@ class LedgerEntry:
             self.outcome,
             self.error_type,
             self.cache_write_tokens,
-            _money_text(self.uncached_usd, "uncached_usd"),
-            None if self.uncached_usd is None else to_pico(self.uncached_usd),
+            *((None, None) if uncached is None else _money(uncached, "uncached_usd")),
             int(self.tokens_estimated),
             int(self.price_assumed),
         )

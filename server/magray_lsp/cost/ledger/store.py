@@ -116,11 +116,20 @@ class LedgerTx:
     query: the rows ``record`` inserted (and the last one's rowid), whether anything else was
     executed, and where its connection stood when it began."""
 
-    __slots__ = ("_conn", "changes_at_start", "holder", "last_rowid", "only_records", "recorded")
+    __slots__ = (
+        "_conn",
+        "_cur",
+        "changes_at_start",
+        "holder",
+        "last_rowid",
+        "only_records",
+        "recorded",
+    )
 
     def __init__(self, holder: _Holder) -> None:
         self.holder = holder
         self._conn = conn = holder.conn
+        self._cur = holder.cur
         #: ``total_changes`` of the connection when the transaction began
         self.changes_at_start = conn.total_changes
         #: the rows ``record`` inserted (as stored), and the rowid of the last one
@@ -135,13 +144,13 @@ class LedgerTx:
 
     def record(self, entry: LedgerEntry) -> None:
         row = entry._row()
-        self.last_rowid = self._conn.execute(INSERT, row).lastrowid
+        self.last_rowid = self._cur.execute(INSERT, row).lastrowid
         self.recorded.append(row)
 
     def data_version(self) -> int:
         """``PRAGMA data_version`` of this connection: it changes when any other connection
         (of this process or another) commits to the file, never for this one's own commits."""
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return int(self._cur.execute("PRAGMA data_version").fetchone()[0])
 
     def total_changes(self) -> int:
         return self._conn.total_changes
@@ -365,31 +374,9 @@ class Ledger:
         """
         return self._transaction(_WAITS, fold=True)
 
-    @contextlib.contextmanager
-    def _transaction(self, slot: str, *, fold: bool) -> Iterator[LedgerTx]:
-        holder = self._holder(slot)
-        conn = holder.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise self._failed(exc, slot) from None
-        try:
-            tx = LedgerTx(holder)
-            yield tx
-            if fold:
-                tx.fold()
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise self._failed(exc, slot) from None
-        except BaseException:
-            _rollback(conn)
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            _rollback(conn)
-            raise self._failed(exc, slot) from None
-        holder.commits += 1
+    def _transaction(self, slot: str, *, fold: bool) -> contextlib.AbstractContextManager[LedgerTx]:
+        """Every write's transaction (a read-only subclass refuses them here)."""
+        return _Transaction(self, slot, fold)
 
     def write(self, body: Callable[[LedgerTx], T]) -> T:
         """Run ``body`` in a write ``transaction`` (so the rollups are up to date when it
@@ -487,14 +474,61 @@ class Ledger:
         self.close()
 
 
+class _Transaction:
+    """A write transaction on this thread's connection of ``slot`` (``Ledger.transaction``):
+    ``BEGIN IMMEDIATE``, then, unless the block raised, the fold (``fold``) and ``COMMIT``; a
+    SQLite error is translated (a corrupt file moved aside). A class rather than a generator:
+    it is on every ledger row's path."""
+
+    __slots__ = ("fold", "holder", "ledger", "slot", "tx")
+
+    def __init__(self, ledger: Ledger, slot: str, fold: bool) -> None:
+        self.ledger = ledger
+        self.slot = slot
+        self.fold = fold
+
+    def __enter__(self) -> LedgerTx:
+        ledger, slot = self.ledger, self.slot
+        self.holder = holder = ledger._holder(slot)
+        try:
+            holder.cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise ledger._failed(exc, slot) from None
+        self.tx = LedgerTx(holder)
+        return self.tx
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        conn = self.holder.conn
+        if error is None:
+            try:
+                if self.fold:
+                    self.tx.fold()
+                self.holder.cur.execute("COMMIT")
+            except sqlite3.Error as exc:
+                _rollback(conn)
+                raise self.ledger._failed(exc, self.slot) from None
+            except BaseException:
+                _rollback(conn)
+                raise
+            self.holder.commits += 1
+            return
+        _rollback(conn)
+        if isinstance(error, sqlite3.Error):
+            raise self.ledger._failed(error, self.slot) from None
+        # any other error goes on as it is
+
+
 class _Holder:
     """One thread's connection, the file (inode) it opened, and how many write transactions it
-    committed; weakly referenceable, unlike sqlite3.Connection."""
+    committed; weakly referenceable, unlike sqlite3.Connection. ``cur``: the one cursor of the
+    statements that leave no result behind (BEGIN, a row's INSERT, COMMIT, ``data_version``),
+    not a new one each (``LedgerTx.execute``'s callers get cursors of their own)."""
 
-    __slots__ = ("__weakref__", "commits", "conn", "inode")
+    __slots__ = ("__weakref__", "commits", "conn", "cur", "inode")
 
     def __init__(self, conn: sqlite3.Connection, inode: int | None) -> None:
         self.conn = conn
+        self.cur = conn.cursor()
         self.inode = inode
         self.commits = 0
 
