@@ -157,3 +157,12 @@ def test_an_unknown_loop_name_stops_the_cli_before_it_does_anything(tmp_path: Pa
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.strip() == f"magray-lsp: {ENV}=tokio: expected one of uvloop, asyncio"
+
+
+async def test_async_tests_run_on_the_loop_the_server_runs_on() -> None:
+    """pytest-asyncio makes this test's loop with the conftest's factory (LOOP)."""
+    from tests.conftest import LOOP
+
+    running = asyncio.get_running_loop()
+    assert event_loop.is_uvloop(running) is (LOOP.name == "uvloop")
+    assert event_loop.choose().name == LOOP.name
