@@ -57,19 +57,34 @@ def answered(stdout: bytes) -> dict[Any, Any]:
     return {m["id"]: m for m in read_messages(stdout) if "id" in m and "method" not in m}
 
 
+def serve_stdio(
+    root: Path, environment: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[bytes], str]:
+    """A whole session with the probed stdio server; the process and its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", STDIO, "serve"],
+        input=session(root),
+        capture_output=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+    return done, done.stderr.decode()
+
+
+def broken_uvloop(tmp_path: Path) -> str:
+    """A PYTHONPATH on which `import uvloop` fails, as with a broken build."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "uvloop.py").write_text("raise ImportError('broken build')\n")
+    return str(shadow)
+
+
 @pytest.mark.parametrize(("loop", "module"), [(None, "uvloop"), ("asyncio", "asyncio")])
 def test_the_stdio_server_runs_on_the_chosen_loop(
     tmp_path: Path, loop: str | None, module: str
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", STDIO, "serve"],
-        input=session(tmp_path),
-        capture_output=True,
-        timeout=120,
-        env=env(loop),
-        check=False,
-    )
-    stderr = done.stderr.decode()
+    done, stderr = serve_stdio(tmp_path, env(loop))
     assert f"loop: {module}" in stderr.splitlines(), stderr
     replies = answered(done.stdout)
     assert "capabilities" in replies[1]["result"]
@@ -80,18 +95,7 @@ def test_the_stdio_server_runs_on_the_chosen_loop(
 def test_the_stdio_server_refuses_to_start_on_a_missing_uvloop_it_was_asked_for(
     tmp_path: Path,
 ) -> None:
-    shadow = tmp_path / "shadow"
-    shadow.mkdir()
-    (shadow / "uvloop.py").write_text("raise ImportError('broken build')\n")
-    done = subprocess.run(
-        [sys.executable, "-c", STDIO, "serve"],
-        input=session(tmp_path),
-        capture_output=True,
-        timeout=120,
-        env={**env("uvloop"), "PYTHONPATH": str(shadow)},
-        check=False,
-    )
-    stderr = done.stderr.decode()
+    done, stderr = serve_stdio(tmp_path, {**env("uvloop"), "PYTHONPATH": broken_uvloop(tmp_path)})
     assert done.returncode == 1
     assert done.stdout == b""  # not a byte of protocol: the client sees the server end
     assert "loop:" not in stderr
@@ -102,18 +106,7 @@ def test_the_stdio_server_refuses_to_start_on_a_missing_uvloop_it_was_asked_for(
 
 
 def test_the_stdio_server_falls_back_to_asyncio_and_logs_why(tmp_path: Path) -> None:
-    shadow = tmp_path / "shadow"
-    shadow.mkdir()
-    (shadow / "uvloop.py").write_text("raise ImportError('broken build')\n")
-    done = subprocess.run(
-        [sys.executable, "-c", STDIO, "serve"],
-        input=session(tmp_path),
-        capture_output=True,
-        timeout=120,
-        env={**env(None), "PYTHONPATH": str(shadow)},
-        check=False,
-    )
-    stderr = done.stderr.decode()
+    done, stderr = serve_stdio(tmp_path, {**env(None), "PYTHONPATH": broken_uvloop(tmp_path)})
     assert "loop: asyncio" in stderr.splitlines(), stderr
     assert (
         "WARNING magray_lsp.event_loop: running on asyncio's event loop: uvloop could not be "
