@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from tests.conftest import LOOP
 from tests.unit.gateway.test_durability import committed
 
 from magray_lsp.cost.ledger import LedgerEntry
@@ -30,6 +31,12 @@ def row() -> LedgerEntry:
     )
 
 
+@pytest.mark.xfail(
+    LOOP.name == "uvloop",
+    reason="rows._nothing_due reads asyncio's private ready queue, which uvloop does not have "
+    "(helper commitfloor makes that path loop-independent: then drop this marker)",
+    strict=True,
+)
 async def test_a_lone_row_is_committed_before_record_returns_without_yielding(
     make_gateway: MakeGateway,
 ) -> None:
