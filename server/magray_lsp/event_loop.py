@@ -1,7 +1,7 @@
 """The event loop the server and the command line run on: uvloop where it is installed.
 
-uvloop (libuv underneath) spends about a fifth less CPU per request than asyncio's own loop on
-the gateway's path (bench/bench_throughput.py reports both). It is not available on Windows, and
+On uvloop (libuv underneath) the gateway spends 10–20% less CPU per request than on asyncio's
+own loop at concurrency 100 (bench/bench_throughput.py measures both). It is not available on Windows, and
 an install can be broken (a wheel built for another Python); then magray runs on asyncio's loop
 and says why in one log line, rather than not starting. ``MAGRAY_EVENT_LOOP=asyncio|uvloop``
 overrides the choice; asking for uvloop where it cannot be imported is an error, not a silent
