@@ -1,4 +1,5 @@
-"""Helpers the benchmarks share: paths, percentiles, markdown tables, a machine description.
+"""Helpers the benchmarks share: paths, percentiles, markdown tables, a machine description,
+the event loop a benchmark runs on.
 
 Every benchmark reports medians and tail percentiles of samples taken in the same run as its
 baseline, so numbers from a noisy, shared machine can still be compared as ratios/differences.
@@ -6,6 +7,7 @@ baseline, so numbers from a noisy, shared machine can still be compared as ratio
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
 import os
@@ -13,11 +15,16 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from magray_lsp.event_loop import LoopChoice
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "server"
+T = TypeVar("T")
 
 
 def setup_path() -> None:
@@ -80,12 +87,65 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
-    """One line: cores, CPU model, OS, Python."""
+    """One line: cores, CPU model, OS, Python, and the event loop once `use_loop` picked one."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    loop = f", event loop {_loop.label}" if _loop is not None else ""
     return (
         f"{cores} cores ({cpu_model()}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}"
+        f"Python {platform.python_version()}{loop}"
     )
+
+
+# -- the event loop: what magray-lsp runs on here (uvloop where installed), or `--loop` --
+
+_loop: LoopChoice | None = None
+
+
+def add_loop_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        help="the event loop to measure on (default: the one magray-lsp runs on here: uvloop "
+        "where it is installed); magray processes the benchmark starts get it too",
+    )
+
+
+def use_loop(name: str | None) -> LoopChoice:
+    """Pick this benchmark's loop: ``name`` (``--loop``), else magray's own choice; a magray
+    process the benchmark starts (server, CLI) inherits it through MAGRAY_EVENT_LOOP, and
+    `machine()` names it in the result's header line."""
+    global _loop
+    setup_path()
+    from magray_lsp import event_loop
+
+    env = {**os.environ, event_loop.ENV_VAR: name} if name else None
+    _loop = event_loop.choose(env)
+    os.environ[event_loop.ENV_VAR] = _loop.name
+    return _loop
+
+
+def current_loop() -> LoopChoice:
+    """The loop `use_loop` picked (magray's own choice if it was not called)."""
+    return _loop or use_loop(None)
+
+
+def other_loop() -> LoopChoice | None:
+    """The loop `use_loop` did not pick, when it can be had (asyncio's always can)."""
+    from magray_lsp import event_loop
+    from magray_lsp.errors import MagrayError
+
+    other = "asyncio" if current_loop().name == "uvloop" else "uvloop"
+    try:
+        return event_loop.choose({event_loop.ENV_VAR: other})
+    except MagrayError:
+        return None
+
+
+def run_on_loop(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(main)`` on the loop `use_loop` picked (magray's choice if not called)."""
+    from magray_lsp import event_loop
+
+    return event_loop.run(main, current_loop())
 
 
 def command_line() -> str:

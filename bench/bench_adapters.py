@@ -23,7 +23,6 @@ baseline reads the same pieces and does nothing with them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,6 +31,7 @@ from typing import Any
 from _common import (
     ROOT,
     SERVER,
+    add_loop_option,
     child_fake,
     command_line,
     is_quick,
@@ -39,8 +39,10 @@ from _common import (
     median,
     ms,
     reply_chunks,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     write_result,
 )
 
@@ -436,11 +438,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--chunks", type=int, default=20, help="text chunks per reply")
     parser.add_argument("--quick", action="store_true", help="a few requests (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     args.quick = args.quick or is_quick()
     if args.quick:
         args.requests, args.repeat = 10, 1
-    md, data = asyncio.run(run(args))
+    md, data = run_on_loop(run(args))
     body = "### Streaming adapters against raw aiohttp (bench_adapters.py)\n\n" + md
     path = write_result("adapters", body, data)
     print(body)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import asyncio
 import dataclasses
 import hashlib
 import io
@@ -44,13 +43,16 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    add_loop_option,
     command_line,
     fake_openai,
     is_quick,
     load_average,
     machine,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     write_result,
 )
 
@@ -451,10 +453,12 @@ def session_main(
     parser.add_argument("--steps", type=int, default=400, help="steps of the editing session")
     parser.add_argument("--seed", type=int, default=seed, help="seed of the session script")
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.quick, args.steps = True, 40
-    data = asyncio.run(run(args))
+    data = run_on_loop(run(args))
     markdown = render(data)
     write_result(name, markdown, data)
     print(markdown)

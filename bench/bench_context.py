@@ -10,7 +10,6 @@ assembled target and context (as `actions/tasks.py` computes them); prints a mar
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import sys
 import time
@@ -221,17 +220,28 @@ def change_log_rows(text: str, line: int, repeat: int) -> list[tuple[str, float,
 
 
 def main() -> None:
-    from _common import command_line, is_quick, machine, table, write_result
+    from _common import (
+        add_loop_option,
+        command_line,
+        is_quick,
+        machine,
+        run_on_loop,
+        table,
+        use_loop,
+        write_result,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.quick, args.lines, args.repeat = True, 1000, 10
     started = time.perf_counter()
-    rows = asyncio.run(run(args.lines, args.repeat))
+    rows = run_on_loop(run(args.lines, args.repeat))
     lines = [
         "### Context package in-process (`bench_context.py`)",
         "",

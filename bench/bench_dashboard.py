@@ -33,13 +33,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from _common import (
+    add_loop_option,
     command_line,
     is_quick,
     machine,
     median,
     percentile,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     write_result,
 )
 
@@ -283,7 +286,7 @@ def browser_load(path: Path, repeat: int) -> list[float]:
             await dash.aclose()
         return samples
 
-    return asyncio.run(run())
+    return run_on_loop(run())
 
 
 def main() -> None:
@@ -293,12 +296,14 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="re-seed the ledger")
     parser.add_argument("--browser", action="store_true", help="also time headless Chromium")
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.quick, args.rows, args.repeat = True, 5_000, 2
     started = time.perf_counter()
     path, seeded = seeded_ledger(args.rows, args.fresh)
-    results = asyncio.run(measure(path, args.repeat))
+    results = run_on_loop(measure(path, args.repeat))
     cpu = cpu_times(path, args.repeat)
     if args.browser:
         results["headless Chromium: start + render"] = browser_load(path, max(3, args.repeat // 2))

@@ -31,6 +31,7 @@ from typing import Any
 from _common import (
     ROOT,
     SERVER,
+    add_loop_option,
     child_fake,
     command_line,
     is_quick,
@@ -39,8 +40,10 @@ from _common import (
     median,
     ms,
     percentile,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     verdict,
     write_result,
 )
@@ -562,11 +565,13 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=100, help="cache-hit explain calls")
     parser.add_argument("--tokens", type=int, default=30, help="first-token measurements")
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.quick, args.sizes, args.edits, args.rounds = True, [200, 1000], 6, 2
         args.hits, args.tokens = 5, 3
-    data = asyncio.run(main_async(args))
+    data = run_on_loop(main_async(args))
     data["goals"] = goals(data)
     markdown = report(data)
     write_result("editor", markdown, data)

@@ -22,7 +22,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import command_line, is_quick, machine, median, percentile, table, write_result
+from _common import (
+    add_loop_option,
+    command_line,
+    is_quick,
+    machine,
+    median,
+    percentile,
+    run_on_loop,
+    table,
+    use_loop,
+    write_result,
+)
 from _compare import (
     PRIMARY_MODEL,
     Fakes,
@@ -175,12 +186,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--latency", type=float, default=0.02)
     parser.add_argument("--chunks", type=int, default=5)
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.outage, args.after, args.lead, args.repeat = 1.0, 1.0, 0.3, 1
     started = time.perf_counter()
     with temp_dir() as tmp:
-        data = asyncio.run(measure(args, Path(tmp)))
+        data = run_on_loop(measure(args, Path(tmp)))
     md, js = report(args, data, time.perf_counter() - started)
     path = write_result("faults", md, js)
     print(md)

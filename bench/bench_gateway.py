@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    add_loop_option,
     command_line,
     fake_openai,
     is_quick,
@@ -59,8 +60,10 @@ from _common import (
     median,
     ms,
     percentile,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     write_result,
 )
 
@@ -634,11 +637,13 @@ def main() -> None:
         "--month-days", type=int, default=0, help="days of ledger history before the run"
     )
     parser.add_argument("--budget", help="a hard monthly budget in USD (reservations)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     args.quick = args.quick or is_quick()
     if args.quick:
         args.requests, args.repeat = 10, 1
-    md, goals = asyncio.run(main_async(args))
+    md, goals = run_on_loop(main_async(args))
     body = "### Gateway overhead, phase by phase (bench_gateway.py)\n\n" + md
     path = write_result("gateway", body, {"goals": goals, "args": vars(args)})
     print(body)

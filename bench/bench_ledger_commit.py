@@ -34,7 +34,18 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from _common import command_line, is_quick, machine, median, setup_path, table, write_result
+from _common import (
+    add_loop_option,
+    command_line,
+    is_quick,
+    machine,
+    median,
+    run_on_loop,
+    setup_path,
+    table,
+    use_loop,
+    write_result,
+)
 
 setup_path()
 
@@ -167,10 +178,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--month-days", type=int, default=0)
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     samples = 100 if is_quick() else args.samples
     with tempfile.TemporaryDirectory() as tmp:
-        out = asyncio.run(measure(Path(tmp), samples, args.month_days))
+        out = run_on_loop(measure(Path(tmp), samples, args.month_days))
     queued = out.pop("queued")
     unqueried = out.pop("unqueried")
     folds = {rows: median(out.pop(f"fold{rows}")) for rows in FOLDS}

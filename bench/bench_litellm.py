@@ -13,12 +13,22 @@ in-memory cache on, one off). Writes bench/results/gateway_vs_litellm.{md,json}.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
-from _common import command_line, is_quick, machine, median, percentile, table, write_result
+from _common import (
+    add_loop_option,
+    command_line,
+    is_quick,
+    machine,
+    median,
+    percentile,
+    run_on_loop,
+    table,
+    use_loop,
+    write_result,
+)
 from _compare import (
     Fakes,
     LiteLLM,
@@ -203,12 +213,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--latency", type=float, default=0.02, help="the fake's fixed latency")
     parser.add_argument("--chunks", type=int, default=20)
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.rounds, args.block, args.warmup = 1, 5, 2
     started = time.perf_counter()
     with temp_dir() as tmp:
-        data = asyncio.run(measure(args, Path(tmp)))
+        data = run_on_loop(measure(args, Path(tmp)))
     md, js = report(args, data, time.perf_counter() - started)
     path = write_result("gateway_vs_litellm", md, js)
     print(md)

@@ -33,13 +33,16 @@ from typing import Any
 from _common import (
     ROOT,
     SERVER,
+    add_loop_option,
     command_line,
     fake_openai,
     machine,
     median,
     ms,
     percentile,
+    run_on_loop,
     table,
+    use_loop,
     verdict,
 )
 from bench_context import generate
@@ -732,8 +735,10 @@ def main() -> None:
         "--no-profile", dest="profile", action="store_false", help="skip the cProfile sessions"
     )
     parser.add_argument("--show-log", action="store_true", help="print the server log tail")
+    add_loop_option(parser)
     args = parser.parse_args()
-    print(asyncio.run(main_async(args)))
+    use_loop(args.loop)
+    print(run_on_loop(main_async(args)))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 
 from _common import (
     ROOT,
+    add_loop_option,
     command_line,
     fake_openai,
     is_quick,
@@ -37,7 +38,9 @@ from _common import (
     machine,
     median,
     ms,
+    run_on_loop,
     table,
+    use_loop,
     verdict,
     write_result,
 )
@@ -455,10 +458,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="requests before the RSS")
     parser.add_argument("--import-rounds", type=int, default=7, help="rounds of import probes")
     parser.add_argument("--quick", action="store_true", help="tiny setting (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     if args.quick or is_quick():
         args.quick, args.starts, args.requests, args.import_rounds = True, 1, 30, 1
-    data = asyncio.run(main_async(args))
+    data = run_on_loop(main_async(args))
     init = median(data["start"]["initialize"])
     idle = data["memory"]["idle"]["VmRSS"]
     data["goals"] = [

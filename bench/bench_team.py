@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    add_loop_option,
     command_line,
     is_quick,
     load_average,
@@ -40,8 +41,10 @@ from _common import (
     median,
     ms,
     percentile,
+    run_on_loop,
     setup_path,
     table,
+    use_loop,
     verdict,
     write_result,
 )
@@ -356,11 +359,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="rounds (the load drifts)")
     parser.add_argument("--concurrency", type=int, default=40, help="requests at once in (e)")
     parser.add_argument("--quick", action="store_true", help="a few requests (smoke test)")
+    add_loop_option(parser)
     args = parser.parse_args()
+    use_loop(args.loop)
     args.quick = args.quick or is_quick()
     if args.quick:
         args.requests, args.repeat = 50, 1
-    text, goals, raw = asyncio.run(main_async(args))
+    text, goals, raw = run_on_loop(main_async(args))
     path = write_result("team", text, {"goals": goals, "args": vars(args), **raw})
     print(text)
     print(f"\n(written to {path})")

@@ -9,7 +9,8 @@ so this module offers:
 - `Tripwire`: a TCP listener that counts accepted connections and, optionally, forwards them to a
   real fake (so a public request still gets an answer through it);
 - `Resolver`: a name only the test's resolver knows, pointing at such a listener (the guard must
-  not trust a DNS name, whatever it resolves to).
+  not trust a DNS name, whatever it resolves to); `Resolver.new_loop` makes an event loop whose
+  lookups it sees.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import ipaddress
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 
 _SIOCGIFADDR = 0x8915
@@ -135,6 +137,16 @@ class Resolver:
             host = self.names[name]
         return self._original(host, *args, **kwargs)
 
+    @staticmethod
+    def new_loop(factory: Callable[[], asyncio.AbstractEventLoop]) -> asyncio.AbstractEventLoop:
+        """A loop from ``factory`` whose ``getaddrinfo`` calls ``socket.getaddrinfo``, as asyncio's
+        does: uvloop's resolves in libuv, where the patch never sees the lookup."""
+        loop = factory()
+        if not type(loop).__module__.startswith("uvloop"):
+            return loop
+        loop.close()
+        return _socket_lookup_uvloop()()
+
     @contextlib.contextmanager
     def active(self) -> Iterator[Self]:
         socket.getaddrinfo = self._getaddrinfo
@@ -142,3 +154,17 @@ class Resolver:
             yield self
         finally:
             socket.getaddrinfo = self._original
+
+
+def _socket_lookup_uvloop() -> type[asyncio.AbstractEventLoop]:
+    import uvloop
+
+    class SocketLookupUVLoop(uvloop.Loop):
+        async def getaddrinfo(
+            self, host: Any, port: Any, *, family: int = 0, type: int = 0, proto: int = 0,
+            flags: int = 0,
+        ) -> Any:  # fmt: skip
+            lookup = functools.partial(socket.getaddrinfo, host, port, family, type, proto, flags)
+            return await self.run_in_executor(None, lookup)
+
+    return SocketLookupUVLoop

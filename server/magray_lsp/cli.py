@@ -4,13 +4,12 @@ doctor | stats | dashboard | clear-cache | schema`."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from magray_lsp import __version__
+from magray_lsp import __version__, event_loop
 from magray_lsp.cli_common import ACTIONS, find_workspace
 from magray_lsp.errors import MagrayError
 
@@ -139,25 +138,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "doctor":
             from magray_lsp.doctor import run_doctor
 
-            return asyncio.run(run_doctor(args))
+            return event_loop.run(run_doctor(args))
         if args.command == "clear-cache":
-            return asyncio.run(clear_cache(args))
+            return event_loop.run(clear_cache(args))
         if args.command == "stats":
             from magray_lsp.stats import run_stats
 
-            return asyncio.run(run_stats(args))
+            return event_loop.run(run_stats(args))
         if args.command == "dashboard":
             from magray_lsp.dashboard.command import run_dashboard
 
-            return asyncio.run(run_dashboard(args))
+            return event_loop.run(run_dashboard(args))
         if args.command in ACTIONS:
             from magray_lsp.headless import run_headless
 
-            return asyncio.run(run_headless(args))
+            return event_loop.run(run_headless(args))
         if args.command == "run":
             from magray_lsp.headless_actions import run_named
 
-            return asyncio.run(run_named(args))
+            return event_loop.run(run_named(args))
         if args.command == "actions":
             from magray_lsp.headless_actions import list_actions
 
@@ -168,11 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         server = create_server()
         tcp = getattr(args, "tcp", None)
         if tcp:
+            from magray_lsp.lsp.tcp import serve_tcp
+
             host, port = tcp_address(tcp, allow_remote=args.allow_remote)
-            server.start_tcp(host, port)
-        else:
-            return server.start_io()  # LSP: 0 after `shutdown`, 1 without
-        return 0
+            return event_loop.run(serve_tcp(server, host, port))
+        return server.start_io()  # LSP: 0 after `shutdown`, 1 without
     except MagrayError as exc:
         print(f"magray-lsp: {exc}", file=sys.stderr)
         return 1

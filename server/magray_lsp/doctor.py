@@ -24,6 +24,7 @@ from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamRedis, TeamRedisError, month_of
 from magray_lsp.cost.team_usage import read_usage
 from magray_lsp.errors import MagrayError
+from magray_lsp.event_loop import running_loop_label
 from magray_lsp.providers._http import is_loopback_url
 from magray_lsp.providers.base import Usage
 from magray_lsp.resilience.health import HealthBoard
@@ -185,6 +186,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
             dump(
                 {
                     "configFiles": loaded.sources,
+                    "eventLoop": running_loop_label(),
                     "default": default,
                     "notes": loaded.notes,
                     "pricing": prices,
@@ -197,6 +199,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
         )
     else:
         print("config files: " + (", ".join(loaded.sources) or "none (built-in defaults)"))
+        print(f"event loop: {running_loop_label()}")
         print(f"explain would use: {default}")
         for note in loaded.notes:
             print(f"  note: {note}")

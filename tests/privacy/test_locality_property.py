@@ -20,7 +20,6 @@ gateway are intact, no generation request is made to them at all.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -34,6 +33,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.conftest import LOOP
 from tests.elsewhere import Resolver, Tripwire, non_loopback_address
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import ContextTooLong, Drop, FakeServer, Hang, Malformed, Reply, Status
@@ -340,7 +340,7 @@ async def run_example(
 def test_private_content_never_reaches_a_remote_fake(
     pool: Pool, roots: dict[str | None, Path], tmp_path: Path
 ) -> None:
-    loop = asyncio.new_event_loop()
+    loop = Resolver.new_loop(LOOP.factory)  # the loop the server runs on
 
     @settings(
         max_examples=EXAMPLES,

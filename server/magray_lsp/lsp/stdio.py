@@ -30,10 +30,12 @@ import queue
 import re
 import sys
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 
 from pygls.io_ import StdoutWriter
+
+from magray_lsp import event_loop
 
 if TYPE_CHECKING:
     from pygls.protocol import JsonRPCProtocol
@@ -223,14 +225,14 @@ def private_stdin() -> BinaryIO:
 def serve_stdio(
     server: Served, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
 ) -> int:
-    """pygls' ``start_io`` with the framing above and a bounded, lossless exit; the process
-    exit code (LSP: 0 after ``shutdown``, 1 without)."""
+    """pygls' ``start_io`` with the framing above and a bounded, lossless exit, on the loop
+    `event_loop` picks; the process exit code (LSP: 0 after ``shutdown``, 1 without)."""
     server._stop_event = stop = threading.Event()
     reader = _BlockingReader(stdin or private_stdin())
     server.protocol.set_writer(_Channel(stdout or private_stdout()))
     code = 1
     try:
-        code = asyncio.run(_serve(server, reader, stop))
+        code = event_loop.run(_serve(server, reader, stop))
     except BrokenPipeError:
         log.error("connection to the client is lost; shutting down")
     except KeyboardInterrupt:
@@ -242,9 +244,15 @@ def serve_stdio(
 
 async def _serve(server: Served, reader: _BlockingReader, stop: threading.Event) -> int:
     protocol = cast("MagrayProtocol", server.protocol)
+    return await until_exit(server, read_messages(reader, protocol, stop))
+
+
+async def until_exit(server: Served, reading: Awaitable[None]) -> int:
+    """Run ``reading`` (a message loop) until EOF or `exit`, then leave without losing a ledger
+    row (`finish_closing`), in bounded time; the LSP exit code. Over stdio and TCP alike."""
     try:
-        await read_messages(reader, protocol, stop)
-        code = 0 if protocol._shutdown else 1  # EOF: the client is gone
+        await reading
+        code = 0 if cast("MagrayProtocol", server.protocol)._shutdown else 1  # EOF: client gone
     except SystemExit as exc:  # `exit`: pygls' handler calls sys.exit(0 or 1)
         code = exc.code if isinstance(exc.code, int) else 1
     _exit_anyway_after(EXIT_HARD_LIMIT_SECONDS, code)

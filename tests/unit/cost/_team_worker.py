@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from magray_lsp import event_loop
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.cost.ledger import Ledger
@@ -81,7 +82,7 @@ if __name__ == "__main__":
     spec = json.loads(Path(sys.argv[1]).read_text())
     try:
         with open(spec["out"], "a", encoding="utf-8") as out:
-            asyncio.run(main(spec, out))
+            event_loop.run(main(spec, out))  # the loop `magray-lsp` runs on
     except BaseException:
         traceback.print_exc()
         raise

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from magray_lsp import event_loop
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.cost.ledger import Ledger
@@ -108,7 +109,7 @@ async def main(settings: dict[str, Any], ledger: Path, go: Path, seed: int, n: i
 
 if __name__ == "__main__":
     settings_path, ledger_path, go_file, seed_text, count = sys.argv[1:]
-    asyncio.run(
+    event_loop.run(  # the loop `magray-lsp` runs on
         main(
             json.loads(Path(settings_path).read_text()),
             Path(ledger_path),

@@ -1,0 +1,161 @@
+"""The language server runs on the loop `magray_lsp.event_loop` picks, over stdio and TCP: a real
+`magray-lsp serve` answers initialize → shutdown → exit, and says which loop served it (a probe
+wrapped around the coroutine the loop runs prints the loop's type to stderr)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from magray_lsp.event_loop import ENV_VAR
+from tests.lsp.conftest import SERVER_ENV
+from tests.lsp.test_wire import message, read_messages
+from tests.redis_server import free_port
+
+# `serve` with a probe around `module.name`, the coroutine the loop runs: it prints the loop's
+# module, then runs the real one.
+PROBE = """
+import asyncio, sys
+import {module} as where
+real = where.{name}
+async def probe(*args):
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    print("loop:", loop, file=sys.stderr, flush=True)
+    return await real(*args)
+where.{name} = probe
+from magray_lsp.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+STDIO = PROBE.format(module="magray_lsp.lsp.stdio", name="_serve")
+TCP = PROBE.format(module="magray_lsp.lsp.tcp", name="serve_tcp")
+
+
+def session(root: Path) -> bytes:
+    init = {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}
+    return b"".join(
+        [
+            message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}),
+            message({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+            message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}),
+            message({"jsonrpc": "2.0", "method": "exit"}),
+        ]
+    )
+
+
+def env(loop: str | None) -> dict[str, str]:
+    out = {k: v for k, v in SERVER_ENV.items() if k != ENV_VAR}
+    return out if loop is None else {**out, ENV_VAR: loop}
+
+
+def answered(stdout: bytes) -> dict[Any, Any]:
+    return {m["id"]: m for m in read_messages(stdout) if "id" in m and "method" not in m}
+
+
+def serve_stdio(
+    root: Path, environment: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[bytes], str]:
+    """A whole session with the probed stdio server; the process and its stderr."""
+    done = subprocess.run(
+        [sys.executable, "-c", STDIO, "serve"],
+        input=session(root),
+        capture_output=True,
+        timeout=120,
+        env=environment,
+        check=False,
+    )
+    return done, done.stderr.decode()
+
+
+def broken_uvloop(tmp_path: Path) -> str:
+    """A PYTHONPATH on which `import uvloop` fails, as with a broken build."""
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "uvloop.py").write_text("raise ImportError('broken build')\n")
+    return str(shadow)
+
+
+@pytest.mark.parametrize(("loop", "module"), [(None, "uvloop"), ("asyncio", "asyncio")])
+def test_the_stdio_server_runs_on_the_chosen_loop(
+    tmp_path: Path, loop: str | None, module: str
+) -> None:
+    done, stderr = serve_stdio(tmp_path, env(loop))
+    assert f"loop: {module}" in stderr.splitlines(), stderr
+    replies = answered(done.stdout)
+    assert "capabilities" in replies[1]["result"]
+    assert replies[2]["result"] is None
+    assert done.returncode == 0, stderr
+
+
+def test_the_stdio_server_refuses_to_start_on_a_missing_uvloop_it_was_asked_for(
+    tmp_path: Path,
+) -> None:
+    done, stderr = serve_stdio(tmp_path, {**env("uvloop"), "PYTHONPATH": broken_uvloop(tmp_path)})
+    assert done.returncode == 1
+    assert done.stdout == b""  # not a byte of protocol: the client sees the server end
+    assert "loop:" not in stderr
+    assert (
+        f"magray-lsp: {ENV_VAR}=uvloop, but uvloop could not be imported "
+        "(ImportError: broken build)"
+    ) in stderr
+
+
+def test_the_stdio_server_falls_back_to_asyncio_and_logs_why(tmp_path: Path) -> None:
+    done, stderr = serve_stdio(tmp_path, {**env(None), "PYTHONPATH": broken_uvloop(tmp_path)})
+    assert "loop: asyncio" in stderr.splitlines(), stderr
+    assert (
+        "WARNING magray_lsp.event_loop: running on asyncio's event loop: uvloop could not be "
+        "imported (ImportError: broken build)"
+    ) in stderr
+    assert "capabilities" in answered(done.stdout)[1]["result"]
+    assert done.returncode == 0, stderr
+
+
+@pytest.mark.parametrize(("loop", "module"), [(None, "uvloop"), ("asyncio", "asyncio")])
+def test_the_tcp_server_runs_on_the_chosen_loop_and_ends_on_exit(
+    tmp_path: Path, loop: str | None, module: str
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TCP, "serve", "--tcp", f"127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env(loop),
+    )
+    try:
+        conn = connect(port, proc)
+        with conn:
+            conn.sendall(session(tmp_path))
+            received = b""
+            while chunk := conn.recv(65536):  # the server closes the connection after `exit`
+                received += chunk
+        code = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stderr is not None
+        stderr = proc.stderr.read().decode()
+        proc.stderr.close()
+    assert f"loop: {module}" in stderr.splitlines(), stderr
+    replies = answered(received)
+    assert "capabilities" in replies[1]["result"]
+    assert replies[2]["result"] is None
+    assert code == 0, stderr
+    # left on its own, promptly: not by the hard limit (uvloop's serve_forever never ends)
+    assert "ERROR" not in stderr and "Traceback" not in stderr, stderr
+
+
+def connect(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=60)
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "never listened"
+            time.sleep(0.1)
