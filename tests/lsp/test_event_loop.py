@@ -37,7 +37,7 @@ TCP = PROBE.format(module="magray_lsp.lsp.tcp", name="serve_tcp")
 
 
 def session(root: Path) -> bytes:
-    init = {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}
+    init: dict[str, Any] = {"processId": None, "rootUri": root.as_uri(), "capabilities": {}}
     return b"".join(
         [
             message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}),

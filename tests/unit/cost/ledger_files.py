@@ -1,10 +1,14 @@
 """Ledger files as earlier schemas wrote them (tests/data/ledger_v*.sql, dumped by those
-versions), for the migration tests: one place that turns a dump into a file."""
+versions), for the migration tests: one place that turns a dump into a file. And `recording`,
+the write of one entry that the ledger tests hand to `Ledger.append` and the writer."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+from magray_lsp.cost.ledger import LedgerEntry, LedgerTx
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 #: the tables of a schema-4 ledger (later schemas keep them as they were, and add their own)
@@ -31,3 +35,8 @@ def old_ledger(path: Path, version: int) -> Path:
     finally:
         conn.close()
     return path
+
+
+def recording(entry: LedgerEntry) -> Callable[[LedgerTx], None]:
+    """A ledger write that records ``entry`` (bound now, not when the loop variable moves on)."""
+    return lambda tx: tx.record(entry)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
@@ -62,7 +62,8 @@ async def spend_in_redis(raw: Redis, team: str = "core") -> dict[str, Decimal]:
     """The month's settled spend as the Redis holds it: "team" and "m:<member>"."""
     import time
 
-    fields = await raw.hgetall(TeamKeys(team).spend(month_of(time.time())))
+    key = TeamKeys(team).spend(month_of(time.time()))
+    fields = cast(dict[str, str], await raw.hgetall(key))  # the client decodes responses
     return {k: from_pico(int(v)) for k, v in fields.items()}
 
 
@@ -70,7 +71,8 @@ async def stream_rows(raw: Redis, month: str | None = None, team: str = "core") 
     """The rows of the team's usage stream for ``month`` (default: this one), oldest first."""
     import time
 
-    entries = await raw.xrange(TeamKeys(team).usage(month or month_of(time.time())))
+    stream = TeamKeys(team).usage(month or month_of(time.time()))
+    entries = cast(list[tuple[str, dict[str, str]]], await raw.xrange(stream))
     return [json.loads(fields["row"]) for _, fields in entries]
 
 

@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -110,14 +111,13 @@ def test_a_rolled_back_transaction_is_not_counted(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         ledger.write(rolled_back)
+
     # the next transaction reuses the rolled-back row's rowid: its cost must not linger
-    tracked, summed = ledger.write(
-        lambda tx: (
-            tx.record(LedgerEntry(action="explain", provider="openai", model="m")),
-            tracker.status_in(tx),
-            guard.status_in(tx),
-        )[1:]
-    )
+    def recorded(tx: LedgerTx) -> tuple[BudgetStatus, BudgetStatus]:
+        tx.record(LedgerEntry(action="explain", provider="openai", model="m"))
+        return tracker.status_in(tx), guard.status_in(tx)
+
+    tracked, summed = ledger.write(recorded)
     assert tracked == summed
     assert tracker.recomputed == 2
     assert tracker.status() == guard.status()
@@ -177,7 +177,12 @@ def test_a_read_while_another_thread_is_mid_transaction_does_not_count_its_rows(
     guard = BudgetGuard(ledger, BudgetConfig(monthly_usd=Decimal(10)))
     tracker = BudgetTracker(guard)
     spend = LedgerEntry(action="explain", provider="openai", model="m", cost_usd=Decimal(1))
-    ledger.write(lambda tx: (tx.record(spend), tracker.status_in(tx)))
+
+    def spent(tx: LedgerTx) -> BudgetStatus:
+        tx.record(spend)
+        return tracker.status_in(tx)
+
+    ledger.write(spent)
     inside, done = threading.Event(), threading.Event()
 
     def open_transaction(tx: LedgerTx) -> None:
@@ -264,7 +269,7 @@ def test_the_status_without_a_query_equals_the_sums_whatever_else_writes(tmp_pat
             elif between == "reserve":
                 if reservations:  # held for a few transactions, then released
                     held, reservations[:] = list(reservations), []
-                    ledger.append(lambda tx, held=held: [guard.release_in(tx, r) for r in held])
+                    ledger.append(partial(release_all, guard, held))
                 else:
                     reservations.append(guard.reservation(Decimal("0.5"), request_id="r"))
                     ledger.append(lambda tx: guard.reserve_in(tx, reservations[-1]))
@@ -295,3 +300,8 @@ def test_a_clock_set_back_counts_reservations_that_had_expired(tmp_path: Path) -
     assert ledger.append(tracker.status_in).reserved == Decimal(1)
     assert ledger.append(lambda tx: guard.status_in(tx)).reserved == Decimal(1)
     ledger.close()
+
+
+def release_all(guard: BudgetGuard, held: list[Reservation], tx: LedgerTx) -> None:
+    for reservation in held:
+        guard.release_in(tx, reservation)

@@ -394,15 +394,15 @@ def test_writes_that_never_wait_change_no_busy_timeout(tmp_path: Path) -> None:
         led.append(lambda tx: tx.record(entry()), nowait=True)
         words = [s.split()[0].upper() for s in statements]
         assert words[0] == "BEGIN" and words[-1] == "COMMIT" and "PRAGMA" not in words
-        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        holder.execute("BEGIN IMMEDIATE")
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
         try:
             with pytest.raises(LedgerBusy):
                 led.append(lambda tx: tx.record(entry()), nowait=True)
-            threading.Timer(0.3, holder.execute, ("ROLLBACK",)).start()
+            threading.Timer(0.3, other.execute, ("ROLLBACK",)).start()
             led.record(entry())  # waits for the lock, then writes
         finally:
-            holder.close()
+            other.close()
         assert len(led.recent(10)) == 3
 
 

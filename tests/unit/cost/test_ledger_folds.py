@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.cost.ledger_files import recording
 from tests.unit.cost.test_ledger_rollups import T, assert_rollups_exact, entry
 
 from magray_lsp.config.models import BudgetConfig
@@ -41,12 +42,18 @@ def figures(path: Path) -> dict[str, Any]:
         guard = BudgetGuard(led, BudgetConfig(monthly_usd=Decimal(5)), clock=lambda: NOW)
         out["month"] = (led.month_spend(NOW), led.month_unpriced(NOW), guard.status())
         for since, until in ((None, None), (T + 1000, T + 9000), (T + 3700, T + 90_000)):
-            for filters in ({}, {"action": "fix"}, {"provider": "openai", "workspace": "/w"}):
+            windows: tuple[dict[str, Any], ...] = (
+                {},
+                {"action": "fix"},
+                {"provider": "openai", "workspace": "/w"},
+            )
+            for filters in windows:
                 key = f"{since}-{until}-{filters}"
                 out[key] = jsonable(summary(led, since, until, now=NOW, **filters))
     reader = LedgerReader(path)
     try:
-        for filters in ({}, {"action": "Write tests"}):
+        by_action: tuple[dict[str, Any], ...] = ({}, {"action": "Write tests"})
+        for filters in by_action:
             data = queries.dashboard(
                 reader, Filters(range="all", **filters), BudgetConfig(), now=NOW
             )
@@ -88,7 +95,7 @@ def test_every_reader_counts_the_rows_not_folded_yet(tmp_path: Path) -> None:
             e = entry(
                 i, ACTIONS[i % 3], cost_usd=None if i % 13 == 0 else Decimal("0.001") * (i % 5)
             )
-            led.append(lambda tx, e=e: tx.record(e))
+            led.append(recording(e))
         assert led.read(f"SELECT COUNT(*) FROM requests WHERE {ledger_schema.UNFOLDED}") == [(80,)]
     expected = figures(everything)
     assert figures(path) == expected
@@ -102,7 +109,7 @@ def test_a_fold_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path = tmp_path / "ledger.sqlite3"
     with Ledger(path) as led:
         for i in range(10):
-            led.append(lambda tx, i=i: tx.record(entry(i, "fix")))
+            led.append(recording(entry(i, "fix")))
         before = figures(path)
         broken = (*ledger_schema.FOLD[:-1], "INSERT INTO no_such_table VALUES (1)")
         monkeypatch.setattr("magray_lsp.cost.ledger.store.FOLD", broken)
@@ -121,13 +128,13 @@ def test_the_writer_folds_once_idle_not_in_the_rows_commits(tmp_path: Path) -> N
     with Ledger(tmp_path / "ledger.sqlite3") as led:
         waits: LedgerWriter[None] = LedgerWriter(led, fold_idle=3600)  # never idle long enough
         for i in range(10):
-            assert waits.write(lambda tx, i=i: tx.record(entry(i, "fix"))).done()
+            assert waits.write(recording(entry(i, "fix"))).done()
         assert led.read("SELECT upto FROM rollup_folded") == [(0,)]  # not on the rows' path
         waits.close()  # closing folds what waits
         assert waits.folded == 10 and led.read("SELECT upto FROM rollup_folded") == [(10,)]
         writer: LedgerWriter[None] = LedgerWriter(led, fold_idle=0.05)
         for i in range(10, 15):
-            assert writer.write(lambda tx, i=i: tx.record(entry(i, "explain"))).done()
+            assert writer.write(recording(entry(i, "explain"))).done()
         deadline = time.monotonic() + 30
         while writer.folded < 5 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -140,10 +147,7 @@ def test_the_writer_folds_once_idle_not_in_the_rows_commits(tmp_path: Path) -> N
 def test_a_steady_stream_of_rows_is_folded_every_so_many(tmp_path: Path) -> None:
     with Ledger(tmp_path / "ledger.sqlite3") as led:
         writer: LedgerWriter[None] = LedgerWriter(led, fold_idle=3600)
-        futures = [
-            writer.write(lambda tx, i=i: tx.record(entry(i, ACTIONS[i % 3])))
-            for i in range(FOLD_OVERDUE)
-        ]
+        futures = [writer.write(recording(entry(i, ACTIONS[i % 3]))) for i in range(FOLD_OVERDUE)]
         for future in futures:
             future.result(timeout=30)
         deadline = time.monotonic() + 30
@@ -161,12 +165,13 @@ def test_rows_of_a_process_killed_before_its_fold_are_folded_by_the_next_writer(
     script = textwrap.dedent(
         """
         import os, signal, sys
+        from tests.unit.cost.ledger_files import recording
         from tests.unit.cost.test_ledger_rollups import entry
         from magray_lsp.cost.ledger import Ledger
         from magray_lsp.cost.writer import LedgerWriter
         writer = LedgerWriter(Ledger(sys.argv[1]), fold_idle=3600)  # killed before any fold
         for i in range(20):
-            assert writer.write(lambda tx, i=i: tx.record(entry(i, "fix"))).done()
+            assert writer.write(recording(entry(i, "fix"))).done()
         print("committed", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.cost.ledger_files import DATA, SCHEMA_4_TABLES, old_ledger
+from tests.unit.cost.ledger_files import DATA, SCHEMA_4_TABLES, old_ledger, recording
 from tests.unit.cost.test_ledger_migration import schema
 from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact, entry
@@ -76,7 +76,7 @@ def test_rows_written_after_the_upgrade_are_counted_then_folded_exactly(v4_file:
     with Ledger(v4_file) as led:
         before = led.month_spend(now=1_750_001_234.5)
         for i in range(30):  # appended: not in the rollups yet
-            led.append(lambda tx, i=i: tx.record(entry(i, "fix", ts=1_750_001_234.5 + 60 * i)))
+            led.append(recording(entry(i, "fix", ts=1_750_001_234.5 + 60 * i)))
         added = sum((Decimal("0.001") * (i % 5) for i in range(30)), Decimal(0))
         assert led.read("SELECT upto FROM rollup_folded") == [(400,)]
         assert led.month_spend(now=1_750_001_234.5) == before + added

@@ -13,12 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.unit.cost.ledger_files import SCHEMA_4_TABLES, old_ledger
+from tests.unit.cost.ledger_files import SCHEMA_4_TABLES, old_ledger, recording
 from tests.unit.cost.test_ledger_migration import schema
 from tests.unit.cost.test_ledger_migration_v4 import contents
 from tests.unit.cost.test_ledger_rollups import assert_rollups_exact
 
 from magray_lsp.cost.ledger import SCHEMA_VERSION, Ledger, LedgerEntry
+from magray_lsp.cost.ledger.entry import Outcome
 from magray_lsp.cost.ledger.schema import INSERT
 
 TABLES = (*SCHEMA_4_TABLES, "rollup_folded")  # schema 5 added the watermark
@@ -44,7 +45,9 @@ def test_the_upgraded_file_has_the_schema_of_a_fresh_one(v5_file: Path, tmp_path
     Ledger(tmp_path / "fresh.sqlite3").close()
     upgraded = schema(v5_file)
     assert upgraded == schema(tmp_path / "fresh.sqlite3")
-    [(name, sql)] = upgraded["trigger"]  # type: ignore[misc]
+    triggers = upgraded["trigger"]
+    assert isinstance(triggers, list)
+    [(name, sql)] = triggers
     assert name == "requests_outages" and " WHEN NEW.cached = 0 AND " in sql
 
 
@@ -56,7 +59,8 @@ def random_rows(seed: int, n: int, t0: float) -> list[LedgerEntry]:
     out = []
     for i in range(n):
         provider, model = rng.choice(PROVIDERS)
-        outcome = rng.choices(["ok", "error", "cancelled", "budget_refused"], [60, 30, 5, 5])[0]
+        outcomes: list[Outcome] = ["ok", "error", "cancelled", "budget_refused"]
+        outcome = rng.choices(outcomes, [60, 30, 5, 5])[0]
         cached = outcome == "ok" and rng.random() < 0.2
         chain_from = [f"{p}/{m}" for p, m in PROVIDERS] + [f"{provider}/other-model"]
         chain = [] if cached else rng.sample(chain_from, rng.choice([0, 0, 1, 1, 2]))
@@ -81,7 +85,8 @@ def random_rows(seed: int, n: int, t0: float) -> list[LedgerEntry]:
 def test_the_gated_trigger_files_the_outages_the_schema_5_one_did(
     v5_file: Path, tmp_path: Path, seed: int
 ) -> None:
-    old = shutil.copy(v5_file, tmp_path / "still-v5.sqlite3")  # never opened by Ledger: v5
+    old = tmp_path / "still-v5.sqlite3"
+    shutil.copy(v5_file, old)  # never opened by Ledger: v5
     rows = random_rows(seed, 400, t0=1_750_100_000.0)
     conn = sqlite3.connect(old, isolation_level=None)
     conn.execute("BEGIN")
@@ -90,7 +95,7 @@ def test_the_gated_trigger_files_the_outages_the_schema_5_one_did(
     conn.execute("COMMIT")
     with Ledger(v5_file) as led:
         for e in rows:  # one transaction per row, as the gateway commits them
-            led.append(lambda tx, e=e: tx.record(e))
+            led.append(recording(e))
         assert led.fold() == 40 + 400  # the file's unfolded rows, and these
     new_outages, old_outages = contents(v5_file, ("outages",)), contents(old, ("outages",))
     assert new_outages == old_outages
@@ -136,7 +141,7 @@ def test_each_case_the_gate_lets_through(tmp_path: Path) -> None:
     ]
     with Ledger(tmp_path / "ledger.sqlite3") as led:
         for (entry, _), want in zip(steps, expected, strict=True):
-            led.append(lambda tx, e=entry: tx.record(e))
+            led.append(recording(entry))
             got = led.read("SELECT provider, started, ended FROM outages ORDER BY id")
             assert got == want, entry
         led.append(lambda tx: tx.record(row("openai", 80, latency_ms=2000)))

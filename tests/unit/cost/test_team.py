@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,9 @@ from tests.unit.cost.team_helpers import (
 )
 
 from magray_lsp.config.models import MagrayConfig, TeamConfig
-from magray_lsp.cost.ledger import from_pico
+from magray_lsp.cost.ledger import LedgerEntry, LedgerTx, from_pico
 from magray_lsp.cost.team import TeamBudget, TeamBudgetExceeded, TeamHold, counted_pico
+from magray_lsp.cost.team_local import TeamTotal
 from magray_lsp.cost.team_member import resolve_member
 from magray_lsp.cost.team_store import SCRIPT, SCRIPT_SHA, TeamKeys, month_of
 
@@ -251,7 +253,8 @@ async def test_which_limit_is_tighter(make_team: Make) -> None:
     other = make_team("b", member="bob@example.com", monthly_usd="10", member_monthly_usd="9")
     await pay(other, "7.5", "7.5")
     await team.refresh()
-    assert team.status.binding == "team" and team.status.remaining == Decimal("1.5")
+    assert team.status.binding == "team"  # type: ignore[comparison-overlap]  # refresh changed it
+    assert team.status.remaining == Decimal("1.5")
     assert team.status.warn and not team.status.exhausted  # $8.50 of $10: past warn_at 0.8
     assert team.status.binding_spent == (Decimal("8.5"), Decimal(10))
 
@@ -262,15 +265,11 @@ async def test_which_limit_is_tighter(make_team: Make) -> None:
 async def test_a_repeated_or_late_settlement_counts_once(make_team: Make, raw: Redis) -> None:
     team = make_team()
     entry = paid_entry("0.5")
-    total = team.local.ledger.write(
-        lambda tx: (tx.record(entry), team.record_in(tx, entry, None))[1]
-    )
+    total = team.local.ledger.write(partial(recorded_for_team, team, entry))
     await team.settle(None, entry, total)
     await team.settle(None, entry, total)  # a retry after a timeout that had applied
     second = paid_entry("0.25")
-    later = team.local.ledger.write(
-        lambda tx: (tx.record(second), team.record_in(tx, second, None))[1]
-    )
+    later = team.local.ledger.write(partial(recorded_for_team, team, second))
     await team.settle(None, second, later)
     await team.settle(None, entry, total)  # the first one's settlement arriving last
     assert (await spend_in_redis(raw))["team"] == Decimal("0.75")
@@ -523,7 +522,7 @@ def test_team_config_validation() -> None:
     with pytest.raises(ValidationError):
         TeamConfig(redis_url="redis://localhost", name="a{b}")  # would break the hash tag
     with pytest.raises(ValidationError):
-        TeamConfig(on_unreachable="sometimes")  # type: ignore[arg-type]
+        TeamConfig(on_unreachable="sometimes")
     with pytest.raises(ValidationError):
         TeamConfig(monthly_usd=Decimal(-1))
     assert not TeamConfig().enabled and MagrayConfig().team.on_unreachable == "local_only"
@@ -554,3 +553,11 @@ def test_no_team_mode_without_redis_url(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite3") as ledger:
         assert TeamBudget.for_config(TeamConfig(monthly_usd=Decimal(5)), ledger) is None
     assert from_pico(counted_pico(paid_entry("0.00000015"), None)) == Decimal("0.00000015")
+
+
+def recorded_for_team(team: TeamBudget, entry: LedgerEntry, tx: LedgerTx) -> TeamTotal:
+    """The gateway's write of a paid row: recorded, and counted for the team (no hold)."""
+    tx.record(entry)
+    total = team.record_in(tx, entry, None)
+    assert total is not None  # a paid row counts
+    return total

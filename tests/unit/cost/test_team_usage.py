@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -52,7 +53,7 @@ async def test_the_view_per_member_model_and_day(
     # is then in the stream twice): count the duplicates already there
     before = await read_usage(team_config(redis_server))
     stream = TeamKeys("core").usage(month_of(time.time()))
-    [(_, first), *_] = await raw.xrange(stream)
+    [(_, first), *_] = cast(list[tuple[str, dict[Any, Any]]], await raw.xrange(stream))
     await raw.xadd(stream, first)  # re-sent after an outage: must count once
     await raw.xadd(stream, {"row": "{not json"})  # not ours: skipped, never a crash
     await raw.xadd(stream, {"note": "written by hand"})

@@ -6,11 +6,15 @@ import asyncio
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
+from tests.unit.cost.ledger_files import recording
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
@@ -20,10 +24,10 @@ from magray_lsp.cost.writer import CHECKPOINT_EVERY, LedgerWriter, WriterBusy
 from magray_lsp.errors import BudgetExceeded
 
 
-def row(cost: str = "0.01", **kw: object) -> LedgerEntry:
+def row(cost: str = "0.01", **kw: Any) -> LedgerEntry:
     return LedgerEntry(
         action="explain", provider="openai", model="gpt-4o", cost_usd=Decimal(cost), **kw
-    )  # type: ignore[arg-type]
+    )
 
 
 def committed_ids(path: Path) -> set[str]:
@@ -36,9 +40,9 @@ def committed_ids(path: Path) -> set[str]:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger(tmp_path / "ledger.sqlite3") as led:
-        yield led  # type: ignore[misc]
+        yield led
 
 
 def test_a_future_resolves_only_once_its_row_is_visible_to_other_connections(
@@ -49,7 +53,7 @@ def test_a_future_resolves_only_once_its_row_is_visible_to_other_connections(
     seen_at_resolution: list[bool] = []
     lock = threading.Lock()
 
-    def check(entry: LedgerEntry) -> None:
+    def checked(entry: LedgerEntry, _future: Future[None]) -> None:
         visible = entry.id in committed_ids(ledger.path)
         with lock:
             seen_at_resolution.append(visible)
@@ -57,7 +61,7 @@ def test_a_future_resolves_only_once_its_row_is_visible_to_other_connections(
     futures = []
     for entry in entries:
         future = writer.record(entry)
-        future.add_done_callback(lambda _f, e=entry: check(e))
+        future.add_done_callback(partial(checked, entry))
         futures.append(future)
     for future in futures:
         future.result(timeout=30)
@@ -112,7 +116,7 @@ def test_batched_reservations_never_overshoot_the_budget(ledger: Ledger) -> None
     hold = threading.Event()
     writer.submit(lambda tx: hold.wait(10) and None)
     reservations = [guard.reservation(Decimal("0.03"), request_id=str(i)) for i in range(100)]
-    futures = [writer.submit(lambda tx, r=r: guard.reserve_in(tx, r)) for r in reservations]
+    futures = [writer.submit(partial(guard.reserve_in, reservation=r)) for r in reservations]
     hold.set()  # all 100 in one transaction
     granted = refused = 0
     for future in futures:
@@ -218,7 +222,8 @@ async def test_an_event_loop_gets_its_rows_committed_in_one_transaction_when_idl
     writer: LedgerWriter[None] = LedgerWriter(ledger)
     loop = asyncio.get_running_loop()
     entries = [row() for _ in range(5)]
-    jobs = [(lambda tx, e=e: tx.record(e), loop.create_future()) for e in entries]
+    jobs: list[tuple[Callable[[LedgerTx], None], asyncio.Future[Any]]]
+    jobs = [(recording(e), loop.create_future()) for e in entries]
     first = entries[0]
     jobs.append((lambda tx: tx.record(first), loop.create_future()))  # a duplicate id
     writer.write_many(jobs)
@@ -235,7 +240,7 @@ async def test_a_busy_writer_queues_and_resolves_a_batch_on_the_loop(ledger: Led
     hold = threading.Event()
     writer.submit(lambda tx: hold.wait(10) and None)  # the thread is busy with this
     entries = [row() for _ in range(20)]
-    futures = [writer.submit_async(lambda tx, e=e: tx.record(e)) for e in entries]
+    futures = [writer.submit_async(recording(e)) for e in entries]
     loop = asyncio.get_running_loop()
     late = loop.create_future()
     writer.write_many([(lambda tx: tx.record(row()), late)])  # not idle: queued as well

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from tests.dashboard import seed
+from tests.unit.cost.ledger_files import recording
 
 from magray_lsp import metrics
 from magray_lsp.config.models import BudgetConfig
@@ -63,7 +64,7 @@ def old_ledger(path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             tx.execute("DROP TRIGGER requests_outages")
             tx.execute(old_trigger)
         for e in history("openai.default"):
-            led.append(lambda tx, e=e: tx.record(e))
+            led.append(recording(e))
         with led.transaction() as tx:
             for statement in old_folds:  # before the transaction's own fold finds them
                 tx.execute(statement, {"lo": 0, "hi": 1 << 62})

@@ -17,7 +17,7 @@ from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import CacheConfig
 from magray_lsp.cost.ledger import Ledger
 from magray_lsp.gateway import Gateway
-from magray_lsp.task import Task
+from magray_lsp.task import Action, Task
 
 
 @pytest.fixture(scope="session")
@@ -125,11 +125,11 @@ async def make_gateway(
         await gw.aclose()
 
 
-def task(action: str = "explain", key: str = "", **kw: Any) -> Task:
+def task(action: Action = "explain", key: str = "", **kw: Any) -> Task:
     return Task(
         action=action,
         system="You explain code.",
-        prompt="def f(): pass",  # type: ignore[arg-type]
+        prompt="def f(): pass",
         context_tokens=100,
         max_output_tokens=50,
         cache_key=key,

@@ -89,6 +89,6 @@ async def test_a_follower_gets_the_shared_answer_only_if_its_own_check_passes(
 
 
 async def collect_with(gw: Gateway, accept: Accept) -> tuple[list[object], Outcome]:
-    events = [e async for e in gw.stream(task(key="unit"), accept=accept)]
+    events: list[object] = [e async for e in gw.stream(task(key="unit"), accept=accept)]
     assert isinstance(events[-1], Outcome)
     return events, events[-1]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -17,7 +17,7 @@ class Source:
         self.gaps = list(gaps)
         self.closed = False
 
-    async def items(self) -> AsyncIterator[int]:
+    async def items(self) -> AsyncGenerator[int, None]:
         try:
             for index, gap in enumerate(self.gaps):
                 await asyncio.sleep(gap)

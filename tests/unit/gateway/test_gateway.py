@@ -18,12 +18,13 @@ from tests.unit.gateway.conftest import Sleeps, task
 from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Fallback, Gateway, Outcome
 from magray_lsp.providers.base import TextDelta
+from magray_lsp.task import Task
 
 MakeGateway = Callable[..., Gateway]
 
 
-async def collect(gw: Gateway, t=None) -> tuple[list[object], Outcome]:  # type: ignore[no-untyped-def]
-    events = [e async for e in gw.stream(t or task())]
+async def collect(gw: Gateway, t: Task | None = None) -> tuple[list[object], Outcome]:
+    events: list[object] = [e async for e in gw.stream(t or task())]
     outcome = events[-1]
     assert isinstance(outcome, Outcome)
     return events, outcome
