@@ -2,8 +2,9 @@
 
 On uvloop (libuv underneath) the gateway spent 10–20% less CPU per request than on asyncio's
 own loop at concurrency 100 in three of four paired runs (bench/bench_throughput.py measures
-both). It is not available on Windows, and an install can be broken (a wheel built for another Python); then magray runs on
-asyncio's loop and says why in one log line, rather than not starting.
+both). It is not available on Windows, and an install can be broken (a wheel built for another
+Python); then magray runs on asyncio's loop and says why in one log line, rather than not
+starting.
 ``MAGRAY_EVENT_LOOP=asyncio|uvloop`` overrides the choice; asking for uvloop where it cannot be
 imported is an error, not a silent fallback, so a benchmark or a bug report never names the
 wrong loop.
