@@ -227,15 +227,18 @@ def test_the_status_without_a_query_equals_the_sums_whatever_else_writes(tmp_pat
     shortcuts, seen, previous = 0, set(), "start"
     exited = False  # the other process had exited before the previous transaction
 
-    def batch(tx: LedgerTx) -> tuple[BudgetStatus, BudgetStatus, bool]:
+    def batch(tx: LedgerTx) -> tuple[BudgetStatus, BudgetStatus, bool, bool]:
+        # (run again when the other process held the lock: the draws then differ from a
+        # quiet run's, so which step reserves here depends on the machine's load)
         for _ in range(rnd.choice([0, 1, 1, 1, 2, 5])):
             tx.record(row(rnd, now))
-        if rnd.random() < 0.05:  # a reservation in the same transaction as rows
+        reserves = rnd.random() < 0.05
+        if reserves:  # a reservation in the same transaction as rows: queried on purpose
             reservations.append(guard.reservation(Decimal("0.25"), request_id="s"))
             guard.reserve_in(tx, reservations[-1])
         before = tracker.unqueried
         tracked = tracker.status_in(tx)
-        return tracked, guard.status_in(tx), tracker.unqueried > before
+        return tracked, guard.status_in(tx), tracker.unqueried > before, reserves
 
     def rolled_back(tx: LedgerTx) -> None:
         tx.record(row(rnd, now))
@@ -252,13 +255,13 @@ def test_the_status_without_a_query_equals_the_sums_whatever_else_writes(tmp_pat
             # had exited before it was taken (its last rows may come just before it exits)
             alone = exited and not reservations
             exited = other.poll() is not None
-            tracked, summed, shortcut = ledger.append(batch)
+            tracked, summed, shortcut, reserved_here = ledger.append(batch)
             assert tracked == summed, step
             shortcuts += shortcut
             if shortcut:
                 seen.add(previous)
-            else:  # a query only when something else wrote, or money is reserved
-                assert previous != "none" or not alone, step
+            else:  # a query only when something else wrote, or money is (or was) reserved
+                assert previous != "none" or not alone or reserved_here, step
             between = previous = rnd.choice(
                 ["none"] * 6 + ["thread", "fold", "reserve", "back", "after"]
             )
