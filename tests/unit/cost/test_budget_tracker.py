@@ -228,8 +228,6 @@ def test_the_status_without_a_query_equals_the_sums_whatever_else_writes(tmp_pat
     exited = False  # the other process had exited before the previous transaction
 
     def batch(tx: LedgerTx) -> tuple[BudgetStatus, BudgetStatus, bool, bool]:
-        # (run again when the other process held the lock: the draws then differ from a
-        # quiet run's, so which step reserves here depends on the machine's load)
         for _ in range(rnd.choice([0, 1, 1, 1, 2, 5])):
             tx.record(row(rnd, now))
         reserves = rnd.random() < 0.05
