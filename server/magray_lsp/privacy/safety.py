@@ -180,11 +180,11 @@ class RuleBasedChecker:
             fired.update(found)
         if not fired:
             return Verdict(0.0)
+        rules = [self.rules[index] for index in sorted(fired)]  # in the rules' order
         remaining = 1.0
-        for index in sorted(fired):
-            remaining *= 1.0 - self.rules[index].weight
-        reasons = tuple(self.rules[index].reason for index in sorted(fired))
-        return Verdict(round(1.0 - remaining, 6), reasons)
+        for rule in rules:
+            remaining *= 1.0 - rule.weight
+        return Verdict(round(1.0 - remaining, 6), tuple(rule.reason for rule in rules))
 
     def _rules_matching(self, text: str) -> tuple[int, ...]:
         low = lowered(text)
