@@ -90,7 +90,7 @@ BENCH_FLAGS   := $(if $(filter-out 0,$(BENCH_QUICK)),--quick)
 BENCH_RESULTS ?= $(if $(BENCH_FLAGS),bench/results/quick,bench/results)
 BENCH_REPORT  ?= $(if $(BENCH_FLAGS),$(BENCH_RESULTS)/benchmarks.md,docs/benchmarks.md)
 # Each script takes --quick and writes $(BENCH_RESULTS)/<name>.md + .json (bench/_common.py).
-BENCH_SCRIPTS ?= bench_startup bench_editor bench_cache_value bench_prompt_cache bench_context bench_answers bench_gateway bench_adapters bench_dashboard bench_team
+BENCH_SCRIPTS ?= bench_startup bench_editor bench_cache_value bench_prompt_cache bench_context bench_answers bench_local_threads bench_gateway bench_adapters bench_dashboard bench_team
 # Those that drive LiteLLM (in bench/.venv-litellm, never in our venv); the smoke test leaves
 # them out, as `make test` does not install LiteLLM.
 BENCH_LITELLM_SCRIPTS ?= bench_litellm bench_throughput bench_faults

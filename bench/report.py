@@ -35,6 +35,7 @@ ORDER = (
     "prompt_cache",
     "context",
     "answers",
+    "local_threads",
     "gateway",
     "adapters",
     "ledger_commit",

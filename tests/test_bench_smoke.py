@@ -25,7 +25,7 @@ from typing import Any
 from tests.redis_server import redis_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
-MINE = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers")
+MINE = ("startup", "editor", "cache_value", "prompt_cache", "context", "answers", "local_threads")
 
 
 def load(folder: Path, name: str) -> dict[str, Any]:
@@ -98,6 +98,10 @@ def test_make_bench_quick_writes_results_and_report(tmp_path: Path) -> None:
     answers = load(results, "answers")
     assert all(value > 0 for _name, value, _note in answers["rows"])
     assert len(answers["goals"]) == 1 and answers["goals"][0]["measured"].endswith(" ms")
+
+    threads = load(results, "local_threads")  # the embedded model, every thread count
+    assert threads["default"] >= 1 and threads["samples"]
+    assert all(positive(rates) for rates in threads["samples"].values())
 
     prompt = load(results, "prompt_cache")["results"]
     for provider in ("openai", "anthropic", "google"):

