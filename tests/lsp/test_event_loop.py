@@ -4,6 +4,7 @@ wrapped around the coroutine the loop runs prints the loop's type to stderr)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -159,3 +160,49 @@ def connect(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, "never listened"
             time.sleep(0.1)
+
+
+def interrupted(proc: subprocess.Popen[bytes], ready: str) -> tuple[int, str]:
+    """Ctrl-C (SIGINT) once ``ready`` is on the process's stderr: its exit code and stderr."""
+    assert proc.stderr is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while ready not in seen:
+        line = proc.stderr.readline().decode()
+        assert line or proc.poll() is None, f"ended before {ready!r}: {seen}"
+        assert time.monotonic() < deadline, seen
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    seen += proc.stderr.read().decode()
+    proc.stderr.close()
+    return code, seen
+
+
+@pytest.mark.parametrize(("loop", "module"), [(None, "uvloop"), ("asyncio", "asyncio")])
+@pytest.mark.parametrize("transport", ["stdio", "tcp"])
+def test_ctrl_c_ends_the_server_with_130_and_no_traceback(
+    tmp_path: Path, loop: str | None, module: str, transport: str
+) -> None:
+    port = free_port()
+    tcp = ["--tcp", f"127.0.0.1:{port}"] if transport == "tcp" else []
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TCP if tcp else STDIO, "serve", *tcp],
+        stdin=subprocess.PIPE,  # left open: the stdio server is mid-session
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env(loop),
+    )
+    # a client connected, mid-session (a TCP server whose client leaves ends by itself)
+    client = connect(port, proc) if tcp else None
+    code, stderr = interrupted(proc, f"loop: {module}")
+    assert proc.stdin is not None
+    proc.stdin.close()
+    if client is not None:
+        client.close()
+    assert code == 130, stderr
+    assert "Traceback" not in stderr and "ERROR" not in stderr, stderr
