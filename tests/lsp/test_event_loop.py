@@ -162,6 +162,13 @@ def connect(port: int, proc: subprocess.Popen[bytes]) -> socket.socket:
             time.sleep(0.1)
 
 
+def default_sigint() -> None:
+    """In the child before exec: Ctrl-C does what it does in a terminal. A job started in the
+    background of a non-interactive shell (as CI may be) inherits SIGINT ignored, and Python
+    then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupted(proc: subprocess.Popen[bytes], ready: str) -> tuple[int, str]:
     """Ctrl-C (SIGINT) once ``ready`` is on the process's stderr: its exit code and stderr."""
     assert proc.stderr is not None
@@ -196,6 +203,7 @@ def test_ctrl_c_ends_the_server_with_130_and_no_traceback(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env(loop),
+        preexec_fn=default_sigint,
     )
     # a client connected, mid-session (a TCP server whose client leaves ends by itself)
     client = connect(port, proc) if tcp else None

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.dashboard import seed
+from tests.lsp.test_event_loop import default_sigint
 
 from magray_lsp.event_loop import ENV_VAR
 
@@ -59,7 +60,7 @@ async def test_ctrl_c_stops_it_with_130_and_no_traceback(
         sys.executable, "-m", "magray_lsp", "dashboard", "--no-browser", "--port", "0",
         "--ledger", str(seeded), "--workspace", str(tmp_path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, ENV_VAR: loop},
+        env={**os.environ, ENV_VAR: loop}, preexec_fn=default_sigint,
     )  # fmt: skip
     try:
         assert proc.stdout is not None and proc.stderr is not None
