@@ -2,6 +2,7 @@
 
     python bench/bench_throughput.py [--quick] [--requests N] [--requests-c1 N1] [--repeat R]
                                      [--profile N] [--profile-only] [--loop uvloop|asyncio]
+                                     [--gc-young N]
 
 For each concurrency: raw aiohttp (the client magray's providers use), raw httpx (on the aiohttp
 transport: the providers' wire stack before issue 18, and LiteLLM's), magray's `Gateway.run` and
@@ -20,6 +21,9 @@ Writes bench/results/throughput.{md,json}.
 (the event loop's thread; the ledger writer's thread is not profiled), reported as the top
 functions by self time per request and the self time per package. cProfile slows Python calls
 down, so these are shares, not the CPU ms above. ``--profile-only`` skips the comparison.
+
+``--gc-young N``: the collector's first threshold for the run instead of the one `magray-lsp`
+sets (`event_loop.pace_gc`); ``--gc-young 700`` measures at CPython's default pace.
 """
 
 from __future__ import annotations
@@ -232,6 +236,7 @@ def layer(filename: str) -> str:
 
 async def profile_magray(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """cProfile over `args.profile` magray requests at the highest concurrency."""
+    set_young(args.gc_young)  # again: `run_on_loop` set magray's pace
     concurrency, n = max(args.concurrency), args.profile
     with Fakes(args.latency, args.chunks) as fakes:
         gateway = make_gateway(fakes, tmp, concurrency=max(64, concurrency))
@@ -359,8 +364,9 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
         "CPU ms/request: the client process's CPU time (all its threads) ÷ requests — "
         "on 2 cores shared with the fake, a client needing c ms of CPU per request cannot "
         "exceed about 1000 ÷ c requests/s. GC ms/request: the part of it the garbage collector "
-        f"took, with the thresholds `magray-lsp` sets ({fmt_threshold(data['gc_threshold'])}; "
-        "`event_loop.pace_gc`). magray's provider concurrency (`max_concurrency`) is "
+        f"took, at `{fmt_threshold(data['gc_threshold'])}` (`magray-lsp` sets 10000 for the first "
+        "one, `event_loop.pace_gc`; `--gc-young` changes it). magray's provider concurrency "
+        "(`max_concurrency`) is "
         "set to max(64, concurrency); each request's ledger row is committed before it returns "
         f"(ledger rows per commit, group commit, on {main_loop}: {batches}).",
         "",
@@ -403,6 +409,12 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
     return "\n".join(md), {"goals": goals, "summary": summary, "raw": data, "args": vars(args)}
 
 
+def set_young(threshold: int | None) -> None:
+    """``--gc-young``: the collector's first threshold (None: leave it as it is)."""
+    if threshold is not None:
+        gc.set_threshold(threshold, *gc.get_threshold()[1:])
+
+
 def fmt_threshold(threshold: Any) -> str:
     return "gc.set_threshold(" + ", ".join(str(t) for t in threshold) + ")"
 
@@ -433,9 +445,16 @@ def main() -> None:
         action="store_true",
         help="only the profile (printed; no result files written)",
     )
+    parser.add_argument(
+        "--gc-young",
+        type=int,
+        metavar="N",
+        help="the garbage collector's first threshold (default: magray-lsp's; CPython's is 700)",
+    )
     add_loop_option(parser)
     args = parser.parse_args()  # fmt: skip
     use_loop(args.loop)
+    set_young(args.gc_young)
     if args.quick or is_quick():
         args.requests, args.requests_c1, args.repeat = 100, 10, 1
     started = time.perf_counter()

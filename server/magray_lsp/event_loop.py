@@ -15,7 +15,7 @@ are deprecated from Python 3.14 on.
 
 `run` also raises the collector's first threshold (`pace_gc`): with 100 requests in flight,
 CPython's default of 700 ran a young collection every ~25 requests, each walking every object
-those requests hold (aiohttp's, the gateway's), ≈ 0.04–0.07 ms of CPU a request in
+those requests hold (aiohttp's, the gateway's), 0.06–0.09 ms of CPU a request in
 `bench/bench_throughput.py`, about a tenth of the CPU a request through the gateway costs there.
 The requests leave no cyclic garbage behind (those collections freed nothing), so collecting
 ten times less often costs no memory worth naming; a young collection now walks more objects
