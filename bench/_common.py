@@ -113,7 +113,8 @@ def add_loop_option(parser: argparse.ArgumentParser) -> None:
 def use_loop(name: str | None) -> LoopChoice:
     """Pick this benchmark's loop: ``name`` (``--loop``), else magray's own choice; a magray
     process the benchmark starts (server, CLI) inherits it through MAGRAY_EVENT_LOOP, and
-    `machine()` names it in the result's header line."""
+    `machine()` names it in the result's header line. The garbage collector gets the pace
+    `magray-lsp` sets for itself (`event_loop.pace_gc`), so in-process gateways run as in it."""
     global _loop
     setup_path()
     from magray_lsp import event_loop
@@ -121,6 +122,7 @@ def use_loop(name: str | None) -> LoopChoice:
     env = {**os.environ, event_loop.ENV_VAR: name} if name else None
     _loop = event_loop.choose(env)
     os.environ[event_loop.ENV_VAR] = _loop.name
+    event_loop.pace_gc()
     return _loop
 
 

@@ -2,12 +2,14 @@
 
     python bench/bench_throughput.py [--quick] [--requests N] [--requests-c1 N1] [--repeat R]
                                      [--profile N] [--profile-only] [--loop uvloop|asyncio]
+                                     [--gc-young N]
 
 For each concurrency: raw aiohttp (the client magray's providers use), raw httpx (on the aiohttp
 transport: the providers' wire stack before issue 18, and LiteLLM's), magray's `Gateway.run` and
 LiteLLM's Router (`acompletion`, stream=False, in its own venv and process) each send N requests
 with that many workers; wall time vs the ideal, latency-bound time ``N / concurrency × latency``,
-and the CPU time this process spent per request (LiteLLM's: its worker's). The in-process
+and the CPU time this process spent per request (LiteLLM's: its worker's), and how much of it
+the garbage collector took (its collections timed on the thread that ran them). The in-process
 clients run on the loop `magray-lsp` runs on (uvloop where installed; ``--loop`` picks one), and
 raw aiohttp and magray run again on the other loop, each right after its first run, so both
 loops are measured in the same rotation: raw aiohttp → raw aiohttp (other loop) → raw httpx →
@@ -19,6 +21,9 @@ Writes bench/results/throughput.{md,json}.
 (the event loop's thread; the ledger writer's thread is not profiled), reported as the top
 functions by self time per request and the self time per package. cProfile slows Python calls
 down, so these are shares, not the CPU ms above. ``--profile-only`` skips the comparison.
+
+``--gc-young N``: the collector's first threshold for the run instead of the one `magray-lsp`
+sets (`event_loop.pace_gc`); ``--gc-young 700`` measures at CPython's default pace.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import pstats
+import threading
 import time
 from contextlib import ExitStack
 from functools import partial
@@ -60,8 +67,32 @@ OTHER_LOOP_CLIENTS = ("raw aiohttp", "magray")
 LITELLM_LOOP = "asyncio"
 
 
-async def drive(n: int, concurrency: int, one: Any) -> tuple[float, float, int]:
-    """(wall seconds, this process's CPU seconds, errors) for n requests from that many workers."""
+class GcClock:
+    """The CPU time the garbage collector takes (on any thread) while installed: each collection
+    timed by `gc.callbacks` with the CPU clock of the thread that runs it."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started: dict[int, float] = {}
+
+    def _callback(self, phase: str, _info: dict[str, Any]) -> None:
+        thread = threading.get_ident()
+        if phase == "start":
+            self._started[thread] = time.thread_time()
+        elif thread in self._started:
+            self.seconds += time.thread_time() - self._started.pop(thread)
+
+    def __enter__(self) -> GcClock:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+
+async def drive(n: int, concurrency: int, one: Any) -> tuple[float, float, int, float]:
+    """(wall seconds, this process's CPU seconds, errors, the garbage collector's share of that
+    CPU in seconds) for n requests from that many workers."""
     left, errors = n, 0
 
     async def worker() -> None:
@@ -73,9 +104,11 @@ async def drive(n: int, concurrency: int, one: Any) -> tuple[float, float, int]:
             except Exception:
                 errors += 1
 
-    start, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - start, time.process_time() - cpu, errors
+    with GcClock() as collector:
+        start, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return wall, cpu, errors, collector.seconds
 
 
 def key(name: str, loop: str, concurrency: int, main_loop: str) -> str:
@@ -105,6 +138,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     order = cells(main.name, other.name if other else None)
     runs: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}
+    gc_cpu: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     ledger_batches: dict[str, float] = {}
     with Fakes(args.latency, args.chunks) as fakes, LiteLLM() as ll, ExitStack() as stack:
@@ -140,9 +174,10 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     for name, loop in order:
                         cell = key(name, loop, concurrency, main.name)
                         if (name, loop) in ours:
-                            seconds, spent, err = runners[loop].run(
+                            seconds, spent, err, collecting = runners[loop].run(
                                 drive(n, concurrency, ours[name, loop])
                             )
+                            gc_cpu.setdefault(cell, []).append(collecting / n)
                         else:
                             answer = ll.ask(
                                 "throughput", n=n, concurrency=concurrency, stream=False
@@ -159,7 +194,8 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             finally:
                 for name, gateway in gateways.items():
                     runners[name].run(gateway.aclose())
-    return {"runs": runs, "cpu": cpu, "errors": errors, "rows_per_commit": ledger_batches,
+    return {"runs": runs, "cpu": cpu, "gc_cpu": gc_cpu, "errors": errors,
+            "rows_per_commit": ledger_batches, "gc_threshold": gc.get_threshold(),
             "litellm": ll.version, "main_loop": main.name, "loop": main.label,
             "other_loop": other and (other.label if other.name == "uvloop" else "asyncio's loop"),
             "cells": order}  # fmt: skip
@@ -200,6 +236,7 @@ def layer(filename: str) -> str:
 
 async def profile_magray(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """cProfile over `args.profile` magray requests at the highest concurrency."""
+    set_young(args.gc_young)  # again: `run_on_loop` set magray's pace
     concurrency, n = max(args.concurrency), args.profile
     with Fakes(args.latency, args.chunks) as fakes:
         gateway = make_gateway(fakes, tmp, concurrency=max(64, concurrency))
@@ -208,7 +245,7 @@ async def profile_magray(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             await drive(min(n, 200), concurrency, one)  # warm-up
             profiler = cProfile.Profile()
             profiler.enable()
-            _, _, errors = await drive(n, concurrency, one)
+            _, _, errors, _ = await drive(n, concurrency, one)
             profiler.disable()
         finally:
             await gateway.aclose()
@@ -277,8 +314,10 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
             values = data["runs"][cell]
             wall = median(values)
             per_request = median(data["cpu"][cell]) * 1000
+            collecting = data["gc_cpu"].get(cell)
+            gc_ms = median(collecting) * 1000 if collecting else None
             summary[cell] = {"seconds": wall, "ideal": ideal, "ratio": wall / ideal, "runs": values,
-                             "cpu_ms": per_request, "loop": loop}  # fmt: skip
+                             "cpu_ms": per_request, "gc_ms": gc_ms, "loop": loop}  # fmt: skip
             goal = ""
             if name == "magray" and loop == main_loop and concurrency == 100:
                 goal = "**met**" if wall / ideal <= GOAL else "**not met**"
@@ -294,6 +333,7 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
                     f"{wall / ideal:.2f}×",
                     f"{n / wall:.0f}",
                     f"{per_request:.3f}",
+                    "—" if gc_ms is None else f"{gc_ms:.3f}",
                     data["errors"][cell],
                     goal,
                 )
@@ -323,7 +363,10 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
         f"process. Median of {args.repeat} runs per cell, rotating {rotation}. "
         "CPU ms/request: the client process's CPU time (all its threads) ÷ requests — "
         "on 2 cores shared with the fake, a client needing c ms of CPU per request cannot "
-        "exceed about 1000 ÷ c requests/s. magray's provider concurrency (`max_concurrency`) is "
+        "exceed about 1000 ÷ c requests/s. GC ms/request: the part of it the garbage collector "
+        f"took, at `{fmt_threshold(data['gc_threshold'])}` (`magray-lsp` sets 10000 for the first "
+        "one, `event_loop.pace_gc`; `--gc-young` changes it). magray's provider concurrency "
+        "(`max_concurrency`) is "
         "set to max(64, concurrency); each request's ledger row is committed before it returns "
         f"(ledger rows per commit, group commit, on {main_loop}: {batches}).",
         "",
@@ -339,11 +382,12 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
                 "× ideal",
                 "req/s",
                 "CPU ms/request",
+                "GC ms/request",
                 "errors",
                 f"goal ≤ {GOAL:g}×",
             ],
             rows,
-            "rrllrrrrrrrl",
+            "rrllrrrrrrrrl",
         ),
     ]
     goals = []
@@ -363,6 +407,16 @@ def report(args: argparse.Namespace, data: dict[str, Any], elapsed: float) -> tu
              "met": ratio <= GOAL}
         )  # fmt: skip
     return "\n".join(md), {"goals": goals, "summary": summary, "raw": data, "args": vars(args)}
+
+
+def set_young(threshold: int | None) -> None:
+    """``--gc-young``: the collector's first threshold (None: leave it as it is)."""
+    if threshold is not None:
+        gc.set_threshold(threshold, *gc.get_threshold()[1:])
+
+
+def fmt_threshold(threshold: Any) -> str:
+    return "gc.set_threshold(" + ", ".join(str(t) for t in threshold) + ")"
 
 
 def other_loop_name(data: dict[str, Any]) -> str:
@@ -391,9 +445,16 @@ def main() -> None:
         action="store_true",
         help="only the profile (printed; no result files written)",
     )
+    parser.add_argument(
+        "--gc-young",
+        type=int,
+        metavar="N",
+        help="the garbage collector's first threshold (default: magray-lsp's; CPython's is 700)",
+    )
     add_loop_option(parser)
     args = parser.parse_args()  # fmt: skip
     use_loop(args.loop)
+    set_young(args.gc_young)
     if args.quick or is_quick():
         args.requests, args.requests_c1, args.repeat = 100, 10, 1
     started = time.perf_counter()

@@ -5,11 +5,13 @@ line cases run `magray-lsp` in a child process with uvloop really made unimporta
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -75,6 +77,46 @@ def test_doctor_names_the_loop_a_test_loop_was_not_made_by_magray(unset: None) -
     # a loop made elsewhere (here: asyncio's, while uvloop would have been chosen) says so
     elsewhere = asyncio.run(label())
     assert elsewhere.startswith("asyncio (") and elsewhere.endswith(", not started by magray)")
+
+
+@pytest.fixture
+def gc_threshold() -> Iterator[None]:
+    """The collector's thresholds as they were, afterwards (`run` changes them for the process)."""
+    before = gc.get_threshold()
+    yield
+    gc.set_threshold(*before)
+
+
+def young_collections_while_holding(n: int) -> int:
+    """Young-generation collections while ``n`` new containers are made and kept alive."""
+    gc.collect()  # the young generation's count starts at 0
+    before = gc.get_stats()[0]["collections"]
+    held: list[list[int]] = [[] for _ in range(n)]
+    after = gc.get_stats()[0]["collections"]
+    del held
+    return int(after - before)
+
+
+async def collections_in_loop(n: int) -> tuple[int, int]:
+    return gc.get_threshold()[0], young_collections_while_holding(n)
+
+
+def test_run_collects_young_objects_ten_times_less_often(gc_threshold: None) -> None:
+    # requests in flight hold thousands of objects: at CPython's pace (700) they are walked
+    # every few hundred allocations, at magray's not before 10,000
+    gc.set_threshold(700, 10, 10)
+    assert young_collections_while_holding(5_000) >= 5
+    threshold, collections = event_loop.run(collections_in_loop(5_000))
+    assert threshold == event_loop.YOUNG_GC_THRESHOLD == 10_000
+    assert collections == 0
+    assert gc.get_threshold() == (10_000, 10, 10)  # older generations at their own pace
+
+
+@pytest.mark.parametrize("young", [50_000, 0])
+def test_a_higher_threshold_or_a_collector_turned_off_stays(gc_threshold: None, young: int) -> None:
+    gc.set_threshold(young, 20, 30)
+    assert event_loop.run(collections_in_loop(0))[0] == young
+    assert gc.get_threshold() == (young, 20, 30)
 
 
 # -- the command line, in a child process ------------------------------------------------------
