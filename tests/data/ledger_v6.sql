@@ -254,7 +254,7 @@ CREATE TABLE reservations (
         created REAL NOT NULL,
         expires REAL NOT NULL
     );
-INSERT INTO "reservations" VALUES('ec40a1f44ca641ca89364563f4ffe0a7','in-flight','0.25',250000000000,4000000000.0,4000000600.0);
+INSERT INTO "reservations" VALUES('7ab1430c4ef04619aec52e6f75f5ca1e','in-flight','0.25',250000000000,4000000000.0,4000000600.0);
 CREATE TABLE rollup (
         hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         model TEXT NOT NULL, first_ts REAL NOT NULL,
@@ -270,12 +270,9 @@ INSERT INTO "rollup" VALUES(486112,'/w/a','openai','gpt-4o-mini',1750003465.5,9,
 INSERT INTO "rollup" VALUES(486113,'/w/a','openai','gpt-4o-mini',1750006860.5,12,8,4,0,0,2,2,4697000000,12,0,0,17051,1846,0,0,0);
 INSERT INTO "rollup" VALUES(486113,'/w/a','ollama','x',1750006957.5,10,10,0,0,0,2,1,2612300000,10,0,0,8975,2769,0,0,0);
 INSERT INTO "rollup" VALUES(486113,'/w/a','anthropic','claude-3-5-haiku-latest',1750007151.5,15,13,2,0,0,1,6,7238700000,15,0,0,29121,3185,0,0,0);
-INSERT INTO "rollup" VALUES(486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010449.5,17,12,4,1,0,5,2,6046000000,17,0,0,20995,2719,0,0,0);
-INSERT INTO "rollup" VALUES(486114,'/w/a','openai','gpt-4o-mini',1750010546.5,11,8,3,0,0,3,2,3350200000,11,0,0,12935,1309,0,0,0);
-INSERT INTO "rollup" VALUES(486114,'/w/a','ollama','x',1750011031.5,9,8,1,0,0,2,4,2353800000,9,0,0,15130,1906,0,0,0);
-INSERT INTO "rollup" VALUES(486115,'/w/a','anthropic','claude-3-5-haiku-latest',1750014135.5,10,6,3,1,0,1,5,5328300000,10,0,0,12682,1817,0,0,0);
-INSERT INTO "rollup" VALUES(486115,'/w/a','ollama','x',1750014038.5,9,7,2,0,0,0,6,4493700000,9,0,0,13579,1987,0,0,0);
-INSERT INTO "rollup" VALUES(486115,'/w/a','openai','gpt-4o-mini',1750014232.5,9,5,3,1,0,0,2,2838700000,9,0,0,19733,1951,0,0,0);
+INSERT INTO "rollup" VALUES(486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010449.5,11,9,2,0,0,4,2,3579200000,11,0,0,12822,1840,0,0,0);
+INSERT INTO "rollup" VALUES(486114,'/w/a','openai','gpt-4o-mini',1750010546.5,7,4,3,0,0,1,2,1787500000,7,0,0,9848,1030,0,0,0);
+INSERT INTO "rollup" VALUES(486114,'/w/a','ollama','x',1750011031.5,7,6,1,0,0,1,3,2142400000,7,0,0,13177,1532,0,0,0);
 CREATE TABLE rollup_action (
         action TEXT NOT NULL, hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         model TEXT NOT NULL, first_ts REAL NOT NULL,
@@ -307,24 +304,15 @@ INSERT INTO "rollup_action" VALUES('document',486113,'/w/a','openai','gpt-4o-min
 INSERT INTO "rollup_action" VALUES('document',486113,'/w/a','anthropic','claude-3-5-haiku-latest',1750007830.5,5,4,1,0,0,0,3,1726000000,5,0,0,10308,837,0,0,0);
 INSERT INTO "rollup_action" VALUES('explain',486113,'/w/a','openai','gpt-4o-mini',1750008024.5,3,2,1,0,0,2,0,52600000,3,0,0,2074,0,0,0,0);
 INSERT INTO "rollup_action" VALUES('document',486113,'/w/a','ollama','x',1750008606.5,1,1,0,0,0,0,0,672100000,1,0,0,349,473,0,0,0);
-INSERT INTO "rollup_action" VALUES('document',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010449.5,8,5,2,1,0,3,1,2241600000,8,0,0,9002,585,0,0,0);
+INSERT INTO "rollup_action" VALUES('document',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010449.5,5,4,1,0,0,2,1,1524600000,5,0,0,4125,585,0,0,0);
 INSERT INTO "rollup_action" VALUES('fix',486114,'/w/a','openai','gpt-4o-mini',1750010546.5,4,3,1,0,0,1,0,1323400000,4,0,0,3982,766,0,0,0);
-INSERT INTO "rollup_action" VALUES('document',486114,'/w/a','openai','gpt-4o-mini',1750010740.5,3,3,0,0,0,2,0,101700000,3,0,0,1540,264,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010837.5,3,2,1,0,0,1,0,1081100000,3,0,0,2746,566,0,0,0);
-INSERT INTO "rollup_action" VALUES('fix',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010934.5,6,5,1,0,0,1,1,2723300000,6,0,0,9247,1568,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','ollama','x',1750011031.5,5,4,1,0,0,1,3,1104700000,5,0,0,7993,945,0,0,0);
+INSERT INTO "rollup_action" VALUES('document',486114,'/w/a','openai','gpt-4o-mini',1750010740.5,1,1,0,0,0,0,0,101700000,1,0,0,1540,264,0,0,0);
+INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010837.5,1,1,0,0,0,1,0,0,1,0,0,0,0,0,0,0);
+INSERT INTO "rollup_action" VALUES('fix',486114,'/w/a','anthropic','claude-3-5-haiku-latest',1750010934.5,5,4,1,0,0,1,1,2054600000,5,0,0,8697,1255,0,0,0);
+INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','ollama','x',1750011031.5,3,2,1,0,0,0,2,893300000,3,0,0,6040,571,0,0,0);
 INSERT INTO "rollup_action" VALUES('document',486114,'/w/a','ollama','x',1750011128.5,2,2,0,0,0,1,1,511400000,2,0,0,2876,37,0,0,0);
 INSERT INTO "rollup_action" VALUES('fix',486114,'/w/a','ollama','x',1750011904.5,2,2,0,0,0,0,0,737700000,2,0,0,4261,924,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','openai','gpt-4o-mini',1750012583.5,4,2,2,0,0,0,2,1925100000,4,0,0,7413,279,0,0,0);
-INSERT INTO "rollup_action" VALUES('document',486115,'/w/a','anthropic','claude-3-5-haiku-latest',1750014135.5,1,1,0,0,0,0,0,312600000,1,0,0,707,320,0,0,0);
-INSERT INTO "rollup_action" VALUES('document',486115,'/w/a','ollama','x',1750015299.5,1,1,0,0,0,0,1,126800000,1,0,0,1336,180,0,0,0);
-INSERT INTO "rollup_action" VALUES('document',486115,'/w/a','openai','gpt-4o-mini',1750014232.5,3,0,2,1,0,0,0,899700000,3,0,0,8826,0,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486115,'/w/a','anthropic','claude-3-5-haiku-latest',1750014523.5,2,1,1,0,0,1,0,703000000,2,0,0,856,0,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486115,'/w/a','ollama','x',1750014038.5,5,3,2,0,0,0,4,3269900000,5,0,0,9384,783,0,0,0);
-INSERT INTO "rollup_action" VALUES('explain',486115,'/w/a','openai','gpt-4o-mini',1750014329.5,4,3,1,0,0,0,2,1047400000,4,0,0,9362,1454,0,0,0);
-INSERT INTO "rollup_action" VALUES('fix',486115,'/w/a','anthropic','claude-3-5-haiku-latest',1750014911.5,7,4,2,1,0,0,5,4312700000,7,0,0,11119,1497,0,0,0);
-INSERT INTO "rollup_action" VALUES('fix',486115,'/w/a','ollama','x',1750015202.5,3,3,0,0,0,0,1,1097000000,3,0,0,2859,1024,0,0,0);
-INSERT INTO "rollup_action" VALUES('fix',486115,'/w/a','openai','gpt-4o-mini',1750015881.5,2,2,0,0,0,0,0,891600000,2,0,0,1545,497,0,0,0);
+INSERT INTO "rollup_action" VALUES('explain',486114,'/w/a','openai','gpt-4o-mini',1750012583.5,2,0,2,0,0,0,2,362400000,2,0,0,4326,0,0,0,0);
 CREATE TABLE rollup_attempts (
         hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         attempts INTEGER NOT NULL, ok INTEGER NOT NULL,
@@ -339,12 +327,9 @@ INSERT INTO "rollup_attempts" VALUES(486112,'/w/a','openai',9,4);
 INSERT INTO "rollup_attempts" VALUES(486113,'/w/a','openai',15,6);
 INSERT INTO "rollup_attempts" VALUES(486113,'/w/a','ollama',14,8);
 INSERT INTO "rollup_attempts" VALUES(486113,'/w/a','anthropic',17,12);
-INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','anthropic',14,7);
-INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','openai',11,5);
-INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','ollama',11,6);
-INSERT INTO "rollup_attempts" VALUES(486115,'/w/a','anthropic',14,5);
-INSERT INTO "rollup_attempts" VALUES(486115,'/w/a','ollama',13,7);
-INSERT INTO "rollup_attempts" VALUES(486115,'/w/a','openai',18,5);
+INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','anthropic',10,5);
+INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','openai',8,3);
+INSERT INTO "rollup_attempts" VALUES(486114,'/w/a','ollama',10,5);
 CREATE TABLE rollup_attempts_action (
         action TEXT NOT NULL, hour INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         attempts INTEGER NOT NULL, ok INTEGER NOT NULL,
@@ -377,26 +362,17 @@ INSERT INTO "rollup_attempts_action" VALUES('fix',486113,'/w/a','anthropic',5,3)
 INSERT INTO "rollup_attempts_action" VALUES('document',486113,'/w/a','openai',7,3);
 INSERT INTO "rollup_attempts_action" VALUES('document',486113,'/w/a','anthropic',6,4);
 INSERT INTO "rollup_attempts_action" VALUES('document',486113,'/w/a','ollama',4,1);
-INSERT INTO "rollup_attempts_action" VALUES('document',486114,'/w/a','anthropic',4,2);
+INSERT INTO "rollup_attempts_action" VALUES('document',486114,'/w/a','anthropic',3,2);
 INSERT INTO "rollup_attempts_action" VALUES('document',486114,'/w/a','openai',3,1);
-INSERT INTO "rollup_attempts_action" VALUES('fix',486114,'/w/a','anthropic',4,4);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','ollama',6,3);
+INSERT INTO "rollup_attempts_action" VALUES('fix',486114,'/w/a','anthropic',3,3);
+INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','ollama',5,2);
 INSERT INTO "rollup_attempts_action" VALUES('document',486114,'/w/a','ollama',2,1);
 INSERT INTO "rollup_attempts_action" VALUES('fix',486114,'/w/a','ollama',3,2);
 INSERT INTO "rollup_attempts_action" VALUES('fix',486114,'/w/a','openai',3,2);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','anthropic',6,1);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','openai',5,2);
-INSERT INTO "rollup_attempts_action" VALUES('document',486115,'/w/a','anthropic',2,1);
-INSERT INTO "rollup_attempts_action" VALUES('document',486115,'/w/a','ollama',1,1);
-INSERT INTO "rollup_attempts_action" VALUES('document',486115,'/w/a','openai',3,0);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486115,'/w/a','anthropic',6,0);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486115,'/w/a','ollama',6,3);
-INSERT INTO "rollup_attempts_action" VALUES('explain',486115,'/w/a','openai',8,3);
-INSERT INTO "rollup_attempts_action" VALUES('fix',486115,'/w/a','anthropic',6,4);
-INSERT INTO "rollup_attempts_action" VALUES('fix',486115,'/w/a','ollama',6,3);
-INSERT INTO "rollup_attempts_action" VALUES('fix',486115,'/w/a','openai',7,2);
+INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','anthropic',4,0);
+INSERT INTO "rollup_attempts_action" VALUES('explain',486114,'/w/a','openai',2,0);
 CREATE TABLE rollup_folded (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
-INSERT INTO "rollup_folded" VALUES(1,160);
+INSERT INTO "rollup_folded" VALUES(1,120);
 CREATE TABLE rollup_latency (
         day INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         model TEXT NOT NULL, latency_bucket INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -414,9 +390,9 @@ INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',180,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',149,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',144,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',182,2);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',191,3);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',191,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',165,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',180,2);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',180,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',158,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',164,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',172,1);
@@ -428,10 +404,10 @@ INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-l
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',189,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',184,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',154,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',182,2);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',182,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',132,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',174,2);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,4);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',174,1);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',183,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',140,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',91,1);
@@ -442,34 +418,21 @@ INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',152,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',139,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',161,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',154,2);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',178,3);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',178,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',178,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',127,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',170,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',187,3);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',187,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',156,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',175,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',181,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',177,2);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',175,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',190,2);
+INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',190,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',161,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',131,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',190,1);
 INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',187,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',124,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',167,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',172,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','anthropic','claude-3-5-haiku-latest',188,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',133,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','ollama','x',142,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',123,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',125,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',135,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',150,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',170,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',179,1);
-INSERT INTO "rollup_latency" VALUES(20254,'/w/a','openai','gpt-4o-mini',191,1);
 CREATE TABLE rollup_latency_action (
         action TEXT NOT NULL, day INTEGER NOT NULL, workspace TEXT NOT NULL, provider TEXT NOT NULL,
         model TEXT NOT NULL, latency_bucket INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -488,9 +451,9 @@ INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','anthropic','c
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','anthropic','claude-3-5-haiku-latest',144,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',182,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',163,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',191,3);
+INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',191,2);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',165,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',180,2);
+INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',180,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',158,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',164,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','ollama','x',172,1);
@@ -507,9 +470,9 @@ INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',182,1
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',168,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',132,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',174,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,2);
+INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,1);
 INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','anthropic','claude-3-5-haiku-latest',183,2);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,2);
+INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',170,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',140,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','openai','gpt-4o-mini',91,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','anthropic','claude-3-5-haiku-latest',150,1);
@@ -530,31 +493,15 @@ INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claud
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','openai','gpt-4o-mini',181,1);
 INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',177,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','ollama','x',177,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',178,2);
+INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',178,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',175,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',190,2);
+INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',190,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',161,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',181,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','anthropic','claude-3-5-haiku-latest',154,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',131,1);
 INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','anthropic','claude-3-5-haiku-latest',190,1);
 INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',187,1);
-INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','anthropic','claude-3-5-haiku-latest',172,1);
-INSERT INTO "rollup_latency_action" VALUES('document',20254,'/w/a','ollama','x',182,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',174,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','ollama','x',187,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','openai','gpt-4o-mini',123,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','openai','gpt-4o-mini',135,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','openai','gpt-4o-mini',170,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','openai','gpt-4o-mini',179,1);
-INSERT INTO "rollup_latency_action" VALUES('explain',20254,'/w/a','openai','gpt-4o-mini',191,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',124,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',167,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','anthropic','claude-3-5-haiku-latest',188,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',133,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','ollama','x',142,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',125,1);
-INSERT INTO "rollup_latency_action" VALUES('fix',20254,'/w/a','openai','gpt-4o-mini',150,1);
 CREATE INDEX requests_ts ON requests (ts);
 CREATE INDEX requests_latency ON requests (latency_bucket, latency_ms, ts, provider, model, workspace) WHERE outcome = 'ok' AND cached = 0;
 CREATE INDEX outages_open ON outages (provider, ended);

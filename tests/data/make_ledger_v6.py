@@ -29,10 +29,10 @@ def main() -> None:
         with Ledger(path) as led:
             for e in rows[:120]:
                 led.write(lambda tx, e=e: tx.record(e))  # folded with their commits
+            guard = BudgetGuard(led, BudgetConfig(monthly_usd=Decimal(10)), clock=lambda: 4e9)
+            guard.reserve(Decimal("0.25"), request_id="in-flight")  # (a write: folds first)
             for e in rows[120:]:
                 led.append(lambda tx, e=e: tx.record(e))  # not folded yet
-            guard = BudgetGuard(led, BudgetConfig(monthly_usd=Decimal(10)), clock=lambda: 4e9)
-            guard.reserve(Decimal("0.25"), request_id="in-flight")
         conn = sqlite3.connect(path)
         dump = "\n".join(conn.iterdump())
         conn.close()
