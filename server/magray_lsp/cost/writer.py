@@ -450,12 +450,13 @@ class LedgerWriter(Generic[S]):
             if records:
                 assert journal is not None
                 row_journal.fold_in(tx, journal.name, records)
-            if len(batch) == 1:  # alone (the usual case): no savepoint needed
+            if len(batch) == 1 and not records:  # alone (the usual case): no savepoint needed
                 try:
                     batch[0].result = batch[0].body(tx)
                 except _OWN_FAILURES as exc:
                     raise _JobFailed(exc) from exc
-            elif not savepoints:  # the usual case: nobody fails, two statements fewer per job
+            elif not savepoints:  # nobody fails (the usual case): two statements fewer per job
+                # (with journal records, a job that fails does so alone: they still commit)
                 for job in batch:
                     try:
                         job.result, job.error = job.body(tx), None

@@ -25,6 +25,7 @@ from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import CacheConfig
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
+from magray_lsp.errors import BudgetExceeded
 from magray_lsp.gateway import Gateway
 
 MakeGateway = Callable[..., Gateway]
@@ -90,6 +91,32 @@ async def test_the_status_never_counts_a_row_twice_while_the_writer_folds_them(
             await asyncio.sleep(0.001)  # let the writer catch up now and then
     await gw.rows.flush()
     assert gw.spending.status(max_age=0).spent == total == gw.ledger.month_spend()
+
+
+async def test_a_reservation_right_after_a_journaled_row_sees_that_row(
+    make_gateway: MakeGateway,
+) -> None:
+    """A hard budget in this process counts every row it acknowledged: the reservation's own
+    transaction takes the journal's waiting rows in first (here the writer thread is kept from
+    folding them itself), and they stay in the ledger though the reservation is refused."""
+    gw = make_gateway(budget={"monthly_usd": "0.0001", "hard_stop": True})
+    await gw.rows.flush()
+    gw.writer._journal_retry = time.monotonic() + 3600  # the thread leaves the journal alone
+    entry = row("0.00008")
+    await gw.rows.commit(entry)
+    assert entry.id not in in_ledger(gw)
+    assert gw.spending.status().spent == Decimal("0.00008")
+    budget = gw.budget
+
+    def reserve(amount: str) -> Any:
+        held = budget.reservation(Decimal(amount), request_id=amount)
+        return gw.rows.write(lambda tx: budget.reserve_in(tx, held))
+
+    with pytest.raises(BudgetExceeded):  # 0.00008 spent + 0.00003 > 0.0001
+        await reserve("0.00003")
+    assert entry.id in in_ledger(gw)  # taken in by the refused reservation's transaction
+    await reserve("0.00001")  # what is left still fits
+    assert gw.ledger.month_spend() == Decimal("0.00008")
 
 
 async def test_a_row_is_acknowledged_while_another_process_holds_the_lock_and_lands_after(
