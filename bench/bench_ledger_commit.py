@@ -18,6 +18,9 @@ variant alike:
   record)  ``LedgerRows.record`` of a lone paid request's answer: priced, its entry built and
            committed (``commit`` plus what settling a call adds)
   free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
+Between two samples (untimed) the gateways' writer threads put what was journaled into their
+ledgers, so that one variant's thread does not take the GIL during another's sample (in
+`bench_gateway.py`, where requests follow each other at once, that overlap is measured).
 Medians in µs, and each as a ratio to ``write`` of the same run; then what the writer thread
 does afterwards, off the answer's path, per row: putting journaled rows into ``requests`` with
 the journal's offset (one transaction for 1 or 64 of them), and folding rows into the rollups.
@@ -162,6 +165,10 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
             if i >= 50:
                 out[name].append(took)
         await asyncio.sleep(0)  # as between two requests: the loop runs what is due
+        # untimed: the writer threads put the journaled rows into their ledgers, so that one
+        # variant's thread does not compete for the GIL during the next variant's sample
+        for gw in (commit_gw, record_gw, free_gw):
+            gw.writer.flush()
     # rows committed to SQLite on the loop's thread (0 with the journal: the thread does it)
     out["inline"] = [float(gw.writer.inline) for gw in (commit_gw, record_gw, free_gw)]
     # budget statuses the tracker brought up to date without a query (`BudgetTracker._quietly`)

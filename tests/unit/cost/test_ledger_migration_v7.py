@@ -56,7 +56,12 @@ def test_rows_and_their_journal_offset_commit_together_on_the_upgraded_file(
             led.append(body)
         assert led.read("SELECT COUNT(*) FROM journal_folded") == [(0,)]
         assert led.read("SELECT COUNT(*) FROM requests WHERE id = ?", (entry.id,)) == [(0,)]
-        led.append(lambda tx: (tx.record(entry), tx.journal_folded("123-ab.log", 77)))
+
+        def both(tx: LedgerTx) -> None:
+            tx.record(entry)
+            tx.journal_folded("123-ab.log", 77)
+
+        led.append(both)
         assert led.read("SELECT name, upto FROM journal_folded") == [("123-ab.log", 77)]
         led.append(lambda tx: tx.journal_folded("123-ab.log", 150))
         assert led.read("SELECT name, upto FROM journal_folded") == [("123-ab.log", 150)]

@@ -49,7 +49,12 @@ def hold_writer(gw: Gateway) -> threading.Event:
     """Keep ``gw``'s writer thread busy (inside a transaction of its own) until the event is
     set: rows journaled meanwhile stay out of the ledger."""
     release, started = threading.Event(), threading.Event()
-    gw.writer.submit(lambda tx: started.set() or (release.wait(60) and None))
+
+    def held(tx: object) -> None:
+        started.set()
+        release.wait(60)
+
+    gw.writer.submit(held)
     assert started.wait(30)
     return release
 
@@ -173,9 +178,9 @@ def journal_calls(gw: Gateway, calls: list[str]) -> None:
     """Record every row `gw` journals, and every write it commits to SQLite on the loop."""
     journal, write = gw.writer.journal, gw.rows.write
 
-    def journaled(entry: LedgerEntry, *args: Any) -> bool:
+    def journaled(entry: LedgerEntry, reservation_id: str | None, reserved_pico: int) -> bool:
         calls.append("journal")
-        return journal(entry, *args)
+        return journal(entry, reservation_id, reserved_pico)
 
     async def written(body: Any) -> Any:
         calls.append("write")
