@@ -211,7 +211,7 @@ def read_records(path: Path, start: int) -> list[JournalRecord]:
         offset += len(line)
         try:
             entry, reservation_id = decode(line)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, ArithmeticError) as exc:  # (a bad amount: Decimal's)
             log.warning(
                 "skipped a damaged record in the ledger journal %s at byte %d (%s)",
                 path,

@@ -68,8 +68,10 @@ CHECKPOINT_EVERY = 128
 FOLD_IDLE = 0.05
 FOLD_OVERDUE = 512
 FOLD_BATCH = 4096
-#: after a failed transaction that carried journal records, wait this long before the next try
+#: after a failed transaction that carried journal records, wait this long before the next try,
+#: twice as long after each further failure, up to JOURNAL_RETRY_MAX
 JOURNAL_RETRY = 0.1
+JOURNAL_RETRY_MAX = 5.0
 
 
 #: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
@@ -130,6 +132,7 @@ class LedgerWriter(Generic[S]):
         #: records appended to the journal, not in SQLite yet (in journal order)
         self._journaled: list[JournalRecord] = []
         self._journal_retry = 0.0  # monotonic time before which a failed fold is not retried
+        self._journal_backoff = JOURNAL_RETRY
         self._journal_stuck = False  # closing, and its records could not be folded
         self._failed_journal: Journal | None = None  # a journal that could not be appended to
         self._fold_idle = fold_idle
@@ -496,8 +499,9 @@ class LedgerWriter(Generic[S]):
             # the transaction itself failed: so did every job in it
             log.warning("ledger write of %d rows failed: %s", len(batch) + len(records), exc)
             if records:
-                with self._lock:  # they stay journaled: tried again shortly (not forever
-                    self._journal_retry = time.monotonic() + JOURNAL_RETRY  # when closing)
+                with self._lock:  # they stay journaled: tried again shortly (not when closing)
+                    self._journal_retry = time.monotonic() + self._journal_backoff
+                    self._journal_backoff = min(2 * self._journal_backoff, JOURNAL_RETRY_MAX)
                     self._journal_stuck = self._closing
             for job in batch:
                 job.result, job.error = None, exc
@@ -513,6 +517,7 @@ class LedgerWriter(Generic[S]):
             self._checkpoint_due = True
         with self._lock:  # the status and the records it counts change together
             del self._journaled[: len(records)]
+            self._journal_backoff = JOURNAL_RETRY
             if status:
                 self.latest = (time.monotonic(), status[0])
             elif records:

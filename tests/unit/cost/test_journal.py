@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -250,3 +251,44 @@ def test_a_writer_closing_cleanly_folds_its_journal_and_removes_it(tmp_path: Pat
         assert sorted(ids_in(led)) == sorted(e.id for e in entries)
         assert not journal.path.exists() and count(led, "journal_folded") == 0
         assert not writer.journal(rows(1)[0], None, 0)  # closed: the caller writes to SQLite
+
+
+def test_a_fold_that_fails_is_tried_again_and_lands_once(tmp_path: Path) -> None:
+    """Another process holds the write lock longer than the busy timeout: the writer's fold
+    fails, the rows stay journaled (still counted, still durable) and land once it lets go."""
+    with Ledger(tmp_path / "ledger.sqlite3", busy_timeout=0.1) as led:
+        journal = Journal(led.path)
+        writer: LedgerWriter[None] = LedgerWriter(led, journal=journal)
+        other = sqlite3.connect(led.path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        entries = rows(5)
+        try:
+            for e in entries:
+                assert writer.journal(e, None, 0)
+            assert not writer.flush(0.5)  # it cannot put them in meanwhile
+            assert len(writer.journaled()[1]) == 5 and ids_in(led) == []
+        finally:
+            other.execute("COMMIT")
+            other.close()
+        assert writer.flush(60)
+        assert sorted(ids_in(led)) == sorted(e.id for e in entries)
+        writer.close()
+        assert not journal.path.exists()
+
+
+def test_a_record_whose_id_is_already_recorded_is_skipped_with_an_error_not_wedged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Ledger(tmp_path / "ledger.sqlite3") as led:
+        journal = Journal(led.path)
+        writer: LedgerWriter[None] = LedgerWriter(led, journal=journal)
+        twice, after = rows(2)
+        led.record(twice)
+        with caplog.at_level(logging.ERROR, logger="magray_lsp.cost.journal"):
+            assert writer.journal(twice, None, 0) and writer.journal(after, None, 0)
+            assert writer.flush(60)
+        assert sorted(ids_in(led)) == sorted([twice.id, after.id])  # each once
+        assert twice.id in caplog.text and "skipped" in caplog.text
+        folded = led.read("SELECT upto FROM journal_folded WHERE name = ?", (journal.name,))
+        assert folded == [(journal.size,)]  # the offset moved past both
+        writer.close()
