@@ -182,11 +182,6 @@ class LedgerWriter(Generic[S]):
         self._enqueue([_Job(body, future, loop)])
         return future
 
-    @property
-    def journaling(self) -> bool:
-        """Whether ``journal`` takes rows (a journal, which did not fail, and not closing)."""
-        return self._journal is not None and not self._closing
-
     def journal(self, entry: LedgerEntry, reservation_id: str | None, reserved_pico: int) -> bool:
         """Commit ``entry`` by appending it to the journal (its reservation, of
         ``reserved_pico``, is dropped when it is folded) and wake the thread to fold it. False,
