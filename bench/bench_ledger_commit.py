@@ -10,16 +10,21 @@ variant alike:
            transaction (what every row cost while a trigger kept the rollups, schema ≤ 4)
   append)  ``Ledger.append(nowait=True)`` of the same: the row alone, folded later (what the
            event loop thread commits, schema 5)
+  journal) ``Journal.append`` of the same: the row's record written to the process's row journal
+           with one ``os.write`` (the commit of schema 7, without the writer around it)
   commit)  ``LedgerRows.commit`` of a prepared entry by a lone request on the event loop: what a
-           paid request's ``record`` costs once its entry is built (committed inline, no loop
-           round)
+           paid request's ``record`` costs once its entry is built (appended to the journal,
+           the writer thread woken; no SQLite on the loop)
   record)  ``LedgerRows.record`` of a lone paid request's answer: priced, its entry built and
-           committed (``commit`` plus what settling a call adds before the transaction)
-  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed at the end of the
-           loop iteration (one round: hits that arrive together share the transaction)
-Medians in µs, and each as a ratio to ``write`` of the same run; then what the folds the
-writer thread runs afterwards cost per row (off the answer's path). `--month-days D` starts
-every ledger with D days of history (a row per hour, model and action).
+           committed (``commit`` plus what settling a call adds)
+  free)    ``LedgerRows.free``: a cache hit's row, entry built and committed
+Between two samples (untimed) the gateways' writer threads put what was journaled into their
+ledgers, so that one variant's thread does not take the GIL during another's sample (in
+`bench_gateway.py`, where requests follow each other at once, that overlap is measured).
+Medians in µs, and each as a ratio to ``write`` of the same run; then what the writer thread
+does afterwards, off the answer's path, per row: putting journaled rows into ``requests`` with
+the journal's offset (one transaction for 1 or 64 of them), and folding rows into the rollups.
+`--month-days D` starts every ledger with D days of history (a row per hour, model and action).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from bench_gateway import ledger_with_history, make_task, settings  # noqa: E402
 
 from magray_lsp.catalog import Catalog, ModelRef  # noqa: E402
 from magray_lsp.config.loader import load_config  # noqa: E402
+from magray_lsp.cost.journal import Journal, JournalRecord, fold_in  # noqa: E402
 from magray_lsp.cost.ledger import LedgerEntry, LedgerTx  # noqa: E402
 from magray_lsp.gateway import Gateway  # noqa: E402
 from magray_lsp.gateway.rows import Attempt  # noqa: E402
@@ -84,6 +90,8 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
     floor_ledger = ledger_with_history(folder / "floor.sqlite3", days)
     write_ledger = ledger_with_history(folder / "write.sqlite3", days)
     append_ledger = ledger_with_history(folder / "append.sqlite3", days)
+    journal_ledger = ledger_with_history(folder / "journal.sqlite3", days)
+    journal = Journal(journal_ledger.path)
     commit_gw = Gateway(
         Catalog(loaded), ledger=ledger_with_history(folder / "c.sqlite3", days), workspace="b"
     )
@@ -111,6 +119,9 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
         entry = row()
         append_ledger.append(lambda tx: tx.record(entry), nowait=True)
 
+    async def journaled() -> None:
+        journal.append(row(), None)
+
     entries: list[LedgerEntry] = []
 
     async def commit() -> None:
@@ -137,6 +148,7 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
         "floor": floor,
         "write": write,
         "append": append,
+        "journal": journaled,
         "commit": commit,
         "record": record,
         "free": free,
@@ -153,14 +165,26 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
             if i >= 50:
                 out[name].append(took)
         await asyncio.sleep(0)  # as between two requests: the loop runs what is due
-    # rows the writer thread committed instead (it was checkpointing the WAL meanwhile)
-    out["queued"] = [
-        float(samples + 50 - gw.writer.inline) for gw in (commit_gw, record_gw, free_gw)
-    ]
+        # untimed: the writer threads put the journaled rows into their ledgers, so that one
+        # variant's thread does not compete for the GIL during the next variant's sample
+        for gw in (commit_gw, record_gw, free_gw):
+            gw.writer.flush()
+    # rows committed to SQLite on the loop's thread (0 with the journal: the thread does it)
+    out["inline"] = [float(gw.writer.inline) for gw in (commit_gw, record_gw, free_gw)]
     # budget statuses the tracker brought up to date without a query (`BudgetTracker._quietly`)
     out["unqueried"] = [float(gw.rows.tracker.unqueried) for gw in (commit_gw, record_gw, free_gw)]
     for gw in (commit_gw, record_gw, free_gw):
         await gw.aclose()
+    # journaled rows into the ledger, as the writer thread does: a lone one, a burst
+    for rows in FOLDS:
+        out[f"journal{rows}"] = []
+        for _ in range(max(samples // rows, 5)):
+            entries = [row() for _ in range(rows)]
+            records = [JournalRecord(e, None, journal.append(e, None)) for e in entries]
+            start = clock()
+            journal_ledger.append(lambda tx, records=records: fold_in(tx, journal.name, records))
+            out[f"journal{rows}"].append((clock() - start) / rows)
+    journal.close(remove=True)
     # the folds, as the writer thread runs them once idle: after a lone request, after a burst
     for rows in FOLDS:
         out[f"fold{rows}"] = []
@@ -169,7 +193,7 @@ async def measure(folder: Path, samples: int, days: int) -> dict[str, list[float
             start = clock()
             append_ledger.fold()
             out[f"fold{rows}"].append((clock() - start) / rows)
-    for ledger in (floor_ledger, write_ledger, append_ledger):
+    for ledger in (floor_ledger, write_ledger, append_ledger, journal_ledger):
         ledger.close()
     return out
 
@@ -184,7 +208,8 @@ def main() -> None:
     samples = 100 if is_quick() else args.samples
     with tempfile.TemporaryDirectory() as tmp:
         out = run_on_loop(measure(Path(tmp), samples, args.month_days))
-    queued = out.pop("queued")
+    inline = out.pop("inline")
+    into = {rows: median(out.pop(f"journal{rows}")) for rows in FOLDS}
     unqueried = out.pop("unqueried")
     folds = {rows: median(out.pop(f"fold{rows}")) for rows in FOLDS}
     base = median(out["write"])
@@ -196,12 +221,14 @@ def main() -> None:
         "### Ledger commit on the answer's path\n\n"
         f"{machine()}; `{command_line()}`; {samples} samples per variant, interleaved.\n\n"
         + table(["variant", "median µs", "× write"], rows, "lrr")
-        + "\n\nRows not committed inline (commit, record, free): "
-        + ", ".join(f"{n:.0f}" for n in queued)
+        + "\n\nRows committed to SQLite on the loop's thread (commit, record, free): "
+        + ", ".join(f"{n:.0f}" for n in inline)
         + "; budget statuses without a query: "
         + ", ".join(f"{n:.0f}" for n in unqueried)
         + f" of {samples + 50} each. "
-        "Folding them afterwards (the writer thread, once idle, off the answer's path), per row: "
+        "Journaled rows into the ledger (the writer thread, right after), per row: "
+        + ", ".join(f"{into[n] * 1e6:.0f} µs with {n} per transaction" for n in FOLDS)
+        + ". Folding them into the rollups afterwards (the writer thread, once idle), per row: "
         + ", ".join(f"{folds[n] * 1e6:.0f} µs with {n} per fold" for n in FOLDS)
         + ".\n"
     )

@@ -14,6 +14,7 @@ from magray_lsp.cli_common import dump, find_workspace
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import TeamConfig
 from magray_lsp.cost.budget import BudgetGuard
+from magray_lsp.cost.journal import take_over_quietly
 from magray_lsp.cost.ledger import Ledger, default_ledger_path, month_bounds
 from magray_lsp.cost.prices import format_usd
 from magray_lsp.cost.team_usage import TeamUsage, read_usage
@@ -144,6 +145,8 @@ async def run_stats(args: argparse.Namespace) -> int:
         return await run_team_stats(args, loaded.config.team)
     ledger = Ledger(default_ledger_path())
     try:
+        # rows journaled by servers that were killed before their writer put them in the ledger
+        await asyncio.to_thread(take_over_quietly, ledger)
         report = await asyncio.to_thread(
             _report, ledger, args, BudgetGuard(ledger, loaded.config.budget)
         )

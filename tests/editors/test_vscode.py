@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from magray_lsp.cost.journal import take_over
 from magray_lsp.cost.ledger import Ledger
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
@@ -316,6 +317,7 @@ def test_document_action_by_keyboard_edits_the_file_and_shows_the_cost(
     # The server's ledger (in its isolated XDG home from magray.server.env) billed the same.
     ledger = tmp_path / "server-home" / "data" / "magray" / "ledger.sqlite3"
     book = Ledger(ledger)
+    take_over(book)  # the rows a server that was stopped left in its row journal, if any
     try:
         rows = [(row.action, row.model, float(row.cost_usd or 0)) for row in book.recent()]
     finally:
@@ -458,6 +460,7 @@ def test_fix_on_a_diagnostic_and_a_committed_custom_action_by_keyboard(
     )
     ledger = tmp_path / "server-home" / "data" / "magray" / "ledger.sqlite3"
     book = Ledger(ledger)
+    take_over(book)  # the rows a server that was stopped left in its row journal, if any
     try:
         assert sorted(row.action for row in book.recent()) == ["fix", "simplify"]
     finally:

@@ -96,6 +96,9 @@ async def test_document_resolves_to_an_edit_that_parses(
     # $1… the fake's usage priced by genai-prices for gpt-4o-mini: 300 × 0.15 + 20 × 0.6 per M
     assert abs(status["costUsd"] - 0.000057) < 1e-9
     ledger = Ledger(HOME / "data" / "magray" / "ledger.sqlite3")
+    # the answer's row was committed to the server's row journal; its writer thread puts it
+    # into the ledger right after (another process sees it then)
+    await wait_for(lambda: any(r.action == "document" for r in ledger.recent()))
     row = next(r for r in ledger.recent() if r.action == "document")
     assert float(row.cost_usd or 0) == status["costUsd"]
     assert status["monthUsd"] == float(ledger.month_spend())

@@ -4,7 +4,7 @@ file as CreateFile + TextEdit), recorded in the ledger under the action's name."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +153,12 @@ def ledger_actions() -> list[str]:
         ledger.close()
 
 
+async def in_ledger(check: Callable[[list[str]], bool]) -> None:
+    """Until the ledger's newest actions pass ``check``: the server commits a row to its row
+    journal before it answers, and its writer thread puts it into the ledger right after."""
+    await wait_for(lambda: check(ledger_actions()))
+
+
 async def test_custom_replace_action_is_listed_with_its_cost_and_resolves_to_a_checked_edit(
     rich: Rich, workspace: Path, openai_fake: FakeOpenAI
 ) -> None:
@@ -174,7 +180,7 @@ async def test_custom_replace_action_is_listed_with_its_cost_and_resolves_to_a_c
     assert prompt.startswith("Simplify this python function without changing behaviour:\ndef ")
     await wait_for(lambda: notes.status)
     assert notes.status[-1]["action"] == "simplify"
-    assert "simplify" in ledger_actions()
+    await in_ledger(lambda actions: "simplify" in actions)
 
 
 async def test_a_custom_replace_whose_answer_renames_the_unit_is_refused_by_name(
@@ -244,7 +250,7 @@ async def test_new_file_action_creates_the_file_then_appends_to_it(
     assert grown.startswith(content) and "def ex2() -> None:" in grown
     tree = Document.from_text(grown, language_id="python").tree
     assert tree is not None and not tree.root_node.has_error
-    assert ledger_actions()[:2] == ["notes", "notes"]
+    await in_ledger(lambda actions: actions[:2] == ["notes", "notes"])
 
 
 async def test_input_action_asks_the_client_and_sends_its_answer(
@@ -355,7 +361,7 @@ async def test_fix_is_offered_only_with_a_warning_or_error_in_range_and_sends_th
     prompt = last_prompt(openai_fake)
     assert "- line 5: error [ruff F821]: Undefined name `valu`" in prompt
     assert "could be a one-liner" not in prompt
-    assert "fix" in ledger_actions()
+    await in_ledger(lambda actions: "fix" in actions)
 
 
 async def test_write_tests_for_python_creates_a_pytest_file_that_parses(

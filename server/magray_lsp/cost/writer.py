@@ -19,6 +19,14 @@ status there), and its result is published as ``latest`` so readers need no quer
 connections do not checkpoint the WAL inside a commit: its thread does, every
 ``CHECKPOINT_EVERY`` rows, when idle (other processes keep SQLite's own checkpoints).
 
+A process's own rows mostly come from its row journal (`cost/journal.py`): the gateway appends a
+row there (its commit) and returns, and ``journal`` wakes this thread, which inserts every record
+waiting, with the journal's new offset, in one transaction (batching comes by itself under
+load). Every transaction the writer runs (a reservation above all) takes the waiting records in
+first, so a budget check in this process sees every row it acknowledged; ``journaled`` gives the
+last status together with the records it does not count yet. On start the thread takes over the
+journals of processes that are gone; on ``close`` it folds its own and removes it.
+
 Nor do its commits fold the rows into the rollups (`Ledger.append`; readers count the rows past
 the watermark meanwhile): its thread does, in a transaction of its own, once no row came for
 ``FOLD_IDLE`` seconds (between requests, so a fold never holds up a lone request's commit),
@@ -33,10 +41,13 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, Generic, TypeVar
 
+from magray_lsp.cost import journal as row_journal
+from magray_lsp.cost.journal import Journal, JournalRecord
 from magray_lsp.cost.ledger import Ledger, LedgerBusy, LedgerEntry, LedgerError, LedgerTx
 from magray_lsp.cost.ledger.schema import UNFOLDED
 from magray_lsp.errors import MagrayError
@@ -57,6 +68,10 @@ CHECKPOINT_EVERY = 128
 FOLD_IDLE = 0.05
 FOLD_OVERDUE = 512
 FOLD_BATCH = 4096
+#: after a failed transaction that carried journal records, wait this long before the next try,
+#: twice as long after each further failure, up to JOURNAL_RETRY_MAX
+JOURNAL_RETRY = 0.1
+JOURNAL_RETRY_MAX = 5.0
 
 
 #: a job's own failure (a refused reservation, a duplicate id, a bad amount): it fails alone
@@ -99,7 +114,9 @@ class _Job:
 
 
 class LedgerWriter(Generic[S]):
-    """The process's single ledger writer thread. Thread-safe; ``close`` drains it."""
+    """The process's single ledger writer thread. Thread-safe; ``close`` drains it.
+    ``journal``: this process's row journal, which ``journal`` appends to (None: rows are
+    committed to SQLite only)."""
 
     def __init__(
         self,
@@ -108,8 +125,16 @@ class LedgerWriter(Generic[S]):
         after_batch: Callable[[LedgerTx], S] | None = None,
         max_batch: int = MAX_BATCH,
         fold_idle: float = FOLD_IDLE,
+        journal: Journal | None = None,
     ) -> None:
         self.ledger = ledger
+        self._journal = journal
+        #: records appended to the journal, not in SQLite yet (in journal order)
+        self._journaled: list[JournalRecord] = []
+        self._journal_retry = 0.0  # monotonic time before which a failed fold is not retried
+        self._journal_backoff = JOURNAL_RETRY
+        self._journal_stuck = False  # closing, and its records could not be folded
+        self._failed_journal: Journal | None = None  # a journal that could not be appended to
         self._fold_idle = fold_idle
         self._after_batch = after_batch
         self._max_batch = max_batch
@@ -117,7 +142,9 @@ class LedgerWriter(Generic[S]):
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)  # (`_inline` takes ``_lock`` alone)
         self._closing = False
-        self._busy = False
+        # journals of processes that are gone: the thread takes them over first (busy until
+        # then, so a flush waits for their rows too)
+        self._busy = self._take_over_due = row_journal.others(ledger.path, journal)
         self._local = threading.local()  # per connection thread: autocheckpoint turned off
         self._uncheckpointed = 0  # rows committed since the last checkpoint
         self._checkpoint_due = False
@@ -155,6 +182,45 @@ class LedgerWriter(Generic[S]):
         self._enqueue([_Job(body, future, loop)])
         return future
 
+    def journal(self, entry: LedgerEntry, reservation_id: str | None, reserved_pico: int) -> bool:
+        """Commit ``entry`` by appending it to the journal (its reservation, of
+        ``reserved_pico``, is dropped when it is folded) and wake the thread to fold it. False,
+        having done nothing: there is no journal (any more); commit it to SQLite instead."""
+        with self._lock:
+            journal = self._journal
+            if journal is None or self._closing:
+                return False
+            try:
+                end = journal.append(entry, reservation_id)
+            except OSError as exc:  # a full disk: the rest go to SQLite directly
+                log.error("the ledger journal %s failed (%s); writing to SQLite", journal.path, exc)
+                self._journal = None
+                self._failed_journal = journal
+                return False
+            self._journaled.append(JournalRecord(entry, reservation_id, end, reserved_pico))
+            self._cond.notify()
+        return True
+
+    def journaled(self) -> tuple[tuple[float, S] | None, list[JournalRecord]]:
+        """The last status (``latest``) and the journal's records it does not count yet."""
+        with self._lock:
+            return self.latest, self._journaled[:]
+
+    def journaled_past(
+        self, read: Callable[[], tuple[T, int]]
+    ) -> tuple[T, int, list[JournalRecord]]:
+        """``read()`` — a read of the ledger and the journal's offset in that same snapshot
+        (`journal_name`) — and the records that snapshot does not hold. (Under the lock: no
+        record committed after the snapshot leaves ``_journaled`` before this returns.)"""
+        with self._lock:
+            result, upto = read()
+            return result, upto, [r for r in self._journaled if r.end > upto]
+
+    @property
+    def journal_name(self) -> str | None:
+        journal = self._journal or self._failed_journal
+        return None if journal is None else journal.name
+
     def _enqueue(self, jobs: list[_Job]) -> None:
         with self._cond:
             if self._closing:
@@ -188,18 +254,6 @@ class LedgerWriter(Generic[S]):
         result: T = job.result
         return result
 
-    def write_many(
-        self, jobs: Sequence[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]]
-    ) -> None:
-        """``write`` for an event loop caller, many at once: each body's result (or error) goes
-        to its future (of the running loop) once committed. When the writer is idle, all of
-        them are committed here, in one transaction; otherwise, or when another process holds
-        the write lock, they are queued."""
-        loop = asyncio.get_running_loop()
-        batch = [_Job(body, future, loop) for body, future in jobs]
-        if not self._inline(batch):
-            self._enqueue(batch)
-
     def _inline(self, batch: list[_Job]) -> bool:
         """Commit ``batch`` on the calling thread if the writer is idle and no other process
         holds the write lock (then without waiting for it); False: nothing was done."""
@@ -216,7 +270,7 @@ class LedgerWriter(Generic[S]):
         finally:
             with self._lock:
                 self._busy = False
-                if self._queue or self._checkpoint_due or self._fold_due:
+                if self._queue or self._checkpoint_due or self._fold_due or self._journaled:
                     self._cond.notify_all()
                 elif self._unfolded and not self._timing_fold:  # rows to fold: time it
                     self._cond.notify_all()
@@ -227,7 +281,7 @@ class LedgerWriter(Generic[S]):
         """Block until everything submitted so far is committed (or failed); False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue or self._busy:
+            while self._queue or self._busy or (self._journaled and not self._journal_stuck):
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -235,7 +289,8 @@ class LedgerWriter(Generic[S]):
         return True
 
     def close(self, timeout: float | None = 30.0) -> None:
-        """Commit what is queued, then stop the thread. Later ``submit``s raise."""
+        """Commit what is queued and journaled (then remove the journal), then stop the
+        thread. Later ``submit``s raise."""
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -244,11 +299,18 @@ class LedgerWriter(Generic[S]):
     @property
     def pending(self) -> int:
         with self._cond:
-            return len(self._queue) + (1 if self._busy else 0)
+            return len(self._queue) + len(self._journaled) + (1 if self._busy else 0)
 
     # -- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        if self._take_over_due:
+            try:
+                self._take_over()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
         while True:
             with self._cond:
                 self._wait_for_work()
@@ -257,19 +319,22 @@ class LedgerWriter(Generic[S]):
                 fold = self._fold_due or self._unfolded >= FOLD_OVERDUE
                 overdue = fold or self._uncheckpointed >= 8 * CHECKPOINT_EVERY
                 batch: list[_Job] = []
-                if self._queue and not overdue:
+                journal = self._journal_due()
+                if (self._queue or journal) and not overdue:
                     batch = self._queue[: self._max_batch]
                     del self._queue[: self._max_batch]
+                    journal = True  # a commit (of the journal's records, if only those)
                 elif fold or (self._closing and self._unfolded):
                     self._fold_due, fold = False, True
-                elif self._closing and not self._queue:  # closing, drained and folded
+                elif self._closing and not self._queue and not journal:  # drained and folded
+                    self._retire_journal()
                     self._cond.notify_all()
                     return
                 else:
                     self._checkpoint_due = False
                 self._busy = True
             try:
-                if batch:
+                if journal:
                     self._commit(batch)
                 elif fold:
                     self._fold()
@@ -290,6 +355,41 @@ class LedgerWriter(Generic[S]):
             log.info("ledger checkpoint skipped: %s", exc)
         self.checkpoints += 1
 
+    def _journal_due(self) -> bool:
+        """Under ``_cond``: whether journaled records wait to be committed now."""
+        if not self._journaled or self._journal_stuck:
+            return False
+        return self._closing or time.monotonic() >= self._journal_retry
+
+    def _take_over(self) -> None:
+        """Fold the journals of processes that are gone (`journal.take_over`)."""
+        try:
+            if row_journal.take_over(self.ledger):
+                self._fold_due = True  # their rows into the rollups too
+        except (LedgerError, OSError) as exc:  # the next writer (or `stats`) takes them over
+            log.warning("could not fold the ledger journals of processes that are gone: %s", exc)
+
+    def _retire_journal(self) -> None:
+        """Closing: remove the journal when all of its records are in SQLite (and then its
+        offset); otherwise leave it, unlocked, for the next process to take over."""
+        for journal in (self._journal, self._failed_journal):
+            if journal is None:
+                continue
+            folded = not self._journaled
+            journal.close(remove=folded)
+            if not folded:
+                log.warning(
+                    "the ledger journal %s keeps %d rows not in the ledger yet; the next "
+                    "magray-lsp process takes them over",
+                    journal.path,
+                    len(self._journaled),
+                )
+                continue
+            try:
+                self.ledger.write(partial(row_journal.forget, name=journal.name))
+            except LedgerError as exc:  # an offset without a file: the next take-over drops it
+                log.info("could not drop the offset of the ledger journal: %s", exc)
+
     def _wait_for_work(self) -> None:
         """Under ``_cond``: until there is something to do (busy: a caller is committing
         inline; its turn first). Rows waiting to be folded are, once none came for a while."""
@@ -297,6 +397,12 @@ class LedgerWriter(Generic[S]):
             if not self._busy:
                 if self._queue or self._checkpoint_due or self._fold_due:
                     return
+                if self._journaled:
+                    wait = self._journal_retry - time.monotonic()
+                    if wait <= 0:
+                        return
+                    self._cond.wait(wait)
+                    continue
                 if self._unfolded:
                     idle = time.monotonic() - self._committed_at
                     if idle >= self._fold_idle:
@@ -328,6 +434,10 @@ class LedgerWriter(Generic[S]):
         ``nowait``: if another process holds the lock, raise ``LedgerBusy``, jobs untouched."""
         status: list[S] = []
         kind = "manual_nowait" if nowait else "manual_waits"
+        # the journal's records first: this transaction's checks see every row acknowledged
+        journal = self._journal or self._failed_journal
+        with self._lock:
+            records = [] if self._journal_stuck else self._journaled[: self._max_batch]
 
         def body(tx: LedgerTx, savepoints: bool) -> None:
             status.clear()  # ``Ledger.write`` re-runs the body once after a corrupt file
@@ -335,12 +445,16 @@ class LedgerWriter(Generic[S]):
             if not getattr(self._local, kind, False):
                 tx.execute("PRAGMA wal_autocheckpoint = 0")  # this connection: see _checkpoint
                 setattr(self._local, kind, True)
-            if len(batch) == 1:  # alone (the usual case): no savepoint needed
+            if records:
+                assert journal is not None
+                row_journal.fold_in(tx, journal.name, records)
+            if len(batch) == 1 and not records:  # alone (the usual case): no savepoint needed
                 try:
                     batch[0].result = batch[0].body(tx)
                 except _OWN_FAILURES as exc:
                     raise _JobFailed(exc) from exc
-            elif not savepoints:  # the usual case: nobody fails, two statements fewer per job
+            elif not savepoints:  # nobody fails (the usual case): two statements fewer per job
+                # (with journal records, a job that fails does so alone: they still commit)
                 for job in batch:
                     try:
                         job.result, job.error = job.body(tx), None
@@ -373,25 +487,36 @@ class LedgerWriter(Generic[S]):
         except _JobFailed as failed:  # a batch of one whose job failed: nothing committed
             batch[0].error = failed.error
             _resolve(batch)
-            return
+            return  # its journal records (if any) wait for the thread's next transaction
         except Exception as exc:
             if nowait and isinstance(exc, LedgerBusy):
                 raise
             # the transaction itself failed: so did every job in it
-            log.warning("ledger write of %d rows failed: %s", len(batch), exc)
+            log.warning("ledger write of %d rows failed: %s", len(batch) + len(records), exc)
+            if records:
+                with self._lock:  # they stay journaled: tried again shortly (not when closing)
+                    self._journal_retry = time.monotonic() + self._journal_backoff
+                    self._journal_backoff = min(2 * self._journal_backoff, JOURNAL_RETRY_MAX)
+                    self._journal_stuck = self._closing
             for job in batch:
                 job.result, job.error = None, exc
             _resolve(batch)
             return
+        n = len(batch) + len(records)
         self.batches += 1
-        self.writes += len(batch)
-        self._uncheckpointed += len(batch)
+        self.writes += n
+        self._uncheckpointed += n
         self._committed_at = time.monotonic()  # the thread folds when idle (`_wait_for_work`)
-        self._unfolded += len(batch)
+        self._unfolded += n
         if self._uncheckpointed >= CHECKPOINT_EVERY:
             self._checkpoint_due = True
-        if status:
-            self.latest = (time.monotonic(), status[0])
+        with self._lock:  # the status and the records it counts change together
+            del self._journaled[: len(records)]
+            self._journal_backoff = JOURNAL_RETRY
+            if status:
+                self.latest = (time.monotonic(), status[0])
+            elif records:
+                self.latest = None  # a status without them would miss their cost
         _resolve(batch)
 
 

@@ -1,29 +1,32 @@
-"""The ledger rows a request leaves: one per attempt, a free one per cache hit, group-committed.
+"""The ledger rows a request leaves: one per attempt, a free one per cache hit.
 
-Under concurrency every row goes through one `LedgerWriter` thread, many rows per transaction.
-A lone request commits on the event loop's thread instead (no thread hop), decided from what the
-gateway itself knows, on any event loop (asyncio's, uvloop): a provider's answer (or error) while
-no other request is in flight is committed right away, inside `record`; a free row (a cache hit,
-a shared answer) waits for the end of the loop iteration, one round, and shares its transaction
-with every row written meanwhile: requests that arrive together (hits answered in the very step
-they arrived in) are not in flight yet when the first one writes. `record` is the one place a
-call is settled: what it cost, and its reservations dropped in the same transaction.
+Without a team budget a row is committed by appending it to this process's row journal
+(`cost/journal.py`: one ``os.write``, as durable as a SQLite commit in WAL mode with
+``synchronous=NORMAL``) and `commit` returns: no SQLite on the event loop. The `LedgerWriter`
+thread puts it into the ledger right after, in batches under load; the budget status counts it
+from the moment it is appended (`gateway/spending.py`). With a team budget (whose share of a row
+needs the transaction's result) or without a journal (Windows, a journal that failed), a lone
+request commits on the event loop's thread (no thread hop), and under concurrency the writer
+thread commits rows in batches. `record` is the one place a call is settled: what it cost, and
+its reservations dropped with its row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from magray_lsp.catalog import Catalog, ModelRef
 from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus, Reservation
 from magray_lsp.cost.budget_tracker import BudgetTracker
-from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerTx, new_id
+from magray_lsp.cost.journal import Journal, available
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx, new_id, to_pico
 from magray_lsp.cost.ledger import Outcome as LedgerOutcome
 from magray_lsp.cost.team import TeamBudget, TeamHold
 from magray_lsp.cost.team_local import TeamTotal
@@ -34,6 +37,7 @@ from magray_lsp.routing.router import Candidate
 from magray_lsp.task import Task
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -144,64 +148,29 @@ class LedgerRows:
         self.tracker = BudgetTracker(budget)
         budget.month_spend_in = self.tracker.spent_pico_in  # reservations: no re-sum either
         self.writer: LedgerWriter[BudgetStatus] = LedgerWriter(
-            ledger, after_batch=self.tracker.status_in
+            ledger,
+            after_batch=self.tracker.status_in,
+            # a team budget settles its share with the transaction's result: no journal
+            journal=_open_journal(ledger) if team is None else None,
         )
         self.in_flight = 0  # requests inside `Gateway.stream` right now (see `write`)
-        #: rows to commit at the end of this loop iteration (see `write`)
-        self._soon: list[tuple[Callable[[LedgerTx], Any], asyncio.Future[Any]]] = []
 
     def charge(self, cand: Candidate, usage: Usage) -> tuple[Decimal | None, bool]:
         """What `usage` on `cand` counts as, and whether at the placeholder price."""
         cfg = self.catalog.sections[cand.ref.provider]
         return charged_cost(cand.ref, cfg, usage, local=cand.local, budget=self.config.budget)
 
-    async def write(self, body: Callable[[LedgerTx], T], *, end_of_round: bool = False) -> T:
-        """Apply ``body`` through the writer; returns once its transaction committed.
-        ``end_of_round``: the row of a request that may have arrived together with others not
-        running yet (a cache hit answered in its first step): it waits for the end of this loop
-        iteration to share their transaction."""
-        if self._soon:  # rows wait for the end of this loop iteration: this one joins them
-            return await self._at_end_of_round(body)
+    async def write(self, body: Callable[[LedgerTx], T]) -> T:
+        """Apply ``body`` through the writer; returns once its transaction committed."""
         if self.in_flight > 1:
             # others in flight: the writer thread commits rows in batches meanwhile
             return await self.writer.submit_async(body)
-        if not end_of_round:
-            # No other request is in the gateway, so no other row can come before this one is
-            # committed: committed right here, without a loop round or a future. (One that
-            # arrives in this very iteration commits its own.)
-            try:
-                return self.writer.write_now(body)
-            except WriterBusy:
-                return await self.writer.submit_async(body)
-        return await self._at_end_of_round(body)
-
-    async def _at_end_of_round(self, body: Callable[[LedgerTx], T]) -> T:
-        """Commit ``body`` at the end of this loop iteration, on this thread when the writer is
-        idle (no thread hop), in one transaction with every row written during the iteration.
-        One loop round: the commit is scheduled before this task's next step, so the future is
-        resolved (inline) by the time it resumes."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._soon.append((body, future))
-        if len(self._soon) == 1:
-            loop.call_soon(self._commit_soon)
+        # No other request is in the gateway, so no other row can come before this one is
+        # committed: committed right here, without a loop round or a future.
         try:
-            await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            # committed all the same; nobody waits for the result (an error included: read)
-            if not future.cancel():
-                future.exception()
-            raise
-        return await future  # done already unless queued (the writer busy): then it waits
-
-    def _commit_soon(self) -> None:
-        jobs, self._soon = self._soon, []
-        try:
-            self.writer.write_many(jobs)
-        except Exception as exc:  # the writer is closed: no row of these was committed
-            for _, future in jobs:
-                if not future.done():
-                    future.set_exception(exc)
+            return self.writer.write_now(body)
+        except WriterBusy:
+            return await self.writer.submit_async(body)
 
     async def record(
         self, run: Attempt, outcome: LedgerOutcome, error_type: str | None, *, settle: bool = True
@@ -211,7 +180,8 @@ class LedgerRows:
         usage the prompt and the text received, estimated — and, with ``settle``, its reservation
         dropped in the same transaction, so the month total counts every call that was paid.
         A call that was never sent, or that the provider refused with an error, costs nothing.
-        Returns once the row is committed, so an answer is never acknowledged before its row."""
+        Returns once the row is committed (journaled or in SQLite), so an answer is never
+        acknowledged before its row."""
         if run.done is not None or (run.sent and (outcome == "cancelled" or run.parts)):
             run.usage, run.tokens_estimated = run.billed_usage()
             run.cost, run.price_assumed = self.charge(run.cand, run.usage)
@@ -226,13 +196,18 @@ class LedgerRows:
         entry: LedgerEntry,
         reservation: Reservation | None = None,
         team_hold: TeamHold | None = None,
-        *,
-        end_of_round: bool = False,
     ) -> None:
-        """Write ``entry``, settling ``reservation`` in the same transaction (where the team
-        counts the row too), then settle ``team_hold`` in the team's Redis with that cost
-        (``end_of_round``: see `write`)."""
+        """Write ``entry``, settling ``reservation`` with it (in the same transaction, where
+        the team counts the row too), then settle ``team_hold`` in the team's Redis with that
+        cost. Without a team: appended to the journal, the reservation dropped when the writer
+        folds it into the ledger."""
         team = self.team
+        if team is None:
+            if reservation is None:
+                if self.writer.journal(entry, None, 0):
+                    return
+            elif self.writer.journal(entry, reservation.id, to_pico(reservation.amount)):
+                return
 
         def body(tx: LedgerTx) -> TeamTotal | None:
             if reservation is not None:
@@ -241,7 +216,7 @@ class LedgerRows:
                 tx.record(entry)
             return team.record_in(tx, entry, team_hold) if team is not None else None
 
-        total = await self.write(body, end_of_round=end_of_round)
+        total = await self.write(body)
         if team is not None and total is not None:
             await team.settle(team_hold, entry, total)
 
@@ -269,10 +244,22 @@ class LedgerRows:
             outcome="ok",
             error_type=None,
         )
-        await self.commit(entry, end_of_round=True)
+        await self.commit(entry)
         return entry.id
 
     async def flush(self) -> None:
-        """Until every row submitted so far is committed."""
+        """Until every row submitted (or journaled) so far is in SQLite."""
         if self.writer.pending:
             await asyncio.to_thread(self.writer.flush)
+
+
+def _open_journal(ledger: Ledger) -> Journal | None:
+    """This process's row journal beside ``ledger``; None where there can be none (no
+    ``flock``) or it cannot be created (then rows go to SQLite directly)."""
+    if not available():  # pragma: no cover - Windows
+        return None
+    try:
+        return Journal(ledger.path)
+    except LedgerError as exc:
+        log.warning("%s; ledger rows are committed to SQLite directly", exc)
+        return None

@@ -2,6 +2,12 @@
 
 A call reserves the most it can cost, so calls in flight together never pass a limit even when
 their token estimates were low; `LedgerRows.record` settles the reservation with the real cost.
+
+The status counts every row this process acknowledged: the writer's status after its last
+commit, plus the rows appended to the row journal that commit did not hold yet (their cost
+spent, their reservations no longer reserved). Which rows those are is read together with the
+status (`LedgerWriter.journaled`), so a row is counted once however the fold and the read
+interleave.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from functools import partial
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.cost.budget import BudgetStatus, Reservation
+from magray_lsp.cost.journal import JournalRecord
+from magray_lsp.cost.ledger import month_hours, to_pico
 from magray_lsp.cost.prices import price_usd
 from magray_lsp.cost.team import TeamHold
 from magray_lsp.gateway.chat_request import request_for
@@ -33,18 +41,55 @@ class Spending:
         self.budget = rows.budget
         self.team = rows.team
         self.workspace = workspace
-        self._status: tuple[float, BudgetStatus] | None = None
+        #: the last fresh status, when, and the journal offset its snapshot held
+        self._status: tuple[float, BudgetStatus, int] | None = None
 
     def status(self, max_age: float = 1.0) -> BudgetStatus:
         """This month's spend: the writer's status after its last commit, or a fresh query when
         that is older than ``max_age`` seconds (other processes may have spent meanwhile): the
-        tracker's, which only reads the rows written since its last commit."""
+        tracker's, which only reads the rows written since its last commit; either with the
+        journaled rows it does not hold yet added."""
+        writer = self.rows.writer
+        latest, journaled = writer.journaled()
         now = time.monotonic()
-        for cached in (self.rows.writer.latest, self._status):
-            if cached is not None and now - cached[0] <= max_age:
-                return cached[1]
-        self._status = (now, self.rows.tracker.status())
-        return self._status[1]
+        if latest is not None and now - latest[0] <= max_age:
+            return self._with(latest[1], journaled)
+        cached = self._status
+        if cached is None or now - cached[0] > max_age:
+            status, upto, journaled = writer.journaled_past(self._fresh)
+            self._status = cached = (now, status, upto)
+        return self._with(cached[1], [r for r in journaled if r.end > cached[2]])
+
+    def _fresh(self) -> tuple[BudgetStatus, int]:
+        """The tracker's status and, in the same snapshot, this journal's folded offset."""
+        ledger, name = self.budget.ledger, self.rows.writer.journal_name
+        with ledger.snapshot():
+            status = self.rows.tracker.status()
+            if name is None:
+                return status, 0
+            row = ledger.read("SELECT upto FROM journal_folded WHERE name = ?", (name,))
+        return status, int(row[0][0]) if row else 0
+
+    def _with(self, status: BudgetStatus, journaled: list[JournalRecord]) -> BudgetStatus:
+        """``status`` with the journaled rows it does not hold: their cost this month spent,
+        their reservations (settled by them) no longer reserved."""
+        if not journaled:
+            return status
+        start, end = month_hours(self.budget.now())
+        spent, unpriced, settled = 0, 0, 0
+        for record in journaled:
+            entry = record.entry
+            settled += record.reserved_pico
+            if start <= int(entry.ts / 3600) < end:  # the month it counts in (`hour_of`)
+                if entry.cost_usd is not None:
+                    spent += to_pico(entry.cost_usd)
+                elif entry.input_tokens + entry.output_tokens > 0:
+                    unpriced += 1
+        return self.budget.status_of(
+            to_pico(status.spent) + spent,
+            max(to_pico(status.reserved) - settled, 0),
+            status.unpriced + unpriced,
+        )
 
     def allows_paid(self) -> bool:
         """Whether a paid model may be planned (the router asks)."""

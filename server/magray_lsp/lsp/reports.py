@@ -28,7 +28,9 @@ def _ms(value: Any) -> str:
 
 
 def usage_markdown(gateway: Gateway) -> str:
-    """Spend this month against the budget, then per model: requests, success, latency, cost."""
+    """Spend this month against the budget, then per model: requests, success, latency, cost.
+    (Run off the loop: it first waits for the rows this server journaled to be in the ledger.)"""
+    gateway.writer.flush(5.0)
     budget = gateway.budget.status()
     report = metrics.summary(gateway.ledger, since=None)
     lines = ["# magray usage", ""]

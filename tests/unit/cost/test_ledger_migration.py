@@ -47,7 +47,7 @@ def test_the_upgraded_file_has_the_schema_of_a_fresh_one(v1_file: Path, tmp_path
     Ledger(v1_file).close()
     Ledger(tmp_path / "fresh.sqlite3").close()
     upgraded, fresh = schema(v1_file), schema(tmp_path / "fresh.sqlite3")
-    assert upgraded["version"] == SCHEMA_VERSION == 6
+    assert upgraded["version"] == SCHEMA_VERSION == 7
     assert upgraded == fresh
 
 

@@ -43,7 +43,7 @@ def contents(path: Path, tables: tuple[str, ...]) -> dict[str, list[tuple[Any, .
 def test_the_upgrade_keeps_every_table_and_every_figure(v3_file: Path) -> None:
     before = contents(v3_file, KEPT)
     with Ledger(v3_file) as led:
-        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
+        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 7
         assert len(FIGURES["summary"]) == 18
         for case in FIGURES["summary"]:
             got = jsonable(

@@ -37,7 +37,7 @@ def v4_file(tmp_path: Path) -> Path:
 def test_the_upgrade_keeps_every_table_and_every_figure(v4_file: Path) -> None:
     before = contents(v4_file, KEPT)
     with Ledger(v4_file) as led:
-        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
+        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 7
         # every row was already in the rollups: the watermark starts past the last one
         assert led.read("SELECT upto FROM rollup_folded") == [(400,)]
         assert len(FIGURES["summary"]) == 18

@@ -36,7 +36,7 @@ def test_the_upgrade_keeps_every_row_rollup_and_outage(v5_file: Path) -> None:
     before = contents(v5_file, TABLES)
     assert ("ollama", 1750016463.5, None) in [o[1:] for o in before["outages"]]  # one open
     with Ledger(v5_file) as led:
-        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 6
+        assert led.read("PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 7
     assert contents(v5_file, TABLES) == before
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future
 from decimal import Decimal
 from functools import partial
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.unit.cost.ledger_files import recording
 
 from magray_lsp.config.models import BudgetConfig
 from magray_lsp.cost.budget import BudgetGuard, BudgetStatus
@@ -213,42 +211,6 @@ def test_the_status_after_each_batch_counts_its_rows(ledger: Ledger) -> None:
         writer.record(row("0.25")).result(timeout=30)
     assert writer.latest is not None
     assert writer.latest[1].spent == Decimal("0.75") == guard.status().spent
-    writer.close()
-
-
-async def test_an_event_loop_gets_its_rows_committed_in_one_transaction_when_idle(
-    ledger: Ledger,
-) -> None:
-    writer: LedgerWriter[None] = LedgerWriter(ledger)
-    loop = asyncio.get_running_loop()
-    entries = [row() for _ in range(5)]
-    jobs: list[tuple[Callable[[LedgerTx], None], asyncio.Future[Any]]]
-    jobs = [(recording(e), loop.create_future()) for e in entries]
-    first = entries[0]
-    jobs.append((lambda tx: tx.record(first), loop.create_future()))  # a duplicate id
-    writer.write_many(jobs)
-    assert all(f.done() for _, f in jobs) and writer.inline == 6  # committed right here
-    assert (writer.batches, writer.writes) == (1, 6)
-    with pytest.raises(sqlite3.IntegrityError):
-        jobs[-1][1].result()  # the duplicate failed alone
-    assert committed_ids(ledger.path) == {e.id for e in entries}
-    writer.close()
-
-
-async def test_a_busy_writer_queues_and_resolves_a_batch_on_the_loop(ledger: Ledger) -> None:
-    writer: LedgerWriter[None] = LedgerWriter(ledger)
-    hold = threading.Event()
-    writer.submit(lambda tx: hold.wait(10) and None)  # the thread is busy with this
-    entries = [row() for _ in range(20)]
-    futures = [writer.submit_async(recording(e)) for e in entries]
-    loop = asyncio.get_running_loop()
-    late = loop.create_future()
-    writer.write_many([(lambda tx: tx.record(row()), late)])  # not idle: queued as well
-    assert not late.done()
-    hold.set()
-    await asyncio.wait_for(asyncio.gather(*futures, late), 30)
-    assert {e.id for e in entries} <= committed_ids(ledger.path)
-    assert writer.batches <= 3  # the blocker, then the queued rows together
     writer.close()
 
 

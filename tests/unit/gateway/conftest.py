@@ -15,7 +15,7 @@ from magray_lsp.cache import ResponseCache
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import CacheConfig
-from magray_lsp.cost.ledger import Ledger
+from magray_lsp.cost.ledger import Ledger, LedgerEntry
 from magray_lsp.gateway import Gateway
 from magray_lsp.task import Action, Task
 
@@ -138,3 +138,10 @@ def task(action: Action = "explain", key: str = "", **kw: Any) -> Task:
 
 
 ZERO = Decimal(0)
+
+
+def ledger_rows(gw: Gateway) -> list[LedgerEntry]:
+    """``gw``'s ledger, newest first, once every row it journaled is in it (the writer thread
+    puts them there right after; a reader in this process waits for that, as `Gateway.flush`)."""
+    assert gw.writer.flush(30), "the ledger writer did not catch up"
+    return gw.ledger.recent()

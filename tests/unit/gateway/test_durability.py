@@ -11,12 +11,13 @@ from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import task
 
+from magray_lsp.cost.journal import journal_dir, read_records
 from magray_lsp.gateway import Gateway
 
 MakeGateway = Callable[..., Gateway]
 
 
-def committed(gw: Gateway) -> dict[str, tuple[int, str | None]]:
+def in_ledger(gw: Gateway) -> dict[str, tuple[int, str | None]]:
     """Rows another process would see now: id → (cached, cost)."""
     conn = sqlite3.connect(gw.ledger.path)
     try:
@@ -25,6 +26,19 @@ def committed(gw: Gateway) -> dict[str, tuple[int, str | None]]:
         }
     finally:
         conn.close()
+
+
+def committed(gw: Gateway) -> dict[str, tuple[int, str | None]]:
+    """Rows that are durable now (would survive the process being killed): those in the ledger
+    and those in the row journal files beside it, read from disk as a process taking a journal
+    over reads them. id → (cached, cost)."""
+    rows = in_ledger(gw)
+    for path in sorted(journal_dir(gw.ledger.path).glob("*.log")):
+        for record in read_records(path, 0):
+            e = record.entry
+            cost = None if e.cost_usd is None else format(e.cost_usd, "f")
+            rows.setdefault(e.id, (int(e.cached), cost))
+    return rows
 
 
 async def test_run_returns_after_its_row_is_committed(
@@ -47,6 +61,7 @@ async def test_concurrent_requests_share_transactions_and_each_has_its_row(
     outcomes = await asyncio.gather(*(gw.run(task()) for _ in range(60)))
     rows = committed(gw)
     assert {o.request_id for o in outcomes} <= set(rows) and len(rows) == 60
+    assert gw.writer.flush(30)  # the journal's records, into the ledger in batches
     assert gw.writer.batches < gw.writer.writes  # group commit happened
 
 

@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
-from tests.unit.gateway.conftest import task
+from tests.unit.gateway.conftest import ledger_rows, task
 
 from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Gateway, Outcome
@@ -37,7 +37,7 @@ async def test_the_deadline_passed_between_chunks_breaks_the_answer_off_and_bill
                 received.append(event.text)
     assert 0 < len(received) < 200  # some text reached the caller, then the deadline struck
     await wait_for(lambda: primary.requests[-1].stream_outcome == "disconnected")
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.outcome, row.error_type) == ("error", "Timeout")
     assert row.output_tokens > 0 and row.cost_usd is not None and row.cost_usd > 0
     assert chats(primary) == 1  # a broken-off answer is not retried
@@ -50,7 +50,7 @@ async def test_the_deadline_passed_before_any_text_ends_the_request_unbilled(
     gw = make_gateway(llm=ONLY_OPENAI, retry={"deadline_seconds": 0.3})
     with pytest.raises(AllModelsFailed, match="deadline"):
         await gw.run(task())
-    rows = gw.ledger.recent()
+    rows = ledger_rows(gw)
     assert rows and all((r.outcome, r.error_type) == ("error", "Timeout") for r in rows)
     assert all(r.cost_usd in (None, 0) for r in rows)  # refused by time, nothing received
 
@@ -66,7 +66,7 @@ async def test_a_reader_that_stops_early_leaves_its_cancelled_row_when_it_closes
             break
     await events.aclose()
     # closed through every layer at once, not later by the garbage collector's hook
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.outcome == "cancelled" and row.output_tokens > 0
     assert gw.health.get("openai.default").breaker.allow()  # no probe left held
     await wait_for(lambda: primary.requests[-1].stream_outcome == "disconnected")
@@ -82,7 +82,7 @@ async def test_a_whole_answer_cancelled_while_it_is_awaited_is_recorded_as_cance
     runner.cancel()
     with pytest.raises(asyncio.CancelledError):
         await runner
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.outcome == "cancelled"
     assert gw.health.get("openai.default").breaker.allow()
 
@@ -98,12 +98,12 @@ async def test_a_request_cancelled_while_it_waits_for_a_concurrency_slot_sends_n
     holder = asyncio.create_task(gw.run(task(unit="first")))
     await wait_for(lambda: chats(primary) == 1)
     waiting = asyncio.create_task(gw.run(task(unit="second")))
-    await wait_for(lambda: len(gw.ledger.recent()) == 0 and gw.rows.in_flight == 2)
+    await wait_for(lambda: len(ledger_rows(gw)) == 0 and gw.rows.in_flight == 2)
     await asyncio.sleep(0.05)  # the second is parked on the slot
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.outcome == "cancelled" and not row.cost_usd
     assert gw.health.get("openai.default").breaker.allow()
     assert (await holder).text == "slow whole answer"
@@ -126,7 +126,7 @@ async def test_a_call_that_fails_as_it_starts_frees_its_slot_and_leaves_its_row(
     monkeypatch.setattr(provider, "unguarded", refuse)
     with pytest.raises(BadRequest, match="refused while starting"):
         await gw.run(task())
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.outcome, row.error_type) == ("error", "BadRequest")
     monkeypatch.setattr(provider, "unguarded", real)
     outcome = await asyncio.wait_for(gw.run(task(unit="next")), timeout=30)
@@ -157,5 +157,5 @@ async def test_a_follower_keeps_the_shared_answer_when_the_leader_is_cancelled(
     assert outcome.text == " ".join(["shared"] * 30) and outcome.coalesced
     assert chats(primary) == 1  # the call went on for the follower, and was not made again
     await gw.flush()
-    paid = [r for r in gw.ledger.recent() if not r.cached]
+    paid = [r for r in ledger_rows(gw) if not r.cached]
     assert [r.outcome for r in paid] == ["ok"]

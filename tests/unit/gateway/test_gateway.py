@@ -13,7 +13,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import ContextTooLong, CutStream, Hang, Malformed, Reply, Status
 from tests.fakes.openai import FakeOpenAI
 from tests.helpers import wait_for
-from tests.unit.gateway.conftest import Sleeps, task
+from tests.unit.gateway.conftest import Sleeps, ledger_rows, task
 
 from magray_lsp.errors import BadRequest, StreamInterrupted
 from magray_lsp.gateway import AllModelsFailed, Fallback, Gateway, Outcome
@@ -48,7 +48,7 @@ async def test_streams_deltas_then_outcome_priced_and_recorded(
     assert outcome.ref.label == "openai.default" and outcome.fallback_from is None
     assert outcome.cost_usd == Decimal("0.002")  # 1000 × $1/M + 500 × $2/M
     assert outcome.month_usd == Decimal("0.002")
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.provider, row.model, row.outcome, row.cost_usd) == (
         "openai",
         "gpt-4o-mini",
@@ -87,7 +87,7 @@ async def test_retryable_faults_are_retried_on_the_same_model(
         assert retry_after <= sleeps.delays[0] <= retry_after * 1.1  # honoured, jittered
     else:
         assert sleeps.delays[0] <= 0.001
-    rows = sorted(gw.ledger.recent(), key=lambda r: r.ts)
+    rows = sorted(ledger_rows(gw), key=lambda r: r.ts)
     assert [r.outcome for r in rows] == ["error", "ok"]
     assert len(outcome.attempts) == 1 and "openai.default" in outcome.attempts[0]
 
@@ -117,9 +117,9 @@ async def test_non_retryable_faults_fall_back_without_retry(
     assert notice.failed == "openai.default" and notice.next == "anthropic.default"
     assert error in notice.error
     assert outcome.ref.label == "anthropic.default" and outcome.fallback_from == "openai.default"
-    ok = [r for r in gw.ledger.recent() if r.outcome == "ok"]
+    ok = [r for r in ledger_rows(gw) if r.outcome == "ok"]
     assert list(ok[0].fallback_chain) == ["openai/gpt-4o-mini"]  # provider/model, never a label
-    assert [r.error_type for r in gw.ledger.recent() if r.outcome == "error"] == [error]
+    assert [r.error_type for r in ledger_rows(gw) if r.outcome == "error"] == [error]
 
 
 async def test_the_fallback_chain_names_provider_and_model_id_even_with_colons(
@@ -133,7 +133,7 @@ async def test_the_fallback_chain_names_provider_and_model_id_even_with_colons(
     gw = make_gateway(llm={"openai": {"models": {"default": fine_tuned}}})
     _, outcome = await collect(gw)
     assert outcome.ref.provider == "anthropic"
-    ok = [r for r in gw.ledger.recent() if r.outcome == "ok"]
+    ok = [r for r in ledger_rows(gw) if r.outcome == "ok"]
     assert list(ok[0].fallback_chain) == [f"openai/{fine_tuned}"]
 
 
@@ -186,7 +186,7 @@ async def test_stream_cut_after_text_is_an_explicit_error_not_a_fallback(
                 seen.append(event.text)
     assert seen  # the user saw partial text ...
     assert chats(secondary) == 0  # ... so no silent switch to another model
-    assert [r.outcome for r in gw.ledger.recent()] == ["error"]
+    assert [r.outcome for r in ledger_rows(gw)] == ["error"]
     assert gw.cache is not None and await gw.cache.get(gw.key_for(task(key="k-cut")) or "") is None
 
 
@@ -225,7 +225,7 @@ async def test_cache_hit_costs_nothing_and_calls_nobody(
     assert second.cached and second.text == "cached answer" and second.cost_usd == 0
     assert first.cost_usd == Decimal("0.003")
     await gw.flush()  # a hit's ledger row is written off the critical path
-    cached_row = next(r for r in gw.ledger.recent() if r.cached)
+    cached_row = next(r for r in ledger_rows(gw) if r.cached)
     assert cached_row.cost_usd == 0 and cached_row.saved_usd == Decimal("0.003")
     # a different model policy is a different answer
     await collect(gw, task(key="same-code", model_pin="anthropic.default"))
@@ -243,7 +243,7 @@ async def test_single_flight_50_identical_requests_one_call(
     paid = [o for o in outcomes if not o.coalesced and not o.cached]
     assert len(paid) == 1
     assert sum((o.cost_usd or 0) for o in outcomes) == paid[0].cost_usd  # paid once
-    assert [r.outcome for r in gw.ledger.recent() if not r.cached] == ["ok"]
+    assert [r.outcome for r in ledger_rows(gw) if not r.cached] == ["ok"]
 
 
 async def test_cancel_closes_the_provider_stream_and_records_it(
@@ -264,7 +264,7 @@ async def test_cancel_closes_the_provider_stream_and_records_it(
     with pytest.raises(asyncio.CancelledError):
         await runner
     await wait_for(lambda: primary.requests[-1].stream_outcome == "disconnected")
-    rows = gw.ledger.recent()
+    rows = ledger_rows(gw)
     assert [r.outcome for r in rows] == ["cancelled"]
     assert 0 < rows[0].output_tokens < 200
 
@@ -335,7 +335,7 @@ async def test_rejected_answer_is_paid_not_cached_and_the_next_model_answers(
         isinstance(e, Fallback) and "InvalidAnswer" in e.error and "unbalanced" in e.error
         for e in events
     )
-    rows = {r.error_type: r for r in gw.ledger.recent()}
+    rows = {r.error_type: r for r in ledger_rows(gw)}
     assert rows["InvalidAnswer"].cost_usd == Decimal("0.00012")  # paid for, even though unusable
     again = await gw.run(task(key="edit"), accept=_no_broken_parens)
     assert again.cached and again.text == "def fixed(): pass"

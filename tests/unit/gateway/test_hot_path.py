@@ -8,7 +8,6 @@ the disk cache has it; cache hits that arrive together share ledger transactions
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,6 +17,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import task
+from tests.unit.gateway.test_durability import committed
 
 from magray_lsp.cache import ResponseCache, cache_key
 from magray_lsp.config.models import CacheConfig
@@ -28,11 +28,8 @@ MakeGateway = Callable[..., Gateway]
 
 
 def committed_ids(gw: Gateway) -> set[str]:
-    conn = sqlite3.connect(gw.ledger.path)
-    try:
-        return {row[0] for row in conn.execute("SELECT id FROM requests")}
-    finally:
-        conn.close()
+    """The rows that are durable now: in the ledger, or in its row journal."""
+    return set(committed(gw))
 
 
 async def test_the_guard_checks_what_the_gateway_passes_on(
@@ -100,12 +97,14 @@ async def test_cache_hits_that_arrive_together_share_ledger_transactions(
 ) -> None:
     gw = make_gateway(cache=True)
     await gw.run(task(key="hot"))
+    await gw.flush()
     batches, writes = gw.writer.batches, gw.writer.writes
     hits = await asyncio.gather(*(gw.run(task(key="hot")) for _ in range(40)))
     assert all(h.cached for h in hits)
+    assert {h.request_id for h in hits} <= committed_ids(gw)  # each returned once durable
+    assert gw.writer.flush(30)  # the journal's records, into the ledger
     assert gw.writer.writes - writes == 40
     assert gw.writer.batches - batches < 40  # group commit, not one transaction per hit
-    assert {h.request_id for h in hits} <= committed_ids(gw)  # each returned after its commit
 
 
 async def test_cache_keys_are_remembered_by_everything_they_depend_on(
@@ -162,7 +161,7 @@ async def test_cache_keys_follow_the_configuration_a_gateway_was_made_with(
         )
 
 
-async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commits_inline(
+async def test_a_finished_request_leaves_nothing_open_and_its_row_never_touches_sqlite_inline(
     make_gateway: MakeGateway, primary: FakeOpenAI
 ) -> None:
     for cache in (False, True):  # without a key, and through a shared flight
@@ -170,4 +169,5 @@ async def test_a_finished_request_leaves_nothing_open_so_the_next_lone_one_commi
         for i in range(3):
             await gw.run(task(key=f"k{i}" if cache else ""))
             assert gw.rows.in_flight == 0  # closed now, not later by the garbage collector's hook
-        assert gw.writer.inline == 3  # each one alone: committed without a thread hop
+        # each row journaled: none committed to SQLite on the loop's thread
+        assert gw.writer.inline == 0 and gw.writer.flush(30) and gw.writer.writes == 3

@@ -14,7 +14,7 @@ from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.prompt_cache import PromptCache
 from tests.helpers import sample_module
-from tests.unit.gateway.conftest import task
+from tests.unit.gateway.conftest import ledger_rows, task
 
 from magray_lsp import metrics
 from magray_lsp.gateway import Gateway
@@ -84,7 +84,7 @@ async def test_anthropic_writes_then_reads_and_the_ledger_prices_both(
         return (rest * Decimal("0.8") + writes + reads * Decimal("0.08") + 50 * 4) / mtok
 
     plain = [price(u.input_tokens, 0, 0) for u in (first.usage, second.usage)]
-    rows = {r.id: r for r in gw.ledger.recent()}
+    rows = {r.id: r for r in ledger_rows(gw)}
     one, two = rows[first.request_id], rows[second.request_id]
     assert one.cost_usd == first.cost_usd == price(first.usage.input_tokens - written, written, 0)
     assert two.cost_usd == price(second.usage.input_tokens - written, 0, written)
@@ -113,6 +113,7 @@ async def test_an_answer_cache_hit_does_not_count_as_a_prompt_cache_read(
     await gw.run(repeat)
     hit = await gw.run(repeat)
     assert hit.cached and paid.usage is not None
+    await gw.flush()  # the rows journaled so far, into the ledger this reads
     totals = metrics.summary(gw.ledger)["totals"]
     assert totals["cache_hits"] == 1
     assert totals["cache_write_tokens"] == paid.usage.cache_write_tokens  # the hit adds nothing

@@ -1,12 +1,13 @@
-"""How a request's ledger row is committed: right away, inside `record`, when the request is
-alone in the gateway; a free row (a cache hit) at the end of the loop iteration, with the rows
-of the requests that arrived with it; by the writer thread under concurrency. On asyncio's
-event loop and on uvloop (which has no `_ready` queue to peek at)."""
+"""How a request's ledger row is committed without a team budget: appended to the process's row
+journal inside `commit` (no SQLite on the event loop, no loop round), then put into the ledger
+by the writer thread; the budget status counts it from the moment it is appended, once. On
+asyncio's event loop and on uvloop."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
@@ -17,13 +18,14 @@ import pytest
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.openai import FakeOpenAI
 from tests.unit.gateway.conftest import settings, task
-from tests.unit.gateway.test_durability import committed
+from tests.unit.gateway.test_durability import committed, in_ledger
 
 from magray_lsp.cache import ResponseCache
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import CacheConfig
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
+from magray_lsp.errors import BudgetExceeded
 from magray_lsp.gateway import Gateway
 
 MakeGateway = Callable[..., Gateway]
@@ -31,7 +33,7 @@ T = TypeVar("T")
 LOOPS = ("asyncio", "uvloop")
 
 
-def row() -> LedgerEntry:
+def row(cost: str = "0.000025") -> LedgerEntry:
     return LedgerEntry(
         ts=time.time(),
         action="explain",
@@ -39,23 +41,90 @@ def row() -> LedgerEntry:
         model="gpt-4o-mini",
         input_tokens=11,
         output_tokens=7,
-        cost_usd=Decimal("0.000025"),
+        cost_usd=Decimal(cost),
     )
 
 
-async def test_a_lone_row_is_committed_before_record_returns_without_yielding(
+def hold_writer(gw: Gateway) -> threading.Event:
+    """Keep ``gw``'s writer thread busy (inside a transaction of its own) until the event is
+    set: rows journaled meanwhile stay out of the ledger."""
+    release, started = threading.Event(), threading.Event()
+
+    def held(tx: object) -> None:
+        started.set()
+        release.wait(60)
+
+    gw.writer.submit(held)
+    assert started.wait(30)
+    return release
+
+
+async def test_a_row_is_journaled_before_commit_returns_and_the_status_counts_it_once(
     make_gateway: MakeGateway,
 ) -> None:
     gw = make_gateway()
+    release = hold_writer(gw)
     entry = row()
     step = gw.rows.commit(entry)
     with pytest.raises(StopIteration):  # it finished without ever waiting for the loop
         step.send(None)
-    assert entry.id in committed(gw) and gw.writer.inline == 1
-    assert gw.spending.status().spent == Decimal("0.000025")  # the status counts it too
+    assert entry.id not in in_ledger(gw) and entry.id in committed(gw)  # durable: journaled
+    assert gw.writer.inline == 0  # no SQLite on the loop's thread
+    assert gw.spending.status().spent == Decimal("0.000025")  # counted right away
+    assert gw.spending.status(max_age=0).spent == Decimal("0.000025")  # by a fresh query too
+    release.set()
+    await gw.rows.flush()
+    assert in_ledger(gw)[entry.id] == (0, "0.000025")
+    assert gw.spending.status().spent == Decimal("0.000025")  # once, not twice
+    assert gw.spending.status(max_age=0).spent == Decimal("0.000025")
+    assert gw.writer.journaled()[1] == []
 
 
-async def test_a_lone_row_waits_for_another_process_lock_off_the_loop(
+async def test_the_status_never_counts_a_row_twice_while_the_writer_folds_them(
+    make_gateway: MakeGateway,
+) -> None:
+    """Rows appended one after another while the writer thread folds them concurrently: the
+    status right after each one is exactly the running total (by the writer's status, and by a
+    fresh query)."""
+    gw = make_gateway()
+    total = Decimal(0)
+    for i in range(150):
+        await gw.rows.commit(row("0.000003"))
+        total += Decimal("0.000003")
+        assert gw.spending.status(max_age=0 if i % 3 == 0 else 1.0).spent == total, i
+        if i % 10 == 0:
+            await asyncio.sleep(0.001)  # let the writer catch up now and then
+    await gw.rows.flush()
+    assert gw.spending.status(max_age=0).spent == total == gw.ledger.month_spend()
+
+
+async def test_a_reservation_right_after_a_journaled_row_sees_that_row(
+    make_gateway: MakeGateway,
+) -> None:
+    """A hard budget in this process counts every row it acknowledged: the reservation's own
+    transaction takes the journal's waiting rows in first (here the writer thread is kept from
+    folding them itself), and they stay in the ledger though the reservation is refused."""
+    gw = make_gateway(budget={"monthly_usd": "0.0001", "hard_stop": True})
+    await gw.rows.flush()
+    gw.writer._journal_retry = time.monotonic() + 3600  # the thread leaves the journal alone
+    entry = row("0.00008")
+    await gw.rows.commit(entry)
+    assert entry.id not in in_ledger(gw)
+    assert gw.spending.status().spent == Decimal("0.00008")
+    budget = gw.budget
+
+    def reserve(amount: str) -> Any:
+        held = budget.reservation(Decimal(amount), request_id=amount)
+        return gw.rows.write(lambda tx: budget.reserve_in(tx, held))
+
+    with pytest.raises(BudgetExceeded):  # 0.00008 spent + 0.00003 > 0.0001
+        await reserve("0.00003")
+    assert entry.id in in_ledger(gw)  # taken in by the refused reservation's transaction
+    await reserve("0.00001")  # what is left still fits
+    assert gw.ledger.month_spend() == Decimal("0.00008")
+
+
+async def test_a_row_is_acknowledged_while_another_process_holds_the_lock_and_lands_after(
     make_gateway: MakeGateway,
 ) -> None:
     gw = make_gateway()
@@ -63,17 +132,13 @@ async def test_a_lone_row_waits_for_another_process_lock_off_the_loop(
     other.execute("BEGIN IMMEDIATE")  # another process is writing
     entry = row()
     try:
-        pending = asyncio.ensure_future(gw.rows.commit(entry))
-        ticks = 0
-        while ticks < 20:  # the loop keeps running meanwhile
-            await asyncio.sleep(0.005)
-            ticks += 1
-        assert not pending.done() and gw.writer.inline == 0
+        await asyncio.wait_for(gw.rows.commit(entry), 5)  # no wait for the lock
+        assert entry.id in committed(gw) and entry.id not in in_ledger(gw)
     finally:
         other.execute("COMMIT")
         other.close()
-    await asyncio.wait_for(pending, 30)
-    assert entry.id in committed(gw)
+    await asyncio.wait_for(gw.rows.flush(), 30)
+    assert entry.id in in_ledger(gw)
 
 
 # -- on both event loops ----------------------------------------------------------------------
@@ -109,78 +174,58 @@ async def with_gateway(
         await gw.aclose()
 
 
-def writes_in_one_step(gw: Gateway, steps: list[str]) -> None:
-    """Make every row `gw` writes say whether it was committed without waiting for the loop
-    (its `write` finished at the first step) or not; those that wait go on as usual."""
-    write = gw.rows.write
+def journal_calls(gw: Gateway, calls: list[str]) -> None:
+    """Record every row `gw` journals, and every write it commits to SQLite on the loop."""
+    journal, write = gw.writer.journal, gw.rows.write
 
-    async def stepped(body: Any, **kw: Any) -> Any:
-        coro = write(body, **kw)
-        try:
-            waits_for = coro.send(None)
-        except StopIteration as done:
-            steps.append("inline")
-            return done.value
-        steps.append("waited")
-        while True:  # drive the rest as the task would
-            try:
-                got = await _Yield(waits_for)
-            except BaseException as exc:
-                waits_for = coro.throw(exc)
-                continue
-            try:
-                waits_for = coro.send(got)
-            except StopIteration as done:
-                return done.value
+    def journaled(entry: LedgerEntry, reservation_id: str | None, reserved_pico: int) -> bool:
+        calls.append("journal")
+        return journal(entry, reservation_id, reserved_pico)
 
-    gw.rows.write = stepped  # type: ignore[method-assign]
+    async def written(body: Any) -> Any:
+        calls.append("write")
+        return await write(body)
 
-
-class _Yield:
-    """Awaitable that hands what a coroutine yielded (a future, or None) to the loop's task."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def __await__(self) -> Any:
-        return (yield self.value)
+    gw.writer.journal = journaled  # type: ignore[method-assign]
+    gw.rows.write = written  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_a_lone_request_commits_its_row_inside_record_with_no_loop_round(
+def test_a_lone_request_journals_its_row_with_no_sqlite_write_on_the_loop(
     loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
 ) -> None:
     async def use(gw: Gateway) -> None:
-        steps: list[str] = []
-        writes_in_one_step(gw, steps)
-        inline = gw.writer.inline
+        calls: list[str] = []
+        journal_calls(gw, calls)
         outcome = await gw.run(task())  # no cache key: a provider call
-        assert steps == ["inline"]  # committed before `write` first returned to the loop
-        assert gw.writer.inline == inline + 1
-        assert outcome.request_id in committed(gw)  # acknowledged with its row committed
+        assert calls == ["journal"] and gw.writer.inline == 0
+        assert outcome.request_id in committed(gw)  # acknowledged with its row durable
+        await gw.rows.flush()
+        assert outcome.request_id in in_ledger(gw)
 
     on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_cache_hits_arriving_together_share_one_transaction(
+def test_cache_hits_arriving_together_are_each_journaled_and_land_once(
     loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
 ) -> None:
     async def use(gw: Gateway) -> None:
         await gw.run(task(key="hot"))  # paid once, then in the memory tier
-        batches, writes = gw.writer.batches, gw.writer.writes
-        # requests dispatched in one loop iteration, as a language server does with the
-        # messages of one read: each hit is answered in its first step
+        await gw.rows.flush()
+        writes = gw.writer.writes
         hits = await asyncio.gather(*(gw.run(task(key="hot")) for _ in range(8)))
         assert all(h.cached for h in hits) and len({h.request_id for h in hits}) == 8
-        assert (gw.writer.writes - writes, gw.writer.batches - batches) == (8, 1)
         assert {h.request_id for h in hits} <= set(committed(gw))
+        await gw.rows.flush()
+        assert gw.writer.writes - writes == 8
+        assert {h.request_id for h in hits} <= set(in_ledger(gw))
 
     on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_a_lone_cache_hit_waits_one_loop_round_and_is_acknowledged_after_its_commit(
+def test_a_lone_cache_hit_takes_no_loop_round_and_is_acknowledged_with_its_row(
     loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
 ) -> None:
     async def use(gw: Gateway) -> None:
@@ -196,38 +241,18 @@ def test_a_lone_cache_hit_waits_one_loop_round_and_is_acknowledged_after_its_com
 
         ticks = asyncio.ensure_future(ticker())
         await asyncio.sleep(0)  # the ticker runs once first
-        before, inline = rounds, gw.writer.inline
+        before = rounds
         hit = await gw.run(task(key="k"))
         took, stop = rounds - before, True
         await ticks
         assert hit.cached and hit.request_id in committed(gw)
-        assert gw.writer.inline == inline + 1  # on this thread, no hop to the writer's
-        assert took == 1  # one round: the commit ran before the hit's next step
+        assert took == 0  # answered in its first step, its row journaled there
 
     on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-def test_a_hit_cancelled_while_its_row_waits_for_the_round_still_has_its_row(
-    loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
-) -> None:
-    async def use(gw: Gateway) -> None:
-        await gw.run(task(key="k"))
-        writes = gw.writer.writes
-        hit = asyncio.ensure_future(gw.run(task(key="k")))
-        await asyncio.sleep(0)  # the hit ran its first step: its row waits for the round
-        assert len(gw.rows._soon) == 1
-        hit.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await hit
-        assert gw.writer.writes == writes + 1  # the row was committed all the same
-        await asyncio.sleep(0)  # nothing left behind: no error for an unread future
-
-    on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))
-
-
-@pytest.mark.parametrize("loop", LOOPS)
-def test_a_hit_whose_round_cannot_commit_waits_for_the_writer_and_its_commit(
+def test_a_hit_is_acknowledged_while_another_process_writes_and_its_row_lands_after(
     loop: str, tmp_path: Path, primary: FakeOpenAI, secondary: FakeAnthropic
 ) -> None:
     async def use(gw: Gateway) -> None:
@@ -235,14 +260,13 @@ def test_a_hit_whose_round_cannot_commit_waits_for_the_writer_and_its_commit(
         other = sqlite3.connect(gw.ledger.path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")  # another process is writing
         try:
-            hit = asyncio.ensure_future(gw.run(task(key="k")))
-            for _ in range(20):  # the loop keeps running meanwhile
-                await asyncio.sleep(0.005)
-            assert not hit.done()  # not acknowledged: its row is not committed
+            hit = await asyncio.wait_for(gw.run(task(key="k")), 5)  # not held up by it
+            assert hit.cached and hit.request_id in committed(gw)
+            assert hit.request_id not in in_ledger(gw)
         finally:
             other.execute("COMMIT")
             other.close()
-        outcome = await asyncio.wait_for(hit, 30)
-        assert outcome.cached and outcome.request_id in committed(gw)
+        await asyncio.wait_for(gw.rows.flush(), 30)
+        assert hit.request_id in in_ledger(gw)
 
     on_loop(loop, lambda: with_gateway(tmp_path, primary, secondary, use))

@@ -12,7 +12,7 @@ import pytest
 from tests.fakes.base import CutStream, Hang, Reply, Status
 from tests.fakes.openai import FakeOpenAI, OpenAIReply
 from tests.helpers import wait_for
-from tests.unit.gateway.conftest import task
+from tests.unit.gateway.conftest import ledger_rows, task
 
 from magray_lsp.context.tokens import estimate_tokens
 from magray_lsp.errors import BadRequest, StreamInterrupted
@@ -55,6 +55,8 @@ async def cancel_after(gw: Gateway, t: Any, chunks: int) -> str:
 
 
 def reservations(gw: Gateway) -> int:
+    """Reservations in the ledger once the rows journaled so far (which drop theirs) are in."""
+    assert gw.writer.flush(30)
     return int(gw.ledger.read("SELECT COUNT(*) FROM reservations")[0][0])
 
 
@@ -66,7 +68,7 @@ async def test_a_cancelled_call_is_billed_for_its_prompt_and_the_text_received(
     t = task()
     text = await cancel_after(gw, t, 5)
     await wait_for(lambda: primary.requests[-1].stream_outcome == "disconnected")
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.outcome == "cancelled" and row.tokens_estimated
     assert text.startswith("word word word word word")
     expected_out = estimate_tokens(text, t.language)
@@ -87,7 +89,7 @@ async def test_a_stream_broken_off_after_text_counts_that_text(
         async for event in gw.stream(t):
             if isinstance(event, TextDelta):
                 seen.append(event.text)
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     text = "".join(seen)
     assert text == "one two three"
     assert (row.input_tokens, row.output_tokens) == (
@@ -108,7 +110,7 @@ async def test_without_provider_usage_output_tokens_are_estimated_from_the_text(
     gw = make_gateway(llm=ONLY_OPENAI)
     t = task()
     outcome = await gw.run(t)
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     words = len(answer.split(" "))  # the fake streams a word per chunk: not a token count
     assert row.output_tokens == estimate_tokens(answer, t.language) != words
     assert row.input_tokens == prompt_tokens(t) and row.tokens_estimated
@@ -125,7 +127,7 @@ async def test_provider_usage_is_never_marked_estimated(
     primary.default = Reply(text="fine", input_tokens=321, output_tokens=12)
     gw = make_gateway(llm=ONLY_OPENAI)
     await gw.run(task())
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.input_tokens, row.output_tokens, row.tokens_estimated) == (321, 12, False)
 
 
@@ -144,7 +146,7 @@ async def test_a_call_cancelled_while_waiting_for_a_slot_costs_nothing_and_frees
     with pytest.raises(asyncio.CancelledError):
         await waiting
     await wait_for(lambda: reservations(gw) == 1)
-    [row] = [r for r in gw.ledger.recent() if r.outcome == "cancelled"]
+    [row] = [r for r in ledger_rows(gw) if r.outcome == "cancelled"]
     assert row.cost_usd is None and (row.input_tokens, row.output_tokens) == (0, 0)
     assert len(primary.requests) == 1  # never sent
     assert isinstance(await first, Outcome)
@@ -167,7 +169,7 @@ async def test_a_whole_answer_cancelled_while_the_provider_works_is_billed_and_s
     with pytest.raises(asyncio.CancelledError):
         await runner
     assert gw.rows.in_flight == 0  # closed by `run` itself, not later by the GC's hook
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.outcome == "cancelled" and row.output_tokens == 0
     assert row.input_tokens == prompt_tokens(t)
     assert row.cost_usd == cost(prompt_tokens(t), 0, Decimal(1), Decimal(2)) > 0
@@ -209,7 +211,7 @@ async def test_an_unpriced_model_counts_at_its_reservation_price_under_a_hard_bu
     placeholder = (UNKNOWN_PRICE.input_per_mtok, UNKNOWN_PRICE.output_per_mtok)
     assert plan.primary.estimate_usd == cost(t.context_tokens, 50, *placeholder)
     outcome = await gw.run(t)
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert outcome.cost_usd == row.cost_usd == cost(1000, 100, *placeholder)  # $0.0225
     assert row.price_assumed and not row.tokens_estimated
     assert gw.ledger.month_spend() == row.cost_usd  # never $0
@@ -227,7 +229,7 @@ async def test_without_a_hard_budget_an_unpriced_model_stays_unpriced(
     gw = make_gateway(llm=UNPRICED)
     assert gw.plan(task()).primary.estimate_usd is None
     await gw.run(task())
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert row.cost_usd is None and not row.price_assumed
     assert gw.ledger.month_unpriced() == 1
 

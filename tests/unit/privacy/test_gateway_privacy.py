@@ -12,7 +12,7 @@ import pytest
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.base import Reply
 from tests.fakes.openai import FakeOpenAI
-from tests.unit.gateway.conftest import task
+from tests.unit.gateway.conftest import ledger_rows, task
 
 from magray_lsp.errors import PrivacyViolation
 from magray_lsp.gateway import Gateway, Outcome
@@ -100,7 +100,7 @@ async def test_a_failing_redactor_blocks_the_request(
     assert isinstance(info.value, PrivacyViolation)
     assert "boom" not in str(info.value) and AWS_KEY not in str(info.value)
     assert cloud.connections == 0 and second.connections == 0  # fails closed, no fallback
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.outcome, row.error_type) == ("error", "RedactionFailed")
 
 
@@ -116,7 +116,7 @@ async def test_unsafe_content_is_refused_unsent_and_recorded_without_content(
     with pytest.raises(UnsafeContent, match="malware request"):
         await gw.run(unsafe)
     assert cloud.requests == [] and second.requests == []
-    [row] = gw.ledger.recent()
+    [row] = ledger_rows(gw)
     assert (row.outcome, row.error_type) == ("error", "UnsafeContent")
     await gw.flush()
     raw = stored_bytes(tmp_path, "ledger.sqlite3*")

@@ -10,7 +10,10 @@ rollups include) in one transaction that moves the watermark too; so every reade
 rollups plus the rows past the watermark (`UNFOLDED`), which is exact at any moment, in any
 process. Outages stay with an `AFTER INSERT` trigger (they depend on row order); since schema 6
 its `WHEN` clause lets the rows that cannot open or close one (a plain answer, no fallback, while
-its provider has no open outage: nearly every row) skip its body.
+its provider has no open outage: nearly every row) skip its body. Since schema 7 a process's
+rows reach `requests` from its row journal (`cost/journal.py`): `journal_folded` holds, per
+journal file, the byte offset up to which its records are in `requests`, written in the same
+transaction as those rows, so a record is folded exactly once whatever crashes when.
 The SQL helpers here (`hour_of`, `is_attempt`, `chain_provider`, `ROLLUP_COLUMNS`) are the one
 definition the folds and the queries in `metrics/` share, so a raw query over a window's rows
 and the rollup agree on every figure.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: errors that say something about the request, not about the provider's health
 NOT_OUTAGES = ("BadRequest", "ContentFiltered", "ContextTooLong", "InvalidAnswer")
@@ -244,6 +247,10 @@ def _outages_trigger() -> str:
     """
 
 
+#: schema 7: per row journal (`cost/journal.py`, by file name), the byte offset up to which its
+#: records are in `requests`; moved in the transaction that inserts them
+_JOURNAL_FOLDED = "CREATE TABLE journal_folded (name TEXT PRIMARY KEY, upto INTEGER NOT NULL)"
+
 _WATERMARK = (
     "CREATE TABLE rollup_folded (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL)"
 )
@@ -312,6 +319,7 @@ SCHEMA = (
     )
     """,
     "CREATE INDEX reservations_expires ON reservations (expires)",
+    _JOURNAL_FOLDED,
 )
 
 # --- migrations: MIGRATIONS[v - 1] takes a file from schema v to v + 1, inside the transaction
@@ -369,12 +377,18 @@ def _migrate_6_gated_outages(conn: sqlite3.Connection) -> None:
     conn.execute(_outages_trigger())
 
 
+def _migrate_7_journal(conn: sqlite3.Connection) -> None:
+    """Schema 6 → 7: where each process's row journal is folded up to (none yet)."""
+    conn.execute(_JOURNAL_FOLDED)
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _migrate_2_prompt_cache,
     _migrate_3_cost_marks,
     _migrate_4_action_rollup,
     _migrate_5_folds,
     _migrate_6_gated_outages,
+    _migrate_7_journal,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION - 1, "one migration per schema version"
 

@@ -61,6 +61,11 @@ _TO_FOLD = (
     "SELECT COUNT(*), MAX(rowid), (SELECT upto FROM rollup_folded) FROM (SELECT rowid FROM "
     "requests WHERE rowid > (SELECT upto FROM rollup_folded) ORDER BY rowid LIMIT ?1)"
 )
+#: a row journal's folded offset, set (`LedgerTx.journal_folded`)
+_JOURNAL_FOLDED = (
+    "INSERT INTO journal_folded (name, upto) VALUES (?, ?) "
+    "ON CONFLICT (name) DO UPDATE SET upto = excluded.upto"
+)
 
 
 class LedgerError(MagrayError):
@@ -146,6 +151,12 @@ class LedgerTx:
         row = entry._row()
         self.last_rowid = self._cur.execute(INSERT, row).lastrowid
         self.recorded.append(row)
+
+    def journal_folded(self, name: str, upto: int) -> None:
+        """Mark the row journal ``name`` folded up to byte ``upto`` (`cost/journal.py`), in this
+        transaction, with the rows it inserted. Not counted as "anything else executed"
+        (``only_records``): the offset changes no money, so `BudgetTracker`'s shortcut holds."""
+        self._cur.execute(_JOURNAL_FOLDED, (name, upto))
 
     def data_version(self) -> int:
         """``PRAGMA data_version`` of this connection: it changes when any other connection
