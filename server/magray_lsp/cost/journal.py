@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from magray_lsp.cost.ledger import Ledger, LedgerEntry, LedgerError, LedgerTx
 
@@ -101,6 +101,29 @@ class JournalRecord:
     end: int
     #: the reservation's amount in pico-dollars, when known (this process's own rows)
     reserved_pico: int = 0
+    #: what the row adds to its month (`JournalTail`): its cost in pico-dollars, whether it is
+    #: a paid call without a price, and its hour (this process's own rows)
+    cost_pico: int = 0
+    unpriced: bool = False
+    hour: int = 0
+
+
+class JournalTail(NamedTuple):
+    """What journaled rows not in the ledger yet add to a budget status: their cost (spent),
+    how many had no price, and the reservations they settle."""
+
+    rows: int = 0
+    cost_pico: int = 0
+    unpriced: int = 0
+    reserved_pico: int = 0
+
+    def plus(self, record: JournalRecord, sign: int = 1) -> JournalTail:
+        return JournalTail(
+            self.rows + sign,
+            self.cost_pico + sign * record.cost_pico,
+            self.unpriced + sign * record.unpriced,
+            self.reserved_pico + sign * record.reserved_pico,
+        )
 
 
 def encode(entry: LedgerEntry, reservation_id: str | None) -> bytes:

@@ -47,8 +47,15 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from magray_lsp.cost import journal as row_journal
-from magray_lsp.cost.journal import Journal, JournalRecord
-from magray_lsp.cost.ledger import Ledger, LedgerBusy, LedgerEntry, LedgerError, LedgerTx
+from magray_lsp.cost.journal import Journal, JournalRecord, JournalTail
+from magray_lsp.cost.ledger import (
+    Ledger,
+    LedgerBusy,
+    LedgerEntry,
+    LedgerError,
+    LedgerTx,
+    to_pico,
+)
 from magray_lsp.cost.ledger.schema import UNFOLDED
 from magray_lsp.errors import MagrayError
 
@@ -131,6 +138,7 @@ class LedgerWriter(Generic[S]):
         self._journal = journal
         #: records appended to the journal, not in SQLite yet (in journal order)
         self._journaled: list[JournalRecord] = []
+        self._tail = JournalTail()  # their running totals (`journaled`)
         self._journal_retry = 0.0  # monotonic time before which a failed fold is not retried
         self._journal_backoff = JOURNAL_RETRY
         self._journal_stuck = False  # closing, and its records could not be folded
@@ -186,6 +194,8 @@ class LedgerWriter(Generic[S]):
         """Commit ``entry`` by appending it to the journal (its reservation, of
         ``reserved_pico``, is dropped when it is folded) and wake the thread to fold it. False,
         having done nothing: there is no journal (any more); commit it to SQLite instead."""
+        cost = entry.cost_usd
+        cost_pico = 0 if cost is None else to_pico(cost)
         with self._lock:
             journal = self._journal
             if journal is None or self._closing:
@@ -197,24 +207,62 @@ class LedgerWriter(Generic[S]):
                 self._journal = None
                 self._failed_journal = journal
                 return False
-            self._journaled.append(JournalRecord(entry, reservation_id, end, reserved_pico))
+            record = JournalRecord(
+                entry,
+                reservation_id,
+                end,
+                reserved_pico,
+                cost_pico,
+                cost is None and entry.input_tokens + entry.output_tokens > 0,
+                int(entry.ts / 3600),  # the hour it counts in (`hour_of`)
+            )
+            self._journaled.append(record)
+            self._tail = self._tail.plus(record)
             self._cond.notify()
         return True
 
-    def journaled(self) -> tuple[tuple[float, S] | None, list[JournalRecord]]:
-        """The last status (``latest``) and the journal's records it does not count yet."""
+    def journaled(
+        self, month_start_hour: int, upto: int = -1
+    ) -> tuple[tuple[float, S] | None, JournalTail]:
+        """The last status (``latest``) and what the journal's records it does not count yet
+        add — those past byte ``upto`` when the status is a snapshot that held the journal up
+        to there (`journaled_past`) — counting a row's cost only from ``month_start_hour`` on.
+        Kept as running totals: constant time however many rows wait (under load hundreds do),
+        but for the records already in that snapshot and a month that turned while rows
+        waited."""
         with self._lock:
-            return self.latest, self._journaled[:]
+            return self.latest, self._tail_past(month_start_hour, upto)
 
     def journaled_past(
-        self, read: Callable[[], tuple[T, int]]
-    ) -> tuple[T, int, list[JournalRecord]]:
+        self, read: Callable[[], tuple[T, int]], month_start_hour: int
+    ) -> tuple[T, int, JournalTail]:
         """``read()`` — a read of the ledger and the journal's offset in that same snapshot
-        (`journal_name`) — and the records that snapshot does not hold. (Under the lock: no
-        record committed after the snapshot leaves ``_journaled`` before this returns.)"""
+        (`journal_name`) — and what the records that snapshot does not hold add (`journaled`).
+        Under the lock: no record committed after the snapshot leaves the journaled ones
+        before they are counted."""
         with self._lock:
             result, upto = read()
-            return result, upto, [r for r in self._journaled if r.end > upto]
+            return result, upto, self._tail_past(month_start_hour, upto)
+
+    def _tail_past(self, month_start_hour: int, upto: int) -> JournalTail:
+        """Under the lock: `journaled`'s totals."""
+        records, tail = self._journaled, self._tail
+        if not records:
+            return tail
+        held = 0  # the records ``upto`` says the snapshot holds: a prefix, a batch at most
+        while held < len(records) and records[held].end <= upto:
+            tail = tail.plus(records[held], -1)
+            held += 1
+        if held < len(records) and records[held].hour < month_start_hour:  # rare
+            tail = JournalTail()
+            for record in records[held:]:
+                tail = tail.plus(record)
+                if record.hour < month_start_hour:  # last month's: settled, not spent
+                    tail = tail._replace(
+                        cost_pico=tail.cost_pico - record.cost_pico,
+                        unpriced=tail.unpriced - record.unpriced,
+                    )
+        return tail
 
     @property
     def journal_name(self) -> str | None:
@@ -511,6 +559,8 @@ class LedgerWriter(Generic[S]):
         if self._uncheckpointed >= CHECKPOINT_EVERY:
             self._checkpoint_due = True
         with self._lock:  # the status and the records it counts change together
+            for record in records:
+                self._tail = self._tail.plus(record, -1)
             del self._journaled[: len(records)]
             self._journal_backoff = JOURNAL_RETRY
             if status:

@@ -20,7 +20,7 @@ from functools import partial
 
 from magray_lsp.catalog import Catalog
 from magray_lsp.cost.budget import BudgetStatus, Reservation
-from magray_lsp.cost.journal import JournalRecord
+from magray_lsp.cost.journal import JournalTail
 from magray_lsp.cost.ledger import month_hours, to_pico
 from magray_lsp.cost.prices import price_usd
 from magray_lsp.cost.team import TeamHold
@@ -50,15 +50,17 @@ class Spending:
         tracker's, which only reads the rows written since its last commit; either with the
         journaled rows it does not hold yet added."""
         writer = self.rows.writer
-        latest, journaled = writer.journaled()
+        month_start = month_hours(self.budget.now())[0]
+        latest, tail = writer.journaled(month_start)
         now = time.monotonic()
         if latest is not None and now - latest[0] <= max_age:
-            return self._with(latest[1], journaled)
+            return self._with(latest[1], tail)
         cached = self._status
         if cached is None or now - cached[0] > max_age:
-            status, upto, journaled = writer.journaled_past(self._fresh)
-            self._status = cached = (now, status, upto)
-        return self._with(cached[1], [r for r in journaled if r.end > cached[2]])
+            status, upto, tail = writer.journaled_past(self._fresh, month_start)
+            self._status = (now, status, upto)
+            return self._with(status, tail)
+        return self._with(cached[1], writer.journaled(month_start, cached[2])[1])
 
     def _fresh(self) -> tuple[BudgetStatus, int]:
         """The tracker's status and, in the same snapshot, this journal's folded offset."""
@@ -70,25 +72,15 @@ class Spending:
             row = ledger.read("SELECT upto FROM journal_folded WHERE name = ?", (name,))
         return status, int(row[0][0]) if row else 0
 
-    def _with(self, status: BudgetStatus, journaled: list[JournalRecord]) -> BudgetStatus:
+    def _with(self, status: BudgetStatus, tail: JournalTail) -> BudgetStatus:
         """``status`` with the journaled rows it does not hold: their cost this month spent,
         their reservations (settled by them) no longer reserved."""
-        if not journaled:
+        if not tail.rows:
             return status
-        start, end = month_hours(self.budget.now())
-        spent, unpriced, settled = 0, 0, 0
-        for record in journaled:
-            entry = record.entry
-            settled += record.reserved_pico
-            if start <= int(entry.ts / 3600) < end:  # the month it counts in (`hour_of`)
-                if entry.cost_usd is not None:
-                    spent += to_pico(entry.cost_usd)
-                elif entry.input_tokens + entry.output_tokens > 0:
-                    unpriced += 1
         return self.budget.status_of(
-            to_pico(status.spent) + spent,
-            max(to_pico(status.reserved) - settled, 0),
-            status.unpriced + unpriced,
+            to_pico(status.spent) + tail.cost_pico,
+            max(to_pico(status.reserved) - tail.reserved_pico, 0),
+            status.unpriced + tail.unpriced,
         )
 
     def allows_paid(self) -> bool:

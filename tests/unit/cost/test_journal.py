@@ -266,7 +266,7 @@ def test_a_fold_that_fails_is_tried_again_and_lands_once(tmp_path: Path) -> None
             for e in entries:
                 assert writer.journal(e, None, 0)
             assert not writer.flush(0.5)  # it cannot put them in meanwhile
-            assert len(writer.journaled()[1]) == 5 and ids_in(led) == []
+            assert writer.journaled(0)[1].rows == 5 and ids_in(led) == []
         finally:
             other.execute("COMMIT")
             other.close()

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +25,7 @@ from magray_lsp.cache import ResponseCache
 from magray_lsp.catalog import Catalog
 from magray_lsp.config.loader import load_config
 from magray_lsp.config.models import CacheConfig
-from magray_lsp.cost.ledger import Ledger, LedgerEntry
+from magray_lsp.cost.ledger import Ledger, LedgerEntry, month_hours
 from magray_lsp.errors import BudgetExceeded
 from magray_lsp.gateway import Gateway
 
@@ -77,7 +78,7 @@ async def test_a_row_is_journaled_before_commit_returns_and_the_status_counts_it
     assert in_ledger(gw)[entry.id] == (0, "0.000025")
     assert gw.spending.status().spent == Decimal("0.000025")  # once, not twice
     assert gw.spending.status(max_age=0).spent == Decimal("0.000025")
-    assert gw.writer.journaled()[1] == []
+    assert gw.writer.journaled(0)[1].rows == 0
 
 
 async def test_the_status_never_counts_a_row_twice_while_the_writer_folds_them(
@@ -96,6 +97,29 @@ async def test_the_status_never_counts_a_row_twice_while_the_writer_folds_them(
             await asyncio.sleep(0.001)  # let the writer catch up now and then
     await gw.rows.flush()
     assert gw.spending.status(max_age=0).spent == total == gw.ledger.month_spend()
+
+
+async def test_hundreds_of_waiting_rows_and_a_month_that_turned_are_counted_exactly(
+    make_gateway: MakeGateway,
+) -> None:
+    """Under load hundreds of rows wait for the writer: the status adds them from running
+    totals (not row by row, per status: that made concurrency 100 CPU-bound at 3.6× ideal),
+    and a row of last month still waiting is settled but not this month's spend."""
+    gw = make_gateway()
+    release = hold_writer(gw)
+    start = month_hours(gw.budget.now())[0]
+    last_month = replace(row("0.5"), ts=start * 3600 - 1.0)  # the previous month's last second
+    await gw.rows.commit(last_month)
+    for _ in range(300):
+        await gw.rows.commit(row("0.000003"))
+    assert gw.writer.journaled(start)[1].rows == 301
+    this_month = Decimal("0.000003") * 300
+    assert gw.spending.status().spent == this_month
+    assert gw.spending.status(max_age=0).spent == this_month  # by a fresh query too
+    release.set()
+    await gw.rows.flush()
+    assert gw.spending.status(max_age=0).spent == this_month == gw.ledger.month_spend()
+    assert in_ledger(gw)[last_month.id] == (0, "0.5")  # in the ledger, in its own month
 
 
 async def test_a_reservation_right_after_a_journaled_row_sees_that_row(
