@@ -224,7 +224,7 @@ class Executor:
                 f"the answer from {ref.label} was not usable: {refusal}", provider=ref.provider
             )
         await self.rows.record(run, "ok", None)
-        status = self.spending.status()  # the writer's, as of the commit that holds this row
+        status = self.spending.status()  # this row included (journaled or committed)
         return Outcome(
             text=text,
             ref=ref,
