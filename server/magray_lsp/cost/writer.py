@@ -11,7 +11,7 @@ Under load the batch grows by itself (everything that arrived while the previous
 committing goes into the next one), so 100 concurrent requests cost a handful of transactions,
 and the event loop never touches SQLite on the hot path. A batch runs its jobs without savepoints
 first; only when one of them fails on its own is it run again with one savepoint per job, so that
-job fails alone. An event loop caller (``submit_async``, ``write_many``) gets asyncio futures,
+job fails alone. An event loop caller (``submit_async``) gets asyncio futures,
 and a batch's futures on one loop are resolved by one call (one wake-up of the loop per batch).
 
 After every batch, ``after_batch`` runs in the same transaction (the gateway computes its budget
