@@ -117,11 +117,14 @@ class JournalTail(NamedTuple):
     unpriced: int = 0
     reserved_pico: int = 0
 
-    def plus(self, record: JournalRecord, sign: int = 1) -> JournalTail:
+    def plus(self, record: JournalRecord, sign: int = 1, *, spent: bool = True) -> JournalTail:
+        """These totals with ``record`` added (``sign`` -1: taken out); ``spent`` False: a row
+        of an earlier month, which settles its reservation but is not this month's spend."""
+        counted = sign if spent else 0
         return JournalTail(
             self.rows + sign,
-            self.cost_pico + sign * record.cost_pico,
-            self.unpriced + sign * record.unpriced,
+            self.cost_pico + counted * record.cost_pico,
+            self.unpriced + counted * record.unpriced,
             self.reserved_pico + sign * record.reserved_pico,
         )
 

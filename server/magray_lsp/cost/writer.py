@@ -256,12 +256,7 @@ class LedgerWriter(Generic[S]):
         if held < len(records) and records[held].hour < month_start_hour:  # rare
             tail = JournalTail()
             for record in records[held:]:
-                tail = tail.plus(record)
-                if record.hour < month_start_hour:  # last month's: settled, not spent
-                    tail = tail._replace(
-                        cost_pico=tail.cost_pico - record.cost_pico,
-                        unpriced=tail.unpriced - record.unpriced,
-                    )
+                tail = tail.plus(record, spent=record.hour >= month_start_hour)
         return tail
 
     @property

@@ -203,10 +203,10 @@ class LedgerRows:
         folds it into the ledger."""
         team = self.team
         if team is None:
-            if reservation is None:
-                if self.writer.journal(entry, None, 0):
-                    return
-            elif self.writer.journal(entry, reservation.id, to_pico(reservation.amount)):
+            held = (
+                (None, 0) if reservation is None else (reservation.id, to_pico(reservation.amount))
+            )
+            if self.writer.journal(entry, *held):
                 return
 
         def body(tx: LedgerTx) -> TeamTotal | None:

@@ -6,6 +6,7 @@ file, the whole ones folded."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from magray_lsp.cost.journal import _FIELDS as journal_fields
 from magray_lsp.cost.journal import Journal, decode, encode, journal_dir, take_over
 from magray_lsp.cost.ledger import Ledger, LedgerEntry
 from magray_lsp.cost.writer import LedgerWriter
@@ -292,3 +294,10 @@ def test_a_record_whose_id_is_already_recorded_is_skipped_with_an_error_not_wedg
         folded = led.read("SELECT upto FROM journal_folded WHERE name = ?", (journal.name,))
         assert folded == [(journal.size,)]  # the offset moved past both
         writer.close()
+
+
+def test_a_record_carries_every_field_a_ledger_entry_has() -> None:
+    # a field added to LedgerEntry but not to the journal would come back as its default
+    assert set(journal_fields) == {f.name for f in dataclasses.fields(LedgerEntry)}
+    body = encode(LedgerEntry(action="explain", provider="p", model="m"), None)[9:-1]
+    assert len(json.loads(body)) == len(journal_fields) + 1  # the reservation id first
